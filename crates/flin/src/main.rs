@@ -1,0 +1,136 @@
+//! `flin`: the command line (spec/cli.md). It parses arguments and hands each command to
+//! the crate that owns it; no language logic lives here.
+
+mod check;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "flin",
+    version,
+    about = "FLIN: a full-stack web language whose runtime remembers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scaffold an app that runs as it is
+    New {
+        name: String,
+        #[arg(long, value_enum, default_value = "minimal")]
+        template: Template,
+    },
+    /// Serve the app for development: recompile on save, reload open pages
+    Dev {
+        path: Option<PathBuf>,
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Serve the app in production: precompiled, logs as JSON lines
+    Start {
+        path: Option<PathBuf>,
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Run a script's top-level code
+    Run {
+        file: PathBuf,
+        /// Keep entities in memory instead of `.flindb/`
+        #[arg(long)]
+        memory: bool,
+    },
+    /// Parse and check everything; print every diagnostic; exit 1 on errors
+    Check {
+        path: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// Run `test` blocks, each on a fresh database
+    Test { path: Option<PathBuf> },
+    /// Format source in the one canonical style
+    Fmt {
+        path: Option<PathBuf>,
+        #[arg(long)]
+        check: bool,
+    },
+    /// Compile to a single bytecode bundle that `flin start` can run
+    Build { path: Option<PathBuf> },
+    /// Database tools
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Scheduled jobs and their recent runs
+    Jobs,
+    /// Run the project's performance workloads
+    Bench {
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Print the stored schema and its history
+    Schema,
+    /// Take a consistent online copy
+    Backup { file: PathBuf },
+    /// Bring a copy back
+    Restore { file: PathBuf },
+    /// Delete the data of removed fields
+    Prune,
+    /// Open an interactive shell on the database
+    Shell,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Template {
+    Minimal,
+    Todo,
+    Blog,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { path, format } => {
+            check::run(path.unwrap_or_else(|| PathBuf::from(".")), format)
+        }
+        Command::New { .. } => not_built("new"),
+        Command::Dev { .. } => not_built("dev"),
+        Command::Start { .. } => not_built("start"),
+        Command::Run { .. } => not_built("run"),
+        Command::Test { .. } => not_built("test"),
+        Command::Fmt { .. } => not_built("fmt"),
+        Command::Build { .. } => not_built("build"),
+        Command::Db { command } => not_built(match command {
+            DbCommand::Schema => "db schema",
+            DbCommand::Backup { .. } => "db backup",
+            DbCommand::Restore { .. } => "db restore",
+            DbCommand::Prune => "db prune",
+            DbCommand::Shell => "db shell",
+        }),
+        Command::Jobs => not_built("jobs"),
+        Command::Bench { .. } => not_built("bench"),
+    }
+}
+
+/// A command of cli.md that this build does not have yet: say so, exit 2.
+fn not_built(command: &str) -> ExitCode {
+    eprintln!("error: `flin {command}` is not built yet in this version of FLIN");
+    eprintln!("  = help: `flin check` works today; see README.md for what is built");
+    ExitCode::from(2)
+}
