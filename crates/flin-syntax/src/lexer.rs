@@ -494,8 +494,20 @@ impl<'s> Lexer<'s> {
     fn newline(&mut self) {
         let start = self.pos as u32;
         self.pos += 1;
+        let mut forced = false;
         match self.top() {
             ModeKind::Code | ModeKind::Brace | ModeKind::MarkupExpr => {}
+            ModeKind::Paren | ModeKind::Bracket => {
+                if !self.next_line_starts_statement() {
+                    return;
+                }
+                // Recovery: a `(` or `[` left open. The parser reports it where it
+                // expected the closer; the statement on the next line parses on its own.
+                while matches!(self.top(), ModeKind::Paren | ModeKind::Bracket) {
+                    self.modes.pop();
+                }
+                forced = true;
+            }
             ModeKind::Interp => {
                 if matches!(self.modes.last(), Some(Mode::Interp { single_line: true })) {
                     self.unclosed_line_text(start);
@@ -506,19 +518,20 @@ impl<'s> Lexer<'s> {
             }
             _ => return,
         }
-        let significant = match self.last_kind() {
-            None => false,
-            Some(kind) => {
-                !kind.continues_line()
-                    && !matches!(
-                        kind,
-                        TokenKind::Newline
-                            | TokenKind::Semi
-                            | TokenKind::LBrace
-                            | TokenKind::MarkupLBrace
-                    )
-            }
-        };
+        let significant = forced
+            || match self.last_kind() {
+                None => false,
+                Some(kind) => {
+                    !kind.continues_line()
+                        && !matches!(
+                            kind,
+                            TokenKind::Newline
+                                | TokenKind::Semi
+                                | TokenKind::LBrace
+                                | TokenKind::MarkupLBrace
+                        )
+                }
+            };
         if significant && !self.next_line_continues() {
             self.push(TokenKind::Newline, start, start + 1);
         }
@@ -540,6 +553,61 @@ impl<'s> Lexer<'s> {
                 _ => return false,
             }
         }
+    }
+
+    /// Whether the next line can only be a new statement: it starts with a keyword that
+    /// never stands inside `( )` or `[ ]`, or with an assignment `name =`. Used to end
+    /// brackets left open, so one missing `)` does not swallow the rest of the file.
+    fn next_line_starts_statement(&self) -> bool {
+        let mut at = self.pos;
+        while matches!(self.byte(at), b' ' | b'\t' | b'\r') {
+            at += 1;
+        }
+        let word_start = at;
+        while is_ident_continue(self.byte(at)) {
+            at += 1;
+        }
+        let word = self.src.get(word_start..at).unwrap_or("");
+        let statement_keyword = matches!(
+            word,
+            "entity"
+                | "enum"
+                | "type"
+                | "test"
+                | "for"
+                | "while"
+                | "return"
+                | "break"
+                | "continue"
+                | "save"
+                | "delete"
+                | "restore"
+                | "destroy"
+                | "transaction"
+                | "assert"
+        );
+        if statement_keyword {
+            return true;
+        }
+        if word == "fn" {
+            // `fn name(` declares; `fn(` is a lambda, which may stand in brackets.
+            return matches!(self.byte(at), b' ' | b'\t') && {
+                let mut next = at;
+                while matches!(self.byte(next), b' ' | b'\t') {
+                    next += 1;
+                }
+                is_ident_start(self.byte(next))
+            };
+        }
+        if word.is_empty() || !is_ident_start(self.byte(word_start)) {
+            return false;
+        }
+        while matches!(self.byte(at), b' ' | b'\t') {
+            at += 1;
+        }
+        let op = (self.byte(at), self.byte(at + 1));
+        matches!(op, (b'=', next) if next != b'=' && next != b'>')
+            || matches!(op, (b'+' | b'-' | b'*' | b'/', b'='))
     }
 
     /// A `{` at the start of a top-level statement, followed directly by a non-blank
@@ -739,7 +807,14 @@ impl<'s> Lexer<'s> {
             match byte {
                 b'\\' => {
                     self.pos += 1;
-                    if self.pos < self.bytes.len() && self.cur() != b'\n' {
+                    if self.cur() == b'u' && self.peek(1) == b'{' {
+                        // `\u{…}`: its braces are not an interpolation.
+                        self.pos += 2;
+                        self.skip_while(|b| b.is_ascii_hexdigit());
+                        if self.cur() == b'}' {
+                            self.pos += 1;
+                        }
+                    } else if self.pos < self.bytes.len() && self.cur() != b'\n' {
                         self.pos += self.char_len(self.pos);
                     }
                 }

@@ -42,6 +42,7 @@ impl Parsed {
 pub fn parse(text: &str, file: FileId) -> Parsed {
     let lexed = lexer::lex(text, file);
     let mut parser = Parser::new(text, lexed.tokens, file);
+    parser.lexer_errors = lexed.diagnostics.iter().map(|d| d.span).collect();
     let stmts = parser.stmts_until(T::Eof, Ctx::TopLevel);
     let mut diagnostics = lexed.diagnostics;
     diagnostics.append(&mut parser.diagnostics);
@@ -128,6 +129,8 @@ struct Parser<'s> {
     /// Open markup elements and blocks, innermost last, to match closing tags.
     open_elements: Vec<Symbol>,
     open_blocks: Vec<markup::BlockKind>,
+    /// Spans of the lexer's errors: a parser error just after one is its echo.
+    lexer_errors: Vec<Span>,
 }
 
 #[derive(Clone, Copy)]
@@ -168,6 +171,7 @@ impl<'s> Parser<'s> {
             brace_is_record: HashMap::new(),
             open_elements: Vec::new(),
             open_blocks: Vec::new(),
+            lexer_errors: Vec::new(),
         }
     }
 
@@ -265,6 +269,23 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// Whether a line break stands between the previous token and the current one.
+    /// Inside `( )` and `[ ]` the lexer drops newlines, yet they separate entries there
+    /// as commas do (language.md §14).
+    fn newline_before(&self) -> bool {
+        let gap = Span::new(self.prev_end(), self.span().start);
+        self.text(gap).contains('\n')
+    }
+
+    /// Eats the separator between two entries of a `( )` or `[ ]` list: a comma, or a
+    /// line break before the next entry. `false` at the end of the list.
+    fn list_separator(&mut self, closer: T) -> bool {
+        if self.eat(T::Comma) {
+            return true;
+        }
+        self.peek() != closer && self.peek() != T::Eof && self.newline_before()
+    }
+
     fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
             pos: self.pos,
@@ -293,9 +314,18 @@ impl<'s> Parser<'s> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// `expected {what}, found …` at the current token, once per token.
+    /// `expected {what}, found …` at the current token, once per token, and not when
+    /// the lexer already reported a bad character or literal right before it.
     fn error_expected(&mut self, what: &str) {
         if self.last_error_at == Some(self.pos) || self.gave_up {
+            return;
+        }
+        let gap = Span::new(self.prev_end(), self.span().end);
+        if self
+            .lexer_errors
+            .iter()
+            .any(|e| e.start >= gap.start && e.start <= gap.end)
+        {
             return;
         }
         let found = self.peek();
@@ -394,7 +424,11 @@ impl<'s> Parser<'s> {
     /// (consumed), or a closer of the enclosing block (left for it).
     fn recover_stmt(&mut self) {
         let mut nesting = 0u32;
+        let start = self.pos;
         loop {
+            if nesting == 0 && self.pos > start && self.at_hidden_line_start() {
+                return;
+            }
             match self.peek() {
                 T::Eof => return,
                 T::Newline | T::Semi if nesting == 0 => {
@@ -510,6 +544,9 @@ impl<'s> Parser<'s> {
     }
 
     fn end_stmt(&mut self) {
+        if matches!(self.peek(), T::RParen | T::RBracket) && !self.newline_before() {
+            self.stray_closer();
+        }
         match self.peek() {
             T::Newline | T::Semi => {
                 self.bump();
@@ -520,6 +557,12 @@ impl<'s> Parser<'s> {
                 self.recover_stmt();
             }
         }
+    }
+
+    /// Whether the error recovery should treat the current token as the start of a new
+    /// line: the lexer hides line breaks inside brackets, including ones left open.
+    fn at_hidden_line_start(&self) -> bool {
+        self.newline_before() && !matches!(self.peek(), T::RParen | T::RBracket | T::RBrace)
     }
 
     fn stmt(&mut self, ctx: Ctx) -> Stmt {
@@ -537,6 +580,19 @@ impl<'s> Parser<'s> {
             kind,
             span: Span::new(start.start, end),
         }
+    }
+
+    /// A `}`, `)` or `]` that closes nothing: reported and skipped.
+    fn stray_closer(&mut self) {
+        let span = self.bump();
+        let what = self.text(span).to_string();
+        self.error_help(
+            "E0114",
+            span,
+            format!("unexpected `{what}`"),
+            "nothing to close here",
+            "remove it, or check the brackets before it",
+        );
     }
 
     fn top_level_only(&mut self, ctx: Ctx, span: Span, what: &str) {
@@ -650,15 +706,7 @@ impl<'s> Parser<'s> {
                 return StmtKind::Error;
             }
             T::RBrace | T::RParen | T::RBracket | T::MarkupRBrace => {
-                let span = self.bump();
-                let what = self.text(span).to_string();
-                self.error_help(
-                    "E0114",
-                    span,
-                    format!("unexpected `{what}`"),
-                    "nothing to close here",
-                    "remove it, or check the brackets before it",
-                );
+                self.stray_closer();
                 return StmtKind::Error;
             }
             T::Ident => match self.soft_stmt(ctx, start) {
@@ -1032,15 +1080,30 @@ impl<'s> Parser<'s> {
                 break;
             }
         }
-        if !self.eat(T::RParen) {
-            if self.peek() == T::Eof {
-                self.unclosed(open, "`(`", ")");
-            } else {
-                self.error_expected("`,` or `)`");
-                self.skip_to_close(T::RParen);
-            }
-        }
+        self.close_list(open, T::RParen);
         params
+    }
+
+    /// Expects the closer of a list opened at `open`. At the end of a line or of the file
+    /// the opener was left open: say so there. Otherwise something unexpected stands in
+    /// the list: report it and skip to the closer.
+    fn close_list(&mut self, open: Span, closer: T) {
+        if self.eat(closer) {
+            return;
+        }
+        let (opener, closer_text) = match closer {
+            T::RParen => ("`(`", ")"),
+            T::RBracket => ("`[`", "]"),
+            _ => ("`{`", "}"),
+        };
+        if matches!(self.peek(), T::Eof | T::Newline) || self.newline_before() {
+            if self.last_error_at != Some(self.pos) {
+                self.unclosed(open, opener, closer_text);
+            }
+        } else {
+            self.error_expected(&format!("`,` or `{closer_text}`"));
+            self.skip_to_close(closer);
+        }
     }
 
     /// Skips to and past `closer` (at this nesting), for recovery inside a list.
@@ -1431,7 +1494,9 @@ impl<'s> Parser<'s> {
             let op_span = self.bump();
             // `?` and `>` do not continue a line in the lexer (they end types); as
             // operators they do.
-            self.skip_newlines();
+            if matches!(kind, T::Question | T::Gt) {
+                self.skip_newlines();
+            }
             if matches!(lbp, 10 | 12 | 14) {
                 if last_level == Some(lbp) {
                     self.error_help(
@@ -1611,14 +1676,7 @@ impl<'s> Parser<'s> {
                 index,
             }
         };
-        if !self.eat(T::RBracket) {
-            if self.peek() == T::Eof {
-                self.unclosed(open, "`[`", "]");
-            } else {
-                self.error_expected("`]`");
-                self.skip_to_close(T::RBracket);
-            }
-        }
+        self.close_list(open, T::RBracket);
         let span = match &kind {
             ExprKind::Slice { object, .. } | ExprKind::Index { object, .. } => {
                 object.span.to(self.prev_span())
@@ -1647,18 +1705,11 @@ impl<'s> Parser<'s> {
             };
             let value = self.expr();
             args.push(Arg { name, value });
-            if !self.eat(T::Comma) {
+            if !self.list_separator(T::RParen) {
                 break;
             }
         }
-        if !self.eat(T::RParen) {
-            if self.peek() == T::Eof {
-                self.unclosed(open, "`(`", ")");
-            } else {
-                self.error_expected("`,` or `)`");
-                self.skip_to_close(T::RParen);
-            }
-        }
+        self.close_list(open, T::RParen);
         args
     }
 
@@ -1700,8 +1751,13 @@ impl<'s> Parser<'s> {
             T::LBrace => self.record_or_map(),
             T::Minus => {
                 self.bump();
-                if self.peek() == T::Int {
+                let postfix_follows = matches!(
+                    self.nth(1),
+                    T::Dot | T::QuestionDot | T::LParen | T::LBracket | T::At
+                );
+                if self.peek() == T::Int && !postfix_follows {
                     // `-9223372036854775808` fits even though its digits alone do not.
+                    // Not when a postfix follows: `-2.abs` is `-(2.abs)`.
                     let span = self.bump();
                     ExprKind::Int(self.int_value(span, true))
                 } else {
@@ -1789,7 +1845,27 @@ impl<'s> Parser<'s> {
     }
 
     fn int_value(&mut self, span: Span, negative: bool) -> i64 {
-        let text: String = self.text(span).chars().filter(|c| *c != '_').collect();
+        let written = self.text(span);
+        // Letters after the digits (`12px`) were reported by the lexer.
+        let digits_end = written
+            .char_indices()
+            .skip(2)
+            .find(|(_, c)| !c.is_ascii_hexdigit() && *c != '_')
+            .map_or(written.len(), |(idx, _)| idx);
+        let written = written.get(..digits_end).unwrap_or(written);
+        let written = if written.starts_with("0x")
+            || written.starts_with("0X")
+            || written.starts_with("0b")
+            || written.starts_with("0B")
+        {
+            written
+        } else {
+            let end = written
+                .find(|c: char| !c.is_ascii_digit() && c != '_')
+                .unwrap_or(written.len());
+            written.get(..end).unwrap_or(written)
+        };
+        let text: String = written.chars().filter(|c| *c != '_').collect();
         let parsed = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))
         {
             u64::from_str_radix(hex, 16).ok()
@@ -2082,7 +2158,7 @@ impl<'s> Parser<'s> {
         let first = self.expr();
         let mut items = vec![first];
         let mut tuple = false;
-        while self.eat(T::Comma) {
+        while self.list_separator(T::RParen) {
             tuple = true;
             if self.peek() == T::RParen {
                 break;
@@ -2090,14 +2166,7 @@ impl<'s> Parser<'s> {
             items.push(self.expr());
         }
         self.no_entity_literal = saved;
-        if !self.eat(T::RParen) {
-            if self.peek() == T::Eof {
-                self.unclosed(start, "`(`", ")");
-            } else {
-                self.error_expected("`)`");
-                self.skip_to_close(T::RParen);
-            }
-        }
+        self.close_list(start, T::RParen);
         let span = start.to(self.prev_span());
         if tuple {
             return Expr {
@@ -2133,19 +2202,12 @@ impl<'s> Parser<'s> {
                 break;
             }
             items.push(self.expr());
-            if !self.eat(T::Comma) {
+            if !self.list_separator(T::RBracket) {
                 break;
             }
         }
         self.no_entity_literal = saved;
-        if !self.eat(T::RBracket) {
-            if self.peek() == T::Eof {
-                self.unclosed(open, "`[`", "]");
-            } else {
-                self.error_expected("`,` or `]`");
-                self.skip_to_close(T::RBracket);
-            }
-        }
+        self.close_list(open, T::RBracket);
         ExprKind::List(items)
     }
 
