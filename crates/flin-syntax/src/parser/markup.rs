@@ -398,10 +398,21 @@ impl Parser<'_> {
             self.stray_delimiter(delimiter);
             return None;
         }
-        match self.nth(1) {
-            T::If => return Some(self.markup_if()),
-            T::For => return Some(self.markup_for()),
-            _ => {}
+        if matches!(self.nth(1), T::If | T::For) {
+            let start = self.span();
+            if !self.enter() {
+                return Some(Markup {
+                    kind: MarkupKind::Expr(self.error_expr()),
+                    span: start,
+                });
+            }
+            let block = if self.nth(1) == T::If {
+                self.markup_if()
+            } else {
+                self.markup_for()
+            };
+            self.leave();
+            return Some(block);
         }
         let open = self.bump();
         let mut stmts = self.stmts_until(T::MarkupRBrace, Ctx::Nested);
