@@ -131,6 +131,10 @@ struct Parser<'s> {
     open_blocks: Vec<markup::BlockKind>,
     /// Spans of the lexer's errors: a parser error just after one is its echo.
     lexer_errors: Vec<Span>,
+    /// Parse steps left. Every loop of the parser consumes a token or ends, so this is
+    /// never used up; it is the safety net that turns a bug of that kind into an error
+    /// instead of a hang.
+    fuel: u64,
 }
 
 #[derive(Clone, Copy)]
@@ -144,6 +148,7 @@ struct Checkpoint {
 
 impl<'s> Parser<'s> {
     fn new(src: &'s str, tokens: Vec<Token>, file: FileId) -> Parser<'s> {
+        let tokens_len = tokens.len();
         let mut paren_close = HashMap::new();
         let mut stack = Vec::new();
         for (idx, token) in tokens.iter().enumerate() {
@@ -172,6 +177,7 @@ impl<'s> Parser<'s> {
             open_elements: Vec::new(),
             open_blocks: Vec::new(),
             lexer_errors: Vec::new(),
+            fuel: 64 * tokens_len as u64 + 10_000,
         }
     }
 
@@ -283,7 +289,18 @@ impl<'s> Parser<'s> {
         if self.eat(T::Comma) {
             return true;
         }
-        self.peek() != closer && self.peek() != T::Eof && self.newline_before()
+        let ends_list = matches!(
+            self.peek(),
+            T::RParen
+                | T::RBracket
+                | T::RBrace
+                | T::MarkupRBrace
+                | T::InterpEnd
+                | T::Newline
+                | T::Semi
+                | T::Eof
+        );
+        self.peek() != closer && !ends_list && self.newline_before()
     }
 
     fn checkpoint(&self) -> Checkpoint {
@@ -397,6 +414,22 @@ impl<'s> Parser<'s> {
     /// Enters one level of nesting; `false` once the limit is passed (then the rest of
     /// the file is skipped).
     fn enter(&mut self) -> bool {
+        self.fuel = self.fuel.saturating_sub(1);
+        if self.fuel == 0 {
+            if !self.gave_up {
+                let span = self.span();
+                self.error_help(
+                    "E0199",
+                    span,
+                    "the parser stopped here without making progress",
+                    "stopped here",
+                    "this is a bug in FLIN: please report it with this file",
+                );
+                self.gave_up = true;
+            }
+            self.pos = self.tokens.len().saturating_sub(1);
+            return false;
+        }
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             if !self.gave_up {
@@ -448,6 +481,16 @@ impl<'s> Parser<'s> {
                     self.bump();
                 }
             }
+        }
+    }
+
+    /// Recovers to the end of the statement, stepping over at least one token so a loop
+    /// that calls it always moves on.
+    fn recover_or_step(&mut self) {
+        let before = self.pos;
+        self.recover_stmt();
+        if self.pos == before {
+            self.bump();
         }
     }
 
@@ -1278,7 +1321,7 @@ impl<'s> Parser<'s> {
                 }
                 _ => {
                     self.error_expected("a variant name");
-                    self.recover_stmt();
+                    self.recover_or_step();
                 }
             }
         }
@@ -1321,7 +1364,7 @@ impl<'s> Parser<'s> {
                 }
                 _ => {
                     self.error_expected("`on connect`, `on message(msg)` or `on close`");
-                    self.recover_stmt();
+                    self.recover_or_step();
                 }
             }
         }
@@ -1703,9 +1746,10 @@ impl<'s> Parser<'s> {
             } else {
                 None
             };
+            let before = self.pos;
             let value = self.expr();
             args.push(Arg { name, value });
-            if !self.list_separator(T::RParen) {
+            if self.pos == before || !self.list_separator(T::RParen) {
                 break;
             }
         }
@@ -2163,7 +2207,11 @@ impl<'s> Parser<'s> {
             if self.peek() == T::RParen {
                 break;
             }
+            let before = self.pos;
             items.push(self.expr());
+            if self.pos == before {
+                break;
+            }
         }
         self.no_entity_literal = saved;
         self.close_list(start, T::RParen);
@@ -2201,8 +2249,9 @@ impl<'s> Parser<'s> {
             if matches!(self.peek(), T::RBracket | T::Eof) {
                 break;
             }
+            let before = self.pos;
             items.push(self.expr());
-            if !self.list_separator(T::RBracket) {
+            if self.pos == before || !self.list_separator(T::RBracket) {
                 break;
             }
         }
