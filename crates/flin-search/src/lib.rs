@@ -1,14 +1,7 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+//! Search: the built-in embedding model, the vector index and the fusion of keyword
+//! (BM25) and semantic rankings (spec/search.md).
+//!
+//! Not built yet.
+//!
+//! Invariant: search knows nothing of the VM or of HTTP; it takes texts and query
+//! parameters and returns ranked ids with scores.

@@ -1,14 +1,10 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+//! FlinDB: entities on SQLite (and later PostgreSQL): schema from entity declarations and
+//! its evolution, saves with full history, soft and hard deletes, query plans compiled to
+//! prepared SQL, time travel, and keyword indexes kept in the same transaction
+//! (spec/data.md).
+//!
+//! Not built yet: this crate is the place for issue "FlinDB".
+//!
+//! Invariant: the store knows nothing of the VM's value layout or of FLIN syntax. It
+//! sees plain data at its boundary (entity descriptions, rows of typed values, query
+//! plans), so the VM and the database can change independently.

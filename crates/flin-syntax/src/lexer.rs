@@ -845,6 +845,24 @@ impl<'s> Lexer<'s> {
                     return;
                 }
                 b'\n' if quote != Quote::Triple => {
+                    if self.closing_quote_on_next_line(quote) {
+                        // `"hello⏎world"`: one text written over two lines. Report the
+                        // line break once and read on to the closing quote, so the quote
+                        // on the next line does not open a second, unclosed text.
+                        let text_start = match self.modes.last() {
+                            Some(Mode::Text { start, .. }) => *start,
+                            _ => start as u32,
+                        };
+                        self.error(
+                            "E0104",
+                            Span::new(text_start, self.pos as u32),
+                            "text is not closed on its line",
+                            "this text goes on to the next line",
+                            Some("write `\\n` for a line break, or use `\"\"\"…\"\"\"` for several lines"),
+                        );
+                        self.pos += 1;
+                        continue;
+                    }
                     self.flush_text(start);
                     self.unclosed_line_text(self.pos as u32);
                     return;
@@ -852,6 +870,23 @@ impl<'s> Lexer<'s> {
                 _ => self.pos += 1,
             }
         }
+    }
+
+    /// Whether the line after the cursor (at a `\n`) holds an odd number of unescaped
+    /// `quote` characters: then its first one most likely closes the current text.
+    fn closing_quote_on_next_line(&self, quote: Quote) -> bool {
+        let quote_byte = if quote == Quote::Single { b'\'' } else { b'"' };
+        let mut at = self.pos + 1;
+        let mut count = 0;
+        while at < self.bytes.len() && self.byte(at) != b'\n' {
+            match self.byte(at) {
+                b'\\' => at += 1,
+                byte if byte == quote_byte => count += 1,
+                _ => {}
+            }
+            at += 1;
+        }
+        count % 2 == 1
     }
 
     fn flush_text(&mut self, start: usize) {

@@ -2750,8 +2750,7 @@ impl<'s> Parser<'s> {
                 }
                 self.expect(T::RParen, "`)`");
                 if items.len() == 1 {
-                    let inner = items.pop().map_or(PatternKind::Error, |p| p.kind);
-                    inner
+                    items.pop().map_or(PatternKind::Error, |p| p.kind)
                 } else {
                     PatternKind::Tuple(items)
                 }

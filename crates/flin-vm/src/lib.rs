@@ -1,14 +1,8 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+//! The FLIN virtual machine: values (at most 16 bytes each), the interpreter loop and the
+//! standard library of language.md §12 that needs neither the database nor the web.
+//!
+//! Not built yet: this crate is the place for issue "Compiler and VM".
+//!
+//! Invariant: the VM knows nothing of HTTP or SQL. Entities, queries, search, sessions
+//! and sockets reach it through one host trait that `flin-runtime` implements, so the VM
+//! can run scripts, tests and requests alike and be tested on its own.

@@ -1,14 +1,8 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+//! The web: the axum server behind `flin dev` and `flin start`, file-based routing,
+//! server-rendered and live pages, API routes, middleware, guards, sessions, static
+//! files, uploads and WebSockets (spec/web.md, spec/services.md).
+//!
+//! Not built yet: this crate is the place for issue "Web".
+//!
+//! Invariant: only this crate knows HTTP. FLIN code never runs on the async reactor: a
+//! request becomes a unit of work handed to the runtime's VM workers.

@@ -1,0 +1,199 @@
+//! The `flin` command as a user runs it: `flin check` on files and projects, its human
+//! and JSON output and exit codes, and the commands that are not built yet.
+
+// Helpers fail the test by panicking, as assertions do.
+#![allow(clippy::panic)]
+
+use std::process::{Command, Output};
+
+fn flin(args: &[&str], dir: &std::path::Path) -> Output {
+    match Command::new(env!("CARGO_BIN_EXE_flin"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+    {
+        Ok(output) => output,
+        Err(err) => panic!("cannot run flin: {err}"),
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn write(dir: &std::path::Path, path: &str, text: &[u8]) {
+    let full = dir.join(path);
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent).unwrap_or_default();
+    }
+    std::fs::write(full, text).unwrap_or_default();
+}
+
+fn temp() -> tempfile::TempDir {
+    match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(err) => panic!("no temp dir: {err}"),
+    }
+}
+
+#[test]
+fn check_accepts_a_valid_file() {
+    let dir = temp();
+    write(
+        dir.path(),
+        "hello.flin",
+        b"name = \"world\"\nprint(\"hello {name}\")\n",
+    );
+    let output = flin(&["check", "hello.flin"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "checked 1 file: no problems\n");
+}
+
+#[test]
+fn check_reports_every_error_of_a_project_with_paths_and_positions() {
+    let dir = temp();
+    write(dir.path(), "app/index.flin", b"<h1>Hello</h1>\n");
+    write(
+        dir.path(),
+        "entities/Note.flin",
+        b"entity Note {\n    body: text @required\n}\n",
+    );
+    write(dir.path(), "lib/broken.flin", b"x = (1 +\ny = \"open\n");
+    write(
+        dir.path(),
+        "app/about.flin",
+        b"<ul>\n    {for n in notes}\n        <li>{n}</li>\n</ul>\n",
+    );
+    write(dir.path(), ".flindb/ignored.flin", b"this is not read (");
+    let output = flin(&["check", "."], dir.path());
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("--> lib/broken.flin:1:9"), "{text}");
+    assert!(
+        text.contains("error[E0104]: text is not closed on its line\n  --> lib/broken.flin:2:5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("error[E0125]: `{for}` block is not closed\n  --> app/about.flin:2:5"),
+        "{text}"
+    );
+    assert!(
+        text.contains("= help: add `{/for}` where the block ends"),
+        "{text}"
+    );
+    assert!(text.ends_with("checked 4 files: 3 errors\n"), "{text}");
+}
+
+#[test]
+fn check_prints_json_lines_for_editors() {
+    let dir = temp();
+    write(dir.path(), "a.flin", b"ok = 1\nbad = 1 < 2 < 3\n");
+    let output = flin(&["check", "a.flin", "--format", "json"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let first = &lines[0];
+    assert_eq!(first["code"], "E0112");
+    assert_eq!(first["file"], "a.flin");
+    assert_eq!(first["line"], 2);
+    assert_eq!(first["column"], 13);
+    assert_eq!(first["severity"], "error");
+    assert!(
+        first["help"]
+            .as_str()
+            .is_some_and(|help| help.contains("&&"))
+    );
+}
+
+#[test]
+fn check_reports_a_file_that_is_not_utf8() {
+    let dir = temp();
+    write(dir.path(), "bad.flin", b"x = \"caf\xe9\"\n");
+    let output = flin(&["check", "bad.flin"], dir.path());
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("error[E0001]: file is not valid UTF-8\n  --> bad.flin:1:9"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_says_when_the_path_does_not_exist() {
+    let dir = temp();
+    let output = flin(&["check", "missing"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output), "error: no file or folder at `missing`\n");
+    write(dir.path(), "notes.txt", b"x");
+    let output = flin(&["check", "notes.txt"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("is not a `.flin` file"));
+}
+
+#[test]
+fn commands_not_built_yet_say_so_and_exit_2() {
+    let dir = temp();
+    write(dir.path(), "s.flin", b"print(1)\n");
+    let commands: &[&[&str]] = &[
+        &["new", "app"],
+        &["dev"],
+        &["start"],
+        &["run", "s.flin"],
+        &["test"],
+        &["fmt"],
+        &["build"],
+        &["db", "schema"],
+        &["db", "backup", "x.db"],
+        &["jobs"],
+        &["bench"],
+    ];
+    for args in commands {
+        let output = flin(args, dir.path());
+        assert_eq!(output.status.code(), Some(2), "flin {args:?}");
+        assert!(
+            stderr(&output).contains("is not built yet"),
+            "flin {args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn help_lists_every_command_of_the_spec() {
+    let dir = temp();
+    let output = flin(&["--help"], dir.path());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for command in [
+        "new", "dev", "start", "run", "check", "test", "fmt", "build", "db", "jobs", "bench",
+    ] {
+        assert!(
+            text.contains(&format!("\n  {command} ")),
+            "`{command}` missing from:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_examples_check_cleanly() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut n_apps = 0;
+    for entry in std::fs::read_dir(&examples).into_iter().flatten().flatten() {
+        if entry.path().is_dir() {
+            n_apps += 1;
+            let output = flin(&["check", "."], &entry.path());
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}: {}",
+                entry.path().display(),
+                stderr(&output)
+            );
+        }
+    }
+    assert!(n_apps >= 1, "no example apps under {}", examples.display());
+}
