@@ -1,23 +1,46 @@
-//! Checking a FLIN program: loading a project's files, parsing them in parallel, and
-//! (to come) resolving names and inferring types (spec/language.md §3, §11).
+//! Checking a FLIN program (language.md §3, §11; data.md; web.md): loading a project,
+//! parsing its files in parallel, resolving names project-wide, inferring types, and
+//! reporting every static error the spec names, before anything runs.
 //!
-//! [`load`] reads a single `.flin` file or every `.flin` file under a project folder;
-//! [`check`] parses each file on the rayon pool and returns the trees with every
-//! diagnostic, sorted by file and position.
+//! The order: parse every file (rayon); collect the declarations of `entities/` and
+//! `lib/` into the project-wide table and resolve their types; infer the project-wide
+//! functions (one pass, in dependency order); then check each file on its own, in
+//! parallel, with its own declarations beside the project's. A file with syntax errors is
+//! not type-checked, so one typo does not cascade.
+//!
+//! Read [`check`] first, then `checker/mod.rs`.
 //!
 //! Invariant: this crate knows nothing of bytecode, the VM, the database or HTTP. It
-//! answers "is this program well-formed, and what does each name mean"; later phases
+//! answers "is this program well-formed, and what type has each name"; later phases
 //! trust its answer.
 
+mod builtins;
+mod checker;
+mod decls;
+mod error;
+mod lower;
 mod project;
+mod role;
+mod subst;
+mod suggest;
+mod ty;
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use flin_diagnostics::{Diagnostic, FileId};
+use flin_syntax::Symbol;
 use flin_syntax::ast;
 use rayon::prelude::*;
 
+pub use error::CheckError;
 pub use project::{LoadError, Project, load};
+pub use role::Role;
+pub use ty::Ty;
+
+use checker::Checker;
+use decls::{DeclTable, FileDecls, Visible};
+use ty::Scheme;
 
 /// The parsed files of a project and every diagnostic found.
 #[derive(Debug)]
@@ -36,33 +59,188 @@ impl Checked {
     }
 }
 
-/// Parses every file of the project, in parallel.
+/// Parses and checks every file of the project.
 pub fn check(project: &Project) -> Checked {
-    let files: Vec<_> = project.sources.iter().collect();
-    let parse_all = || {
-        files
+    let sources: Vec<_> = project.sources.iter().collect();
+    let run = || {
+        let parsed: Vec<(FileId, flin_syntax::Parsed)> = sources
             .par_iter()
-            .map(|source| {
-                let parsed = flin_syntax::parse(&source.text, source.id);
-                ((source.id, parsed.file), parsed.diagnostics)
+            .map(|source| (source.id, flin_syntax::parse(&source.text, source.id)))
+            .collect();
+        let single_file = project.single_file;
+        let roles: Vec<Role> = sources
+            .iter()
+            .map(|source| Role::of(&source.path, single_file))
+            .collect();
+        let mut diagnostics = project.diagnostics.clone();
+        for (_, file) in &parsed {
+            diagnostics.extend(file.diagnostics.iter().cloned());
+        }
+        let checkable: Vec<bool> = parsed.iter().map(|(_, p)| !p.has_errors()).collect();
+        let mut type_diagnostics = check_parsed(&parsed, &roles, &checkable);
+        diagnostics.append(&mut type_diagnostics);
+        diagnostics.sort_by_key(Diagnostic::sort_key);
+        let files = parsed.into_iter().map(|(id, p)| (id, p.file)).collect();
+        Checked { files, diagnostics }
+    };
+    match pool() {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }
+}
+
+fn check_parsed(
+    parsed: &[(FileId, flin_syntax::Parsed)],
+    roles: &[Role],
+    checkable: &[bool],
+) -> Vec<Diagnostic> {
+    let mut errors: Vec<(FileId, CheckError)> = Vec::new();
+    // Project-wide declarations: entities/ and lib/.
+    let global_files: Vec<FileDecls> = parsed
+        .iter()
+        .zip(roles)
+        .filter(|(_, role)| role.is_project_wide())
+        .map(|((id, p), _)| FileDecls {
+            file: *id,
+            stmts: &p.file.stmts,
+        })
+        .collect();
+    let mut global = DeclTable::default();
+    decls::register(&mut global, &global_files, None, &mut errors);
+    let empty = DeclTable::default();
+    let resolved = decls::resolve(
+        &global_files,
+        &Visible {
+            local: &empty,
+            global: &global,
+        },
+        &mut errors,
+    );
+    resolved.install(&mut global);
+
+    let components: Vec<Symbol> = roles
+        .iter()
+        .filter_map(|r| {
+            if let Role::Component(name) = r {
+                Some(*name)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let layouts: Vec<Symbol> = roles
+        .iter()
+        .filter_map(|r| {
+            if let Role::Layout(name) = r {
+                Some(*name)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let auth_entity = global.entities.get(&Symbol::intern("User")).map(|e| e.name);
+
+    // Project-wide functions, inferred together so any file can use their schemes.
+    let no_fns = HashMap::new();
+    let global_fns: HashMap<Symbol, Scheme> = {
+        let mut checker = Checker::new(
+            Visible {
+                local: &empty,
+                global: &global,
+            },
+            FileId(0),
+            Role::Lib,
+            &no_fns,
+            &components,
+            &layouts,
+            auth_entity,
+        );
+        for file in &global_files {
+            checker.declare_top_vars(file.stmts);
+        }
+        let mut fns: Vec<&ast::FnDecl> = global.fns.values().map(|(_, decl)| *decl).collect();
+        fns.sort_by_key(|decl| {
+            (
+                global.fns.get(&decl.name.sym).map(|(f, _)| *f),
+                decl.name.span.start,
+            )
+        });
+        checker.fn_files = global
+            .fns
+            .iter()
+            .map(|(name, (file, _))| (*name, *file))
+            .collect();
+        checker.infer_fn_group(&fns);
+        errors.append(&mut checker.errors);
+        checker
+            .fns
+            .into_iter()
+            .map(|(name, state)| match state {
+                checker::FnState::Poly(scheme) => (name, scheme),
+                checker::FnState::Mono(ty) => (name, Scheme::mono(ty)),
             })
-            .collect::<Vec<_>>()
+            .collect()
     };
-    let results = match pool() {
-        Some(pool) => pool.install(parse_all),
-        None => parse_all(),
-    };
-    let mut diagnostics = project.diagnostics.clone();
-    let mut trees = Vec::with_capacity(results.len());
-    for (tree, mut file_diagnostics) in results {
-        trees.push(tree);
-        diagnostics.append(&mut file_diagnostics);
-    }
-    diagnostics.sort_by_key(Diagnostic::sort_key);
-    Checked {
-        files: trees,
-        diagnostics,
-    }
+
+    let per_file: Vec<Vec<Diagnostic>> = parsed
+        .par_iter()
+        .zip(roles.par_iter())
+        .zip(checkable.par_iter())
+        .map(|(((id, p), role), checkable)| {
+            let mut file_errors: Vec<(FileId, CheckError)> = Vec::new();
+            let local_files = [FileDecls {
+                file: *id,
+                stmts: &p.file.stmts,
+            }];
+            let mut local = DeclTable::default();
+            if !role.is_project_wide() {
+                decls::register(&mut local, &local_files, Some(&global), &mut file_errors);
+                let resolved = decls::resolve(
+                    &local_files,
+                    &Visible {
+                        local: &local,
+                        global: &global,
+                    },
+                    &mut file_errors,
+                );
+                resolved.install(&mut local);
+            }
+            let local_auth =
+                auth_entity.or_else(|| local.entities.get(&Symbol::intern("User")).map(|e| e.name));
+            let mut diagnostics: Vec<Diagnostic> = file_errors
+                .into_iter()
+                .map(|(file, e)| e.into_diagnostic(file))
+                .collect();
+            if *checkable {
+                let mut checker = Checker::new(
+                    Visible {
+                        local: &local,
+                        global: &global,
+                    },
+                    *id,
+                    role.clone(),
+                    &global_fns,
+                    &components,
+                    &layouts,
+                    local_auth,
+                );
+                checker.check_file(&p.file);
+                diagnostics.extend(
+                    checker
+                        .errors
+                        .into_iter()
+                        .map(|(file, e)| e.into_diagnostic(file)),
+                );
+            }
+            diagnostics
+        })
+        .collect();
+    let mut diagnostics: Vec<Diagnostic> = errors
+        .into_iter()
+        .map(|(file, e)| e.into_diagnostic(file))
+        .collect();
+    diagnostics.extend(per_file.into_iter().flatten());
+    diagnostics
 }
 
 /// The compile pool: rayon's threads with a stack deep enough for the parser's nesting

@@ -17,6 +17,9 @@ pub struct Project {
     pub sources: Sources,
     /// Problems found while reading files (a file that is not UTF-8).
     pub diagnostics: Vec<Diagnostic>,
+    /// A single file checked on its own: every declaration in it is visible in it, and
+    /// it has no components or layouts.
+    pub single_file: bool,
 }
 
 #[derive(Debug)]
@@ -94,6 +97,7 @@ pub fn load(path: &Path) -> Result<Project, LoadError> {
         root,
         sources,
         diagnostics,
+        single_file: !metadata.is_dir(),
     })
 }
 

@@ -1,0 +1,202 @@
+//! Checker fixtures. Every file or project folder under `tests/data/ok` checks without a
+//! diagnostic. Every one under `tests/data/err` gives exactly the diagnostics its
+//! comments announce: a comment `// E0311@9` on a line expects code E0311 starting at
+//! column 9 of that line (several may share a comment). Files under `tests/data/render`
+//! have their diagnostics snapshotted as `flin check` prints them. Every ```flin example
+//! of the spec appears, verbatim, in a valid fixture.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use flin_diagnostics::{Color, render_human};
+
+fn data(sub: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(sub)
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
+fn check(path: &Path) -> (flin_check::Project, flin_check::Checked) {
+    let project = match flin_check::load(path) {
+        Ok(project) => project,
+        Err(err) => panic!("{}: {err}", path.display()),
+    };
+    let checked = flin_check::check(&project);
+    (project, checked)
+}
+
+#[test]
+fn valid_programs_check_cleanly() {
+    let mut failures = String::new();
+    let cases = entries(&data("ok"));
+    assert!(cases.len() >= 3, "no fixtures");
+    for case in cases {
+        let (project, checked) = check(&case);
+        if !checked.diagnostics.is_empty() {
+            failures.push_str(&format!(
+                "== {}\n{}",
+                case.display(),
+                render_human(&project.sources, &checked.diagnostics, Color::Never)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+/// `(file, line, column, code)` announced by `// E0311@9` comments.
+fn expected(project: &flin_check::Project) -> BTreeSet<(String, u32, u32, String)> {
+    let mut out = BTreeSet::new();
+    for source in project.sources.iter() {
+        for (idx, line) in source.text.lines().enumerate() {
+            let Some(comment) = line.rfind("// ").map(|at| &line[at + 3..]) else {
+                continue;
+            };
+            let words: Vec<&str> = comment.split_whitespace().collect();
+            let is_expectation = !words.is_empty()
+                && words.iter().all(|w| {
+                    let (code, col) = w.split_once('@').unwrap_or((w, ""));
+                    code.len() == 5
+                        && (code.starts_with('E') || code.starts_with('W'))
+                        && col.chars().all(|c| c.is_ascii_digit())
+                        && !col.is_empty()
+                });
+            if !is_expectation {
+                continue;
+            }
+            for word in words {
+                let (code, col) = word.split_once('@').unwrap_or((word, "0"));
+                out.insert((
+                    source.path.clone(),
+                    idx as u32 + 1,
+                    col.parse().unwrap_or(0),
+                    code.to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn invalid_programs_give_the_announced_diagnostics() {
+    let mut failures = String::new();
+    let cases = entries(&data("err"));
+    assert!(cases.len() >= 20, "no fixtures");
+    for case in cases {
+        let (project, checked) = check(&case);
+        let expected = expected(&project);
+        assert!(
+            !expected.is_empty(),
+            "{} announces no diagnostic",
+            case.display()
+        );
+        let actual: BTreeSet<(String, u32, u32, String)> = checked
+            .diagnostics
+            .iter()
+            .map(|d| {
+                let source = project.sources.get(d.file);
+                let at = source.map(|s| s.line_col(d.span.start));
+                (
+                    source.map(|s| s.path.clone()).unwrap_or_default(),
+                    at.map_or(0, |a| a.line),
+                    at.map_or(0, |a| a.column),
+                    d.code.to_string(),
+                )
+            })
+            .collect();
+        if expected != actual {
+            let missing: Vec<_> = expected.difference(&actual).collect();
+            let unexpected: Vec<_> = actual.difference(&expected).collect();
+            failures.push_str(&format!(
+                "== {}\nmissing: {missing:?}\nunexpected: {unexpected:?}\n{}\n",
+                case.display(),
+                render_human(&project.sources, &checked.diagnostics, Color::Never)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+#[test]
+fn diagnostics_render_as_printed() {
+    insta::glob!("data/render/*.flin", |path| {
+        let (project, checked) = check(path);
+        let source = project
+            .sources
+            .iter()
+            .next()
+            .map(|s| s.text.clone())
+            .unwrap_or_default();
+        let rendered = render_human(&project.sources, &checked.diagnostics, Color::Never);
+        insta::assert_snapshot!(format!("{source}\n----\n{rendered}"));
+    });
+}
+
+#[test]
+fn every_spec_example_is_in_a_valid_fixture() {
+    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/spec");
+    let spec = std::env::var("FLIN_SPEC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or(spec);
+    if !spec.is_dir() {
+        eprintln!(
+            "the FLIN spec is not beside this checkout (../shared/spec): spec examples not checked"
+        );
+        return;
+    }
+    let mut corpus = String::new();
+    fn gather(dir: &Path, out: &mut String) {
+        for path in entries(dir) {
+            if path.is_dir() {
+                gather(&path, out);
+            } else {
+                out.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+    }
+    gather(&data("ok"), &mut corpus);
+    let mut missing = Vec::new();
+    let mut n_examples = 0;
+    for page in entries(&spec)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
+        let markdown = std::fs::read_to_string(&page).unwrap_or_default();
+        let mut block: Option<String> = None;
+        for line in markdown.lines() {
+            match &mut block {
+                None if line.trim_start().starts_with("```flin") => block = Some(String::new()),
+                Some(text) if line.trim_start().starts_with("```") => {
+                    n_examples += 1;
+                    if !corpus.contains(text.as_str()) {
+                        missing.push(format!("{}:\n{text}", page.display()));
+                    }
+                    block = None;
+                }
+                Some(text) => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                None => {}
+            }
+        }
+    }
+    assert!(n_examples >= 20);
+    assert!(
+        missing.is_empty(),
+        "spec examples not found verbatim in tests/data/ok:\n{}",
+        missing.join("\n")
+    );
+}
