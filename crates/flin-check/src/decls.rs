@@ -28,7 +28,6 @@ pub struct FieldInfo {
     pub ty: Ty,
     /// Must be given in an entity literal: not optional, no default, not a list.
     pub required: bool,
-    pub has_default: bool,
     /// `@search` or `semantic text`: `search … by` this field works.
     pub searchable: bool,
     pub semantic: bool,
@@ -303,7 +302,6 @@ pub fn resolve<'a>(
                                 span: field.name.span,
                                 ty,
                                 required: !optional && !list && field.default.is_none(),
-                                has_default: field.default.is_some(),
                                 searchable,
                                 semantic,
                             }

@@ -68,6 +68,7 @@ pub enum CheckError {
         variant: Symbol,
         owner: Symbol,
         candidates: Vec<Symbol>,
+        declared: Option<Place>,
     },
     UnknownComponent {
         span: Span,
@@ -200,6 +201,8 @@ pub enum CheckError {
         span: Span,
         entity: Symbol,
         fields: Vec<Symbol>,
+        /// Where each missing field is declared.
+        declared: Vec<Place>,
     },
     AutoFieldSet {
         span: Span,
@@ -360,10 +363,16 @@ impl CheckError {
                 error("E0312", format!("`{ty}` has no field or method `{method}`"), "not found"),
                 suggest(&method, &candidates),
             ),
-            UnknownVariant { variant, owner, candidates, .. } => with(
-                error("E0313", format!("enum `{owner}` has no variant `{variant}`"), "not a variant"),
-                suggest(&variant, &candidates),
-            ),
+            UnknownVariant { variant, owner, candidates, declared, .. } => {
+                let d = with(
+                    error("E0313", format!("enum `{owner}` has no variant `{variant}`"), "not a variant"),
+                    suggest(&variant, &candidates),
+                );
+                match declared {
+                    Some(place) => d.with_secondary(place.file, place.span, format!("`{owner}` is declared here")),
+                    None => d,
+                }
+            }
             UnknownComponent { name, candidates, .. } => with(
                 error("E0314", format!("unknown component `<{name}>`"), "no component of this name"),
                 suggest(&name, &candidates).or(Some(format!("components are found by file name: create `components/{name}.flin`"))),
@@ -451,7 +460,7 @@ impl CheckError {
                 "not for this type",
             )
             .with_help(format!("`@{name}` applies to {applies_to}")),
-            MissingFields { entity, fields, .. } => error(
+            MissingFields { entity, fields, declared, .. } => declared.iter().fold(error(
                 "E0405",
                 format!(
                     "`{entity}` needs {} {}",
@@ -461,6 +470,8 @@ impl CheckError {
                 "required fields missing",
             )
             .with_help(format!("give {}, or make the field optional (`?`) or give it a default", fields.iter().map(|f| format!("`{f}: …`")).collect::<Vec<_>>().join(", "))),
+                |d, place| d.with_secondary(place.file, place.span, "required here"),
+            ),
             AutoFieldSet { field, .. } => error("E0406", format!("`{field}` is set by the database"), "automatic field")
                 .with_help("`id`, `version`, `created_at`, `updated_at` and `deleted_at` are kept by FlinDB; leave them out"),
             NotAnEntity { what, ty, .. } => error("E0407", format!("{what} takes an entity, found `{ty}`"), "not an entity"),

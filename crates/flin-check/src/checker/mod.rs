@@ -32,6 +32,8 @@ use crate::ty::{Constraint, Scheme, Ty};
 #[derive(Clone, Debug)]
 pub(crate) struct Local {
     pub ty: Ty,
+    /// Where it was declared, for notes that point back at it.
+    #[allow(dead_code)]
     pub span: Span,
 }
 
@@ -264,10 +266,6 @@ impl<'c, 'a> Checker<'c, 'a> {
         self.subst.fresh(Constraint::Any, self.level)
     }
 
-    pub fn fresh_in(&mut self, constraint: Constraint) -> Ty {
-        self.subst.fresh(constraint, self.level)
-    }
-
     pub fn error(&mut self, error: CheckError) {
         self.errors.push((self.file, error));
     }
@@ -353,12 +351,6 @@ impl<'c, 'a> Checker<'c, 'a> {
             .or_else(|| self.top_vars.get(&name))
     }
 
-    /// Whether `name` is a variable declared in an enclosing scope (so assigning updates
-    /// it) rather than a new one.
-    pub fn is_declared(&self, name: Symbol) -> bool {
-        self.lookup_var(name).is_some()
-    }
-
     /// The scheme of a function visible by name: the file's, then the project's.
     pub fn fn_scheme(&self, name: Symbol) -> Option<Scheme> {
         match self.fns.get(&name) {
@@ -389,6 +381,20 @@ impl<'c, 'a> Checker<'c, 'a> {
         names.extend(self.decls.all_entities().map(|e| e.name));
         names.extend(self.decls.all_enums().map(|e| e.name));
         names
+    }
+
+    /// An enum variant that does not exist, with the variants that do.
+    pub fn unknown_variant(&mut self, span: Span, variant: Symbol, owner: Symbol) {
+        let info = self.decls.enum_info(owner);
+        let candidates = info.map(|e| e.variant_names()).unwrap_or_default();
+        let declared = info.map(|e| e.place);
+        self.error(CheckError::UnknownVariant {
+            span,
+            variant,
+            owner,
+            candidates,
+            declared,
+        });
     }
 
     /// Lowers a written type in this file (generic parameters in scope included).

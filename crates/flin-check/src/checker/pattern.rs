@@ -92,7 +92,11 @@ impl Checker<'_, '_> {
                 Some(so_far) => self.join_branches(&so_far, &body_ty, arm.body.span),
             });
             let pat = self.lower_pattern(&arm.pattern, &scrutinee_ty);
-            if !useful(&rows, &[pat.clone()], &[self.shape(&scrutinee_ty, 0)]) {
+            if !useful(
+                &rows,
+                std::slice::from_ref(&pat),
+                &[self.shape(&scrutinee_ty, 0)],
+            ) {
                 self.error(CheckError::UnreachableArm {
                     span: arm.pattern.span,
                 });
@@ -292,13 +296,7 @@ impl Checker<'_, '_> {
             return;
         };
         let Some(payload) = info.variant(last.sym).cloned() else {
-            let candidates = info.variant_names();
-            self.error(CheckError::UnknownVariant {
-                span: last.span,
-                variant: last.sym,
-                owner: enum_name,
-                candidates,
-            });
+            self.unknown_variant(last.span, last.sym, enum_name);
             return;
         };
         let target = match self.shallow(ty) {

@@ -348,6 +348,13 @@ impl Checker<'_, '_> {
                     });
                     return Ty::Error;
                 }
+                if !has_fields(&self.shallow(&object_ty)) {
+                    self.error(CheckError::NotAssignable {
+                        span: field.span,
+                        what: "a property of a value that has no fields",
+                    });
+                    return Ty::Error;
+                }
                 self.member_of(&object_ty, *field, false, object.span)
             }
             ExprKind::Index { .. } | ExprKind::Member { .. } => self.infer(target),
@@ -482,6 +489,20 @@ impl Checker<'_, '_> {
             }
         }
     }
+}
+
+/// Whether `.name = …` can set a field of a value of this type.
+pub fn has_fields(ty: &Ty) -> bool {
+    matches!(
+        ty,
+        Ty::Entity(_)
+            | Ty::Record(_)
+            | Ty::Map(..)
+            | Ty::Json
+            | Ty::Error
+            | Ty::Var(_)
+            | Ty::Optional(_)
+    )
 }
 
 /// Whether a block always leaves before its end: it ends with `return`, `break`,
