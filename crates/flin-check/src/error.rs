@@ -157,8 +157,11 @@ pub enum CheckError {
         span: Span,
         word: &'static str,
     },
-    TryNeedsFallible {
+    /// In a `where`, a field hides a variable of the same name.
+    FieldShadowsVariable {
         span: Span,
+        name: Symbol,
+        entity: Symbol,
     },
 
     // ---- match
@@ -293,7 +296,7 @@ impl CheckError {
             | ConditionNotBool { span, .. }
             | ReturnOutsideFunction { span }
             | BreakOutsideLoop { span, .. }
-            | TryNeedsFallible { span }
+            | FieldShadowsVariable { span, .. }
             | NonExhaustive { span, .. }
             | UnreachableArm { span }
             | PatternMismatch { span, .. }
@@ -428,9 +431,14 @@ impl CheckError {
             ReturnOutsideFunction { .. } => error("E0334", "`return` outside of a function".into(), "nothing to return from")
                 .with_help("a script, route or handler ends with its last statement; `return` belongs in a `fn`"),
             BreakOutsideLoop { word, .. } => error("E0335", format!("`{word}` outside of a loop"), "no loop here"),
-            TryNeedsFallible { .. } => Diagnostic::warning("W0336", file, span, "`try` around an expression that cannot fail")
-                .with_label("never fails")
-                .with_help("remove `try`"),
+            FieldShadowsVariable { name, entity, .. } => Diagnostic::warning(
+                "W0413",
+                file,
+                span,
+                format!("inside `where`, `{name}` is the field of {entity}, not the variable `{name}`"),
+            )
+            .with_label("the field")
+            .with_help(format!("to compare with the variable, give it another name (`{name}_value = {name}`) and use that")),
             NonExhaustive { missing, .. } => error(
                 "E0340",
                 format!("`match` does not cover {}", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")),

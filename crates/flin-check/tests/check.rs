@@ -208,3 +208,33 @@ fn every_spec_example_is_in_a_valid_fixture() {
         missing.join("\n")
     );
 }
+
+#[test]
+fn every_diagnostic_code_has_a_broken_program() {
+    let source =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/error.rs"))
+            .unwrap_or_default();
+    let codes: BTreeSet<String> = source
+        .split('"')
+        .filter(|word| {
+            word.len() == 5
+                && (word.starts_with("E0") || word.starts_with("W0"))
+                && word[2..].chars().all(|c| c.is_ascii_digit())
+        })
+        .map(str::to_string)
+        .collect();
+    assert!(codes.len() > 40, "found only {} codes", codes.len());
+    let mut announced = BTreeSet::new();
+    for case in entries(&data("err")) {
+        let (project, _) = check(&case);
+        announced.extend(expected(&project).into_iter().map(|(_, _, _, code)| code));
+    }
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|code| !announced.contains(*code))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a program in tests/data/err: {missing:?}"
+    );
+}

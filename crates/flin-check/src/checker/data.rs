@@ -500,6 +500,14 @@ impl Checker<'_, '_> {
         piped: Option<&Expr>,
     ) -> Option<Ty> {
         let args_list = args.unwrap_or(&[]);
+        // A query is also the list of its rows (data.md §4): with a function argument,
+        // `group_by`, `count`, `min` … are the list methods.
+        let takes_function = args_list
+            .iter()
+            .any(|arg| matches!(arg.value.kind, ExprKind::Lambda(_)));
+        if takes_function && member.as_str() != "where" {
+            return None;
+        }
         let query = Ty::Query(entity);
         let ty = match member.as_str() {
             "where" => {
@@ -645,16 +653,71 @@ impl Checker<'_, '_> {
             self.infer(cond);
             return;
         };
+        self.warn_hidden_variables(entity, &info, cond);
+        // Fields are bound without their optional: in the database a comparison with a
+        // missing value is simply false (`published > yesterday` skips unpublished
+        // rows), and `== none` still tests for it.
         self.push_scope();
         for name in info.field_names() {
             if let Some(ty) = info.field_ty(name) {
-                self.bind(name, ty, cond.span);
+                self.bind(name, strip(&ty).clone(), cond.span);
             }
         }
         self.condition(cond);
         self.pop_scope();
         if let Err((span, reason, help)) = translatable(cond, &info) {
             self.error(CheckError::UntranslatableQuery { span, reason, help });
+        }
+    }
+
+    /// `Comment.where(post == post)` compares the field with itself, though the author
+    /// most likely meant the variable `post`: when a comparison names the same field on
+    /// both sides and a variable of that name is in scope, say so.
+    fn warn_hidden_variables(&mut self, entity: Symbol, info: &EntityInfo, cond: &Expr) {
+        fn names(expr: &Expr) -> Vec<Name> {
+            struct Names(Vec<Name>);
+            impl Visitor for Names {
+                fn visit_expr(&mut self, expr: &Expr) {
+                    if let ExprKind::Name(name) = &expr.kind {
+                        self.0.push(*name);
+                    }
+                    if !matches!(expr.kind, ExprKind::Lambda(_)) {
+                        visit::walk_expr(self, expr);
+                    }
+                }
+            }
+            let mut found = Names(Vec::new());
+            found.visit_expr(expr);
+            found.0
+        }
+        match &cond.kind {
+            ExprKind::Binary {
+                op: BinaryOp::And | BinaryOp::Or,
+                lhs,
+                rhs,
+            } => {
+                self.warn_hidden_variables(entity, info, lhs);
+                self.warn_hidden_variables(entity, info, rhs);
+            }
+            ExprKind::Unary { operand, .. } => self.warn_hidden_variables(entity, info, operand),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                let left = names(lhs);
+                for name in names(rhs) {
+                    let repeated = left.iter().any(|l| l.sym == name.sym);
+                    if repeated
+                        && info.field(name.sym).is_some()
+                        && self.lookup_var(name.sym).is_some()
+                    {
+                        self.error(CheckError::FieldShadowsVariable {
+                            span: name.span,
+                            name: name.sym,
+                            entity,
+                        });
+                        return;
+                    }
+                }
+            }
+            _ => {}
         }
     }
 

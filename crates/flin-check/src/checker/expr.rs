@@ -35,7 +35,11 @@ impl Checker<'_, '_> {
             ExprKind::Money { .. } => Ty::Money,
             ExprKind::Duration { .. } => Ty::Duration,
             ExprKind::Bool(_) => Ty::Bool,
-            ExprKind::None => Ty::None,
+            // `none` fits any optional: `selected = none` is settled by later assignments.
+            ExprKind::None => {
+                let inner = self.fresh();
+                Ty::optional(inner)
+            }
             ExprKind::Error => Ty::Error,
             ExprKind::Text(text) => {
                 for part in &text.parts {
@@ -156,6 +160,24 @@ impl Checker<'_, '_> {
                 let ty = self.list_literal(items, Some(item));
                 self.expect_ty(expected, &ty, expr.span, what);
                 ty
+            }
+            (ExprKind::Record(fields), Ty::Record(expected_fields))
+                if fields.len() == expected_fields.len()
+                    && fields
+                        .iter()
+                        .all(|(name, _)| expected_fields.iter().any(|(e, _)| *e == name.sym)) =>
+            {
+                // Field by field, so `{ x: 1 }` fits `{x: number}`.
+                let mut checked = Vec::new();
+                for (name, value) in fields {
+                    let field_ty = expected_fields
+                        .iter()
+                        .find(|(e, _)| *e == name.sym)
+                        .map_or(Ty::Error, |(_, t)| t.clone());
+                    self.check_expr(value, &field_ty, "the field's value");
+                    checked.push((name.sym, field_ty));
+                }
+                Ty::Record(checked)
             }
             (ExprKind::List(items), Ty::Optional(inner))
                 if matches!(self.shallow(inner), Ty::List(_)) =>

@@ -169,18 +169,59 @@ impl<'c, 'a> Checker<'c, 'a> {
                 _ => None,
             })
             .collect();
-        self.infer_fn_group(&fns);
-        for stmt in &file.stmts {
-            self.top_stmt(stmt);
+        // A guard at the top of a file covers its page, routes and functions, wherever
+        // the line stands.
+        self.authed = file.stmts.iter().any(|stmt| {
+            matches!(&stmt.kind, StmtKind::Guard(guard) if matches!(guard.name.as_str(), "auth" | "role"))
+        });
+        let first_assignments = self.first_assignments(&file.stmts);
+        let early = self.infer_items(&fns, &first_assignments);
+        for (idx, stmt) in file.stmts.iter().enumerate() {
+            if !early.contains(&idx) {
+                self.top_stmt(stmt);
+            }
         }
         self.finish();
     }
 
-    /// Infers a set of top-level functions: strongly connected groups in dependency
-    /// order, each generalized before the next is inferred (let-polymorphism).
+    /// Infers a set of top-level functions.
     pub fn infer_fn_group(&mut self, fns: &[&ast::FnDecl]) {
-        let names: Vec<Symbol> = fns.iter().map(|f| f.name.sym).collect();
-        let edges: Vec<Vec<usize>> = fns
+        self.infer_items(fns, &[]);
+    }
+
+    /// The first assignment of each file variable: `(statement index, statement)`.
+    fn first_assignments<'s>(&self, stmts: &'s [ast::Stmt]) -> Vec<(usize, &'s ast::Stmt)> {
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for (idx, stmt) in stmts.iter().enumerate() {
+            if let StmtKind::Assign(assign) = &stmt.kind {
+                if let ast::ExprKind::Name(name) = &assign.target.kind {
+                    if assign.op == ast::AssignOp::Set && !seen.contains(&name.sym) {
+                        seen.push(name.sym);
+                        out.push((idx, stmt));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Infers top-level functions and the first assignments of file variables in
+    /// dependency order: strongly connected groups, each after the ones it uses, so a
+    /// function that reads a page variable knows its type, and a variable set from a
+    /// function knows the function's. Functions of a group are generalized once the
+    /// group is done (let-polymorphism); variables stay monomorphic. Returns the indexes
+    /// of the statements checked here, which the in-order pass skips.
+    fn infer_items(&mut self, fns: &[&ast::FnDecl], vars: &[(usize, &ast::Stmt)]) -> Vec<usize> {
+        let mut names: Vec<Symbol> = fns.iter().map(|f| f.name.sym).collect();
+        names.extend(vars.iter().filter_map(|(_, stmt)| match &stmt.kind {
+            StmtKind::Assign(assign) => match &assign.target.kind {
+                ast::ExprKind::Name(name) => Some(name.sym),
+                _ => None,
+            },
+            _ => None,
+        }));
+        let mut edges: Vec<Vec<usize>> = fns
             .iter()
             .map(|f| {
                 let mut refs = NameRefs::default();
@@ -196,6 +237,19 @@ impl<'c, 'a> Checker<'c, 'a> {
                     .collect()
             })
             .collect();
+        for (_, stmt) in vars {
+            let mut refs = NameRefs::default();
+            if let StmtKind::Assign(assign) = &stmt.kind {
+                refs.visit_expr(&assign.value);
+            }
+            edges.push(
+                refs.names
+                    .iter()
+                    .filter_map(|n| names.iter().position(|m| m == n))
+                    .collect(),
+            );
+        }
+        let mut early = Vec::new();
         for group in strongly_connected(&edges) {
             self.level += 1;
             let mut monos = Vec::new();
@@ -204,6 +258,17 @@ impl<'c, 'a> Checker<'c, 'a> {
                 let ty = self.fn_signature(decl);
                 self.fns.insert(decl.name.sym, FnState::Mono(ty.clone()));
                 monos.push((*idx, ty));
+            }
+            // Variables first: the functions of the group may read them.
+            for idx in &group {
+                let Some((stmt_idx, stmt)) = idx.checked_sub(fns.len()).and_then(|v| vars.get(v))
+                else {
+                    continue;
+                };
+                let level = std::mem::replace(&mut self.level, 0);
+                self.top_stmt(stmt);
+                self.level = level;
+                early.push(*stmt_idx);
             }
             for (idx, ty) in &monos {
                 if let Some(decl) = fns.get(*idx) {
@@ -218,6 +283,7 @@ impl<'c, 'a> Checker<'c, 'a> {
                 self.fns.insert(decl.name.sym, FnState::Poly(scheme));
             }
         }
+        early
     }
 
     /// Every top-level name assigned in the file is a file variable, typed by its
