@@ -75,6 +75,12 @@ pub enum CheckError {
         name: Symbol,
         candidates: Vec<Symbol>,
     },
+    UnknownProp {
+        span: Span,
+        prop: Symbol,
+        component: Symbol,
+        candidates: Vec<Symbol>,
+    },
     UnknownLayout {
         span: Span,
         name: String,
@@ -279,6 +285,7 @@ impl CheckError {
             | UnknownMethod { span, .. }
             | UnknownVariant { span, .. }
             | UnknownComponent { span, .. }
+            | UnknownProp { span, .. }
             | UnknownLayout { span, .. }
             | Mismatch { span, .. }
             | NotAFamily { span, .. }
@@ -379,6 +386,17 @@ impl CheckError {
             UnknownComponent { name, candidates, .. } => with(
                 error("E0314", format!("unknown component `<{name}>`"), "no component of this name"),
                 suggest(&name, &candidates).or(Some(format!("components are found by file name: create `components/{name}.flin`"))),
+            ),
+            UnknownProp { prop, component, candidates, .. } => with(
+                error("E0317", format!("component `<{component}>` has no prop `{prop}`"), "not read by the component"),
+                suggest(&prop, &candidates).or(Some(format!(
+                    "a component's props are the `props.NAME` it reads; `<{component}>` reads {}",
+                    if candidates.is_empty() {
+                        "none".to_string()
+                    } else {
+                        candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                    }
+                ))),
             ),
             UnknownLayout { name, candidates, .. } => with(
                 error("E0315", format!("unknown layout \"{name}\""), "no layout of this name"),

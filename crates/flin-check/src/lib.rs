@@ -128,6 +128,14 @@ fn check_parsed(
             }
         })
         .collect();
+    let component_props: HashMap<Symbol, Vec<Symbol>> = parsed
+        .iter()
+        .zip(roles)
+        .filter_map(|((_, p), role)| match role {
+            Role::Component(name) => Some((*name, props_read(&p.file))),
+            _ => None,
+        })
+        .collect();
     let layouts: Vec<Symbol> = roles
         .iter()
         .filter_map(|r| {
@@ -152,6 +160,7 @@ fn check_parsed(
             Role::Lib,
             &no_fns,
             &components,
+            &component_props,
             &layouts,
             auth_entity,
         );
@@ -221,6 +230,7 @@ fn check_parsed(
                     role.clone(),
                     &global_fns,
                     &components,
+                    &component_props,
                     &layouts,
                     local_auth,
                 );
@@ -241,6 +251,32 @@ fn check_parsed(
         .collect();
     diagnostics.extend(per_file.into_iter().flatten());
     diagnostics
+}
+
+/// The props a component reads: every `props.NAME` in it.
+fn props_read(file: &ast::File) -> Vec<Symbol> {
+    use flin_syntax::visit::{self, Visitor};
+    struct Props(Vec<Symbol>);
+    impl Visitor for Props {
+        fn visit_expr(&mut self, expr: &ast::Expr) {
+            if let ast::ExprKind::Member {
+                object,
+                member: ast::Member::Named(name),
+                ..
+            } = &expr.kind
+            {
+                if matches!(&object.kind, ast::ExprKind::Name(n) if n.as_str() == "props")
+                    && !self.0.contains(&name.sym)
+                {
+                    self.0.push(name.sym);
+                }
+            }
+            visit::walk_expr(self, expr);
+        }
+    }
+    let mut props = Props(Vec::new());
+    visit::walk_file(&mut props, file);
+    props.0
 }
 
 /// The compile pool: rayon's threads with a stack deep enough for the parser's nesting

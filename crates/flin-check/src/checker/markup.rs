@@ -115,6 +115,24 @@ impl Checker<'_, '_> {
                 candidates: self.components.to_vec(),
             });
         }
+        if let Some(props) = self.component_props.get(&element.name.sym) {
+            for attr in &element.attrs {
+                let name = attr.name.as_str();
+                let generic = attr.namespace.is_some()
+                    || matches!(name, "class" | "id" | "style" | "slot" | "key" | "title")
+                    || name.starts_with("data-")
+                    || name.starts_with("aria-")
+                    || EVENTS.contains(&name);
+                if !generic && !props.contains(&attr.name.sym) {
+                    self.error(CheckError::UnknownProp {
+                        span: attr.name.span,
+                        prop: attr.name.sym,
+                        component: element.name.sym,
+                        candidates: props.clone(),
+                    });
+                }
+            }
+        }
         for attr in &element.attrs {
             self.attribute(attr, element.is_component);
         }

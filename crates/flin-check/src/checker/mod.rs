@@ -86,6 +86,8 @@ pub(crate) struct Checker<'c, 'a> {
     pub global_fns: &'c HashMap<Symbol, Scheme>,
     /// Component and layout names of the project.
     pub components: &'c [Symbol],
+    /// The props each component reads (`props.tone`), to check call sites.
+    pub component_props: &'c HashMap<Symbol, Vec<Symbol>>,
     pub layouts: &'c [Symbol],
     /// The entity `current_user()` returns.
     pub auth_entity: Option<Symbol>,
@@ -115,6 +117,7 @@ impl<'c, 'a> Checker<'c, 'a> {
         role: Role,
         global_fns: &'c HashMap<Symbol, Scheme>,
         components: &'c [Symbol],
+        component_props: &'c HashMap<Symbol, Vec<Symbol>>,
         layouts: &'c [Symbol],
         auth_entity: Option<Symbol>,
     ) -> Checker<'c, 'a> {
@@ -129,6 +132,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             fns: HashMap::new(),
             global_fns,
             components,
+            component_props,
             layouts,
             auth_entity,
             frame: Frame {
