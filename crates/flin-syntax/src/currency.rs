@@ -172,6 +172,20 @@ pub fn canonical(code: &str) -> Option<&'static str> {
         .map(|(known, _)| *known)
 }
 
+/// The position of a currency in the table: a small number that identifies it.
+pub fn index_of(code: &str) -> Option<u16> {
+    let code = canonical(code)?;
+    CURRENCIES
+        .binary_search_by(|(known, _)| known.cmp(&code))
+        .ok()
+        .map(|idx| idx as u16)
+}
+
+/// The currency at a position of the table: its code and minor digits.
+pub fn at(index: u16) -> Option<(&'static str, u8)> {
+    CURRENCIES.get(index as usize).copied()
+}
+
 /// Digits after the decimal point in the currency's minor unit (`EUR` 2, `XOF` 0).
 pub fn minor_digits(code: &str) -> Option<u8> {
     let code = canonical(code)?;

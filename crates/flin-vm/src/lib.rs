@@ -1,8 +1,33 @@
-//! The FLIN virtual machine: values (at most 16 bytes each), the interpreter loop and the
-//! standard library of language.md §12 that needs neither the database nor the web.
+//! The FLIN virtual machine: values (16 bytes each), the instruction set, the
+//! interpreter loop and the standard library of language.md §12 that needs neither the
+//! database nor the web.
 //!
-//! Not built yet: this crate is the place for issue "Compiler and VM".
+//! Read [`value`] (the value and its layout), then [`opcode`] (every instruction), then
+//! [`vm`] (the dispatch loop). [`display`] is the display form of §13; [`builtins`] the
+//! library; [`program`] what the compiler hands over.
 //!
-//! Invariant: the VM knows nothing of HTTP or SQL. Entities, queries, search, sessions
-//! and sockets reach it through one host trait that `flin-runtime` implements, so the VM
-//! can run scripts, tests and requests alike and be tested on its own.
+//! Invariant: the VM knows nothing of HTTP or SQL. Output, entities, queries, sessions
+//! and sockets reach it through [`host::Host`], so it runs scripts, tests and requests
+//! alike and can be tested on its own. Invariant: it knows nothing of FLIN syntax beyond
+//! spans (for errors) and interned names.
+
+pub mod access;
+pub mod builtins;
+pub mod display;
+pub mod error;
+pub mod host;
+pub mod iter;
+pub mod json;
+pub mod opcode;
+pub mod ops;
+pub mod program;
+pub mod value;
+pub mod verify;
+pub mod vm;
+
+pub use error::RuntimeError;
+pub use host::{CaptureHost, Host, StdHost};
+pub use opcode::{Constant, Op, TypeTest};
+pub use program::{CaptureFrom, FunctionCode, Program, ProgramCode, TestCode};
+pub use value::Value;
+pub use vm::{Limits, Vm};

@@ -1,0 +1,119 @@
+//! Runtime errors (language.md §9, §14): a kind, a message, the fields of a validation
+//! error, and the FLIN stack where it happened.
+
+use flin_diagnostics::{Diagnostic, FileId, Span};
+use flin_syntax::Symbol;
+
+use crate::value::ErrorValue;
+
+/// One frame of the FLIN stack: the function and the place in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceEntry {
+    pub function: Option<Symbol>,
+    pub file: FileId,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuntimeError {
+    /// "arithmetic", "index", "none", "type", "parse", "validation", "constraint",
+    /// "not_found", "limit" or "runtime" (language.md §14).
+    pub kind: &'static str,
+    pub message: String,
+    /// For validation errors: field → message.
+    pub fields: Vec<(String, String)>,
+    /// An HTTP status chosen by the program (`error(409, …)`).
+    pub status: Option<u16>,
+    /// Innermost first.
+    pub trace: Vec<TraceEntry>,
+}
+
+impl RuntimeError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> RuntimeError {
+        RuntimeError {
+            kind,
+            message: message.into(),
+            fields: Vec::new(),
+            status: None,
+            trace: Vec::new(),
+        }
+    }
+
+    pub fn arithmetic(message: impl Into<String>) -> RuntimeError {
+        RuntimeError::new("arithmetic", message)
+    }
+
+    pub fn index(message: impl Into<String>) -> RuntimeError {
+        RuntimeError::new("index", message)
+    }
+
+    pub fn none(message: impl Into<String>) -> RuntimeError {
+        RuntimeError::new("none", message)
+    }
+
+    pub fn type_error(message: impl Into<String>) -> RuntimeError {
+        RuntimeError::new("type", message)
+    }
+
+    pub fn limit(message: impl Into<String>) -> RuntimeError {
+        RuntimeError::new("limit", message)
+    }
+
+    pub fn runtime(message: impl Into<String>) -> RuntimeError {
+        RuntimeError::new("runtime", message)
+    }
+
+    /// The error as a FLIN value (`e` in `Err(e)`).
+    pub fn to_value(&self) -> ErrorValue {
+        ErrorValue {
+            kind: self.kind,
+            message: self.message.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+
+    pub fn from_value(value: &ErrorValue) -> RuntimeError {
+        RuntimeError {
+            kind: value.kind,
+            message: value.message.clone(),
+            fields: value.fields.clone(),
+            status: None,
+            trace: Vec::new(),
+        }
+    }
+
+    /// The error as a diagnostic: the message at the innermost FLIN line, each caller as
+    /// a note ("called from here").
+    pub fn to_diagnostic(&self) -> Option<Diagnostic> {
+        let innermost = self.trace.first()?;
+        let code: &'static str = self.kind;
+        let mut diagnostic =
+            Diagnostic::error(code, innermost.file, innermost.span, self.message.clone())
+                .with_label(match innermost.function {
+                    Some(name) => format!("in `{name}`"),
+                    None => "here".to_string(),
+                });
+        for caller in self.trace.iter().skip(1) {
+            let label = match caller.function {
+                Some(name) => format!("called from `{name}`"),
+                None => "called from here".to_string(),
+            };
+            diagnostic = diagnostic.with_secondary(caller.file, caller.span, label);
+        }
+        for (field, message) in &self.fields {
+            diagnostic.help = Some(match diagnostic.help.take() {
+                Some(help) => format!("{help}; {field}: {message}"),
+                None => format!("{field}: {message}"),
+            });
+        }
+        Some(diagnostic)
+    }
+}
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} error: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for RuntimeError {}

@@ -1,0 +1,281 @@
+//! The instruction set: every opcode, its operands and its effect, in one place.
+//!
+//! Encoding: an instruction is one [`Op`] value of 8 bytes (a one-byte opcode and up to
+//! six bytes of operands), so a function's code is a flat `Vec<Op>`:
+//!
+//! ```text
+//!  byte  0        1..2      3..4      5..6
+//!       +--------+---------+---------+---------+
+//!       | opcode |    a    |    b    |    c    |     three registers (u16)
+//!       +--------+---------+---------+---------+
+//!       | opcode |    a    |      k (u32)      |     a register and a constant/target
+//!       +--------+---------+-------------------+
+//! ```
+//!
+//! Notation: `R[a]` is register `a` of the current frame; `K[k]` constant `k` of the
+//! function; `G[k]` global (file variable) `k`; `C[k]` capture `k` of the running
+//! closure; `pc` the next instruction. Registers are the function's locals first, then
+//! temporaries. A call places the callee's arguments in consecutive registers starting
+//! at `R[base+1]`; the callee's frame starts at `R[base+1]` and its result lands in
+//! `R[base]`.
+//!
+//! Typed opcodes (`AddInt`, `LtNum` …) are emitted when the checker proved both operand
+//! types; they still check what the spec requires (integer overflow is an error). The
+//! generic ones (`Add`, `Lt` …) dispatch on the values' tags.
+//!
+//! Every function is verified when loaded (`verify.rs`): register operands are below
+//! its register count, constants and jump targets exist. The interpreter relies on it.
+
+use flin_syntax::Symbol;
+
+pub type Reg = u16;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    // ---------------------------------------------------------------- loads
+    /// R[a] = none
+    LoadNone { a: Reg },
+    /// R[a] = value
+    LoadBool { a: Reg, value: bool },
+    /// R[a] = value (small ints inline)
+    LoadInt { a: Reg, value: i32 },
+    /// R[a] = K[k]
+    LoadConst { a: Reg, k: u32 },
+    /// R[a] = R[b]
+    Move { a: Reg, b: Reg },
+    /// R[a] = G[k]; an error of kind "none" when G[k] was never assigned
+    GetGlobal { a: Reg, k: u32 },
+    /// G[k] = R[a]
+    SetGlobal { a: Reg, k: u32 },
+    /// R[a] = value of C[k] (through its cell when it has one)
+    GetCapture { a: Reg, k: u32 },
+    /// cell C[k] holds R[a]
+    SetCapture { a: Reg, k: u32 },
+    /// R[a] = a new cell holding R[b] (a local captured and assigned)
+    NewCell { a: Reg, b: Reg },
+    /// R[a] = value in cell R[b]
+    GetCell { a: Reg, b: Reg },
+    /// cell R[a] holds R[b]
+    SetCell { a: Reg, b: Reg },
+
+    // ---------------------------------------------------------------- arithmetic
+    /// R[a] = R[b] + R[c] on ints; overflow is an error of kind "arithmetic"
+    AddInt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] - R[c] on ints
+    SubInt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] * R[c] on ints
+    MulInt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] / R[c] on ints, truncating; zero divisor is an error
+    DivInt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] % R[c] on ints, sign of the dividend; zero divisor is an error
+    RemInt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] + R[c] on numbers (IEEE 754)
+    AddNum { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] - R[c] on numbers
+    SubNum { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] * R[c] on numbers
+    MulNum { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] / R[c] on numbers
+    DivNum { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] + R[c], by the operands' tags (money, durations, times, json, text)
+    Add { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] - R[c], by tags
+    Sub { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] * R[c], by tags
+    Mul { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] / R[c], by tags
+    Div { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] % R[c], by tags
+    Rem { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] + value on ints (`i += 1`, `n - 1`)
+    AddIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = -R[b]
+    Neg { a: Reg, b: Reg },
+    /// R[a] = not R[b] (a bool, or an optional meaning "is none")
+    Not { a: Reg, b: Reg },
+    /// R[a] = display(R[b]) ++ display(R[c]) (text + anything)
+    Concat { a: Reg, b: Reg, c: Reg },
+    /// R[a] = the texts R[b], R[b+1] … R[b+c-1] joined (interpolation)
+    JoinText { a: Reg, b: Reg, c: u16 },
+    /// R[a] = display(R[b])
+    ToText { a: Reg, b: Reg },
+    /// R[a] = R[b] as a number (an int widened where a number is expected)
+    ToNumber { a: Reg, b: Reg },
+    /// R[a] = json R[a] converted to the type described by K[k]; an error of kind
+    /// "type" naming the path when it does not fit
+    FromJson { a: Reg, k: u32 },
+
+    // ---------------------------------------------------------------- comparison
+    /// R[a] = R[b] == R[c] (structural; entities by id)
+    Eq { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] != R[c]
+    NotEq { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] < R[c] (numbers, texts by scalar values, money, durations, times)
+    Lt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] <= R[c]
+    Le { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] < R[c] on ints
+    LtInt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] <= R[c] on ints
+    LeInt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] in R[c] (element of a list, key of a map, part of a text)
+    In { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[a] is of the type described by K[k]
+    Is { a: Reg, k: u32 },
+
+    // ---------------------------------------------------------------- control
+    /// pc = target
+    Jump { target: u32 },
+    /// if R[a] is true (or a present optional): pc = target
+    JumpIf { a: Reg, target: u32 },
+    /// if R[a] is false (or none): pc = target
+    JumpIfNot { a: Reg, target: u32 },
+    /// if R[a] is none: pc = target
+    JumpIfNone { a: Reg, target: u32 },
+    /// if not (R[a] < R[a+1]) on ints: pc = target (loop test of `for i in x..y`)
+    JumpIfNotLtInt { a: Reg, target: u32 },
+    /// if R[a] is not Absent: pc = target (skip a default parameter's code)
+    JumpIfGiven { a: Reg, target: u32 },
+
+    // ---------------------------------------------------------------- calls
+    /// R[a] = R[a](R[a+1] … R[a+n]): call a function value
+    Call { a: Reg, n: u16 },
+    /// R[a] = function K[k](R[a+1] …): a direct call of a top-level function
+    CallFn { a: Reg, k: u32 },
+    /// R[a] = built-in b(R[a+1] … R[a+n])
+    CallBuiltin { a: Reg, b: u16, n: u16 },
+    /// R[a] = the method K[k] (a name and an argument count n) of R[a+1] with
+    /// R[a+2] … R[a+n] as arguments, found at run time by the receiver's type (json and
+    /// generic receivers)
+    CallMethod { a: Reg, k: u32 },
+    /// print R[a] … R[a+n-1] separated by spaces, then a newline (`print`, `log`)
+    Print { a: Reg, n: u16 },
+    /// return R[a]
+    Return { a: Reg },
+    /// R[a] = closure of function K[k], capturing what its capture list names
+    Closure { a: Reg, k: u32 },
+
+    // ---------------------------------------------------------------- data
+    /// R[a] = [R[b] … R[b+c-1]]
+    NewList { a: Reg, b: Reg, c: u16 },
+    /// R[a] = map of the pairs R[b], R[b+1] … (c pairs)
+    NewMap { a: Reg, b: Reg, c: u16 },
+    /// R[a] = (R[b] … R[b+c-1])
+    NewTuple { a: Reg, b: Reg, c: u16 },
+    /// R[a] = record of shape K[k] with the values R[a+1] …
+    NewRecord { a: Reg, k: u32 },
+    /// R[a] = variant K[k] with the payload R[a+1] …
+    NewVariant { a: Reg, k: u32 },
+    /// R[a] = R[b][R[c]] (list, text, map, json, tuple)
+    GetIndex { a: Reg, b: Reg, c: Reg },
+    /// R[a][R[b]] = R[c]
+    SetIndex { a: Reg, b: Reg, c: Reg },
+    /// R[a] = field K[k] of R[a] (record, map, json, error, file …)
+    GetField { a: Reg, k: u32 },
+    /// field K[k] of R[a] = R[a+1]
+    SetField { a: Reg, k: u32 },
+    /// R[a] = R[a][R[a+1]:R[a+2]] (none bounds are the ends)
+    Slice { a: Reg },
+    /// R[a] = payload item c of the enum value R[b]
+    GetPayload { a: Reg, b: Reg, c: u16 },
+    /// R[a] = R[a] is the variant K[k] (of its enum)
+    IsVariant { a: Reg, k: u32 },
+    /// R[a] = R[b] has length c (list patterns); with `c` high bit set: length ≥ c
+    LenIs { a: Reg, b: Reg, c: u16 },
+    /// R[a] = R[b][c:] (the rest of a list pattern)
+    ListFrom { a: Reg, b: Reg, c: u16 },
+
+    // ---------------------------------------------------------------- loops
+    /// R[a] = iterator over R[b]: a list, map (keys), text (characters), json array
+    IterStart { a: Reg, b: Reg },
+    /// R[b] = next item of iterator R[a] and skip the next instruction; when done, go
+    /// on to the next instruction (a `Jump` out of the loop)
+    IterNext { a: Reg, b: Reg },
+
+    // ---------------------------------------------------------------- errors
+    /// from here, an error of this frame stores `Err(e)` in R[a] and jumps to target
+    TryStart { a: Reg, target: u32 },
+    /// the innermost `TryStart` of this frame no longer applies
+    TryEnd,
+    /// stop with an error of kind "runtime" and message R[a]
+    Fail { a: Reg },
+    /// stop with the error K[k] (`not_found()`, `error(…)` outside a request …)
+    FailWith { k: u32 },
+    /// unless R[a] is true, stop with a failed assertion described by K[k]
+    Assert { a: Reg, k: u32 },
+    /// stop with an error of kind "none" naming K[k] (a value needed, none found)
+    Unwrap { a: Reg, k: u32 },
+}
+
+/// Constants a function refers to. Plain data (no reference counts), so compiled
+/// programs can be shared between threads; the VM turns value constants into values
+/// once when it loads a program.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Constant {
+    Int(i64),
+    Number(f64),
+    Text(Box<str>),
+    Money {
+        minor: i64,
+        currency: u16,
+    },
+    Duration(i64),
+    /// A name: a field, a method, a variable.
+    Name(Symbol),
+    /// A method found at run time: its name and how many values it takes, the
+    /// receiver included.
+    Method {
+        name: Symbol,
+        n_args: u16,
+    },
+    /// The field names of a record literal.
+    Shape(Vec<Symbol>),
+    /// An enum variant and its payload's size.
+    Variant {
+        enum_name: Symbol,
+        variant: Symbol,
+        arity: u16,
+    },
+    /// A function of the program (direct calls, closures).
+    Function(u32),
+    /// A type test or conversion target (`is`, json conversion).
+    Type(TypeTest),
+    /// An error raised as it is (`not_found()`, `error(404, …)`).
+    Error {
+        kind: &'static str,
+        message: Box<str>,
+        status: Option<u16>,
+    },
+    /// The text of an assertion, for its failure report.
+    Assertion(Box<str>),
+}
+
+/// What `is` tests and what a json value converts to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeTest {
+    Int,
+    Number,
+    Text,
+    Bool,
+    Time,
+    Duration,
+    Money,
+    None,
+    List(Box<TypeTest>),
+    Map(Box<TypeTest>),
+    Record(Vec<(Symbol, TypeTest)>),
+    Json,
+    Optional(Box<TypeTest>),
+    Enum(Symbol),
+    Any,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instruction_is_8_bytes() {
+        assert_eq!(std::mem::size_of::<Op>(), 8);
+    }
+}

@@ -1,0 +1,141 @@
+//! Compiled programs: what the compiler produces and the VM runs.
+//!
+//! [`ProgramCode`] is plain data (no reference counts) so one compiled program can be
+//! shared by every worker thread; each VM [`Program::load`]s it once, turning value
+//! constants into values.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use flin_diagnostics::{FileId, Span};
+use flin_syntax::Symbol;
+
+use crate::opcode::{Constant, Op, Reg};
+use crate::value::{Money, Str, Value};
+
+/// Where a closure's capture comes from when the closure is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureFrom {
+    /// A register of the frame making the closure.
+    Register(Reg),
+    /// A capture of the closure making the closure.
+    Capture(u32),
+}
+
+/// One compiled function (a `fn`, a lambda, a file's top-level code, a test, a handler).
+#[derive(Clone, Debug)]
+pub struct FunctionCode {
+    /// `None` for lambdas and top-level code.
+    pub name: Option<Symbol>,
+    pub file: FileId,
+    pub span: Span,
+    /// Parameters, in order: the first `arity` registers.
+    pub arity: u16,
+    pub param_names: Vec<Symbol>,
+    pub n_registers: u16,
+    pub code: Vec<Op>,
+    /// The source span of each instruction, for runtime errors.
+    pub spans: Vec<Span>,
+    pub constants: Vec<Constant>,
+    pub captures: Vec<CaptureFrom>,
+}
+
+/// A `test "name" { … }` block.
+#[derive(Clone, Debug)]
+pub struct TestCode {
+    pub name: String,
+    pub function: u32,
+    pub file: FileId,
+    pub span: Span,
+}
+
+/// A whole compiled program.
+#[derive(Clone, Debug, Default)]
+pub struct ProgramCode {
+    pub functions: Vec<FunctionCode>,
+    /// File variables of every file, by index.
+    pub globals: Vec<(FileId, Symbol)>,
+    /// The top-level code of each file, by file.
+    pub entries: Vec<(FileId, u32)>,
+    pub tests: Vec<TestCode>,
+}
+
+/// A function ready to run: its code and its value constants.
+#[derive(Debug)]
+pub struct Function {
+    pub code: Arc<ProgramCode>,
+    pub index: u32,
+    pub values: Vec<Value>,
+}
+
+impl Function {
+    pub fn code(&self) -> &FunctionCode {
+        // `index` comes from the program it was loaded from.
+        self.code
+            .functions
+            .get(self.index as usize)
+            .unwrap_or(&EMPTY)
+    }
+
+    pub fn name(&self) -> Option<Symbol> {
+        self.code().name
+    }
+}
+
+static EMPTY: FunctionCode = FunctionCode {
+    name: None,
+    file: FileId(0),
+    span: Span { start: 0, end: 0 },
+    arity: 0,
+    param_names: Vec::new(),
+    n_registers: 0,
+    code: Vec::new(),
+    spans: Vec::new(),
+    constants: Vec::new(),
+    captures: Vec::new(),
+};
+
+/// A program loaded into one VM.
+#[derive(Debug)]
+pub struct Program {
+    pub code: Arc<ProgramCode>,
+    pub functions: Vec<Rc<Function>>,
+}
+
+impl Program {
+    pub fn load(code: Arc<ProgramCode>) -> Program {
+        let functions = (0..code.functions.len() as u32)
+            .map(|index| {
+                let values = code
+                    .functions
+                    .get(index as usize)
+                    .map(|f| f.constants.iter().map(constant_value).collect())
+                    .unwrap_or_default();
+                Rc::new(Function {
+                    code: code.clone(),
+                    index,
+                    values,
+                })
+            })
+            .collect();
+        Program { code, functions }
+    }
+
+    pub fn function(&self, index: u32) -> Option<&Rc<Function>> {
+        self.functions.get(index as usize)
+    }
+}
+
+/// The value of a constant that is a value (others are read from the code).
+fn constant_value(constant: &Constant) -> Value {
+    match constant {
+        Constant::Int(i) => Value::Int(*i),
+        Constant::Number(n) => Value::Number(*n),
+        Constant::Text(t) => Value::Text(Rc::new(Str::new(t.clone()))),
+        Constant::Money { minor, currency } => {
+            Money::new(*minor, *currency).map_or(Value::None, Value::Money)
+        }
+        Constant::Duration(d) => Value::Duration(*d),
+        _ => Value::None,
+    }
+}

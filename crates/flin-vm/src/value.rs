@@ -1,0 +1,294 @@
+//! The FLIN value: what a register holds (language.md §3).
+//!
+//! Layout: a one-byte tag and an eight-byte payload, 16 bytes in all (a test asserts
+//! it; DESIGN.md: at most 16). Scalars live in the payload and never allocate: `none`,
+//! `bool`, `int` (i64), `number` (f64), `money` (packed, see [`Money`]), `duration`
+//! (microseconds) and `time` (microseconds since 1970-01-01T00:00:00Z, UTC). Everything
+//! else is a reference-counted heap object behind one thin pointer:
+//!
+//! | variant | heap object | shared / mutable |
+//! |---|---|---|
+//! | `Text` | [`Str`] | shared, immutable |
+//! | `List` | `RefCell<Vec<Value>>` | shared by reference, mutable |
+//! | `Map` | `RefCell<IndexMap<Key, Value>>` (insertion order) | shared, mutable |
+//! | `Record` | [`Record`]: shape (field names) + values | shared, mutable fields |
+//! | `Tuple` | `Vec<Value>` | shared, immutable |
+//! | `Enum` | [`EnumValue`]: enum, variant, payload | shared, immutable |
+//! | `Func` | [`Closure`] | shared |
+//! | `Json` | `serde_json::Value` | shared, immutable |
+//! | `Error` | [`ErrorValue`]: message, kind, fields | shared, immutable |
+//! | `Cell` | `RefCell<Value>`: a local captured by a closure | shared, mutable |
+//! | `Iter` | the state of a `for` loop (internal) | owned by the loop |
+//!
+//! Reference counting frees values as soon as the last reference goes; nothing is kept
+//! across units of work.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use flin_syntax::Symbol;
+use indexmap::IndexMap;
+
+use crate::program::Function;
+
+#[derive(Clone, Debug)]
+pub enum Value {
+    None,
+    Bool(bool),
+    Int(i64),
+    Number(f64),
+    Money(Money),
+    /// Microseconds.
+    Duration(i64),
+    /// Microseconds since the Unix epoch, UTC.
+    Time(i64),
+    Text(Rc<Str>),
+    List(Rc<RefCell<Vec<Value>>>),
+    Map(Rc<RefCell<IndexMap<Key, Value>>>),
+    Record(Rc<Record>),
+    Tuple(Rc<Vec<Value>>),
+    Enum(Rc<EnumValue>),
+    Func(Rc<Closure>),
+    Json(Rc<serde_json::Value>),
+    Error(Rc<ErrorValue>),
+    /// A local variable captured by a closure and assigned after: both see one cell.
+    Cell(Rc<RefCell<Value>>),
+    /// A parameter the caller left out: the callee computes its default.
+    Absent,
+    /// The state of a `for` loop over a list, map, text or json array (internal).
+    Iter(Rc<RefCell<crate::iter::IterState>>),
+}
+
+/// An immutable text with its character count known to be its byte count when ASCII,
+/// so indexing ASCII text is O(1).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Str {
+    pub text: Box<str>,
+    pub ascii: bool,
+}
+
+impl Str {
+    pub fn new(text: impl Into<Box<str>>) -> Str {
+        let text = text.into();
+        let ascii = text.is_ascii();
+        Str { text, ascii }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Length in characters (language.md §3: text is indexed by character).
+    pub fn char_len(&self) -> usize {
+        if self.ascii {
+            self.text.len()
+        } else {
+            self.text.chars().count()
+        }
+    }
+}
+
+/// Money: an amount in the currency's minor units and the currency, packed in one word
+/// as `amount << 16 | currency`. Amounts up to ±2^47 minor units (±1.4e12 euros) fit;
+/// arithmetic past that is an error of kind "arithmetic".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Money(i64);
+
+impl Money {
+    pub const MAX_MINOR: i64 = (1 << 47) - 1;
+
+    pub fn new(minor: i64, currency: u16) -> Option<Money> {
+        if !(-Money::MAX_MINOR..=Money::MAX_MINOR).contains(&minor) {
+            return None;
+        }
+        Some(Money((minor << 16) | i64::from(currency)))
+    }
+
+    pub fn minor(self) -> i64 {
+        self.0 >> 16
+    }
+
+    pub fn currency(self) -> u16 {
+        (self.0 & 0xffff) as u16
+    }
+
+    pub fn code(self) -> &'static str {
+        flin_syntax::currency::at(self.currency()).map_or("???", |(code, _)| code)
+    }
+
+    pub fn digits(self) -> u8 {
+        flin_syntax::currency::at(self.currency()).map_or(2, |(_, digits)| digits)
+    }
+}
+
+/// A record: fixed fields in declaration order.
+#[derive(Debug)]
+pub struct Record {
+    pub shape: Rc<[Symbol]>,
+    pub values: RefCell<Vec<Value>>,
+}
+
+impl Record {
+    pub fn get(&self, name: Symbol) -> Option<Value> {
+        let idx = self.shape.iter().position(|field| *field == name)?;
+        self.values.borrow().get(idx).cloned()
+    }
+}
+
+#[derive(Debug)]
+pub struct EnumValue {
+    pub enum_name: Symbol,
+    pub variant: Symbol,
+    pub payload: Vec<Value>,
+}
+
+/// A function value: compiled code with the values it captured.
+#[derive(Debug)]
+pub struct Closure {
+    pub function: Rc<Function>,
+    pub captures: Vec<Value>,
+}
+
+/// A runtime error as a value (`Err(e)` of `try`, language.md §9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorValue {
+    pub kind: &'static str,
+    pub message: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// A map key: the values that can be keys (language.md §3: texts, numbers, enum values,
+/// and by extension bools, times and durations). Numbers compare by their bits.
+#[derive(Clone, Debug)]
+pub struct Key(pub Value);
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        match (&self.0, &other.0) {
+            (Value::Number(a), Value::Number(b)) => a.to_bits() == b.to_bits(),
+            (a, b) => crate::ops::equal(a, b),
+        }
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match &self.0 {
+            Value::None => 0u8.hash(state),
+            Value::Bool(b) => b.hash(state),
+            Value::Int(i) => i.hash(state),
+            Value::Number(n) => n.to_bits().hash(state),
+            Value::Text(t) => t.text.hash(state),
+            Value::Money(m) => m.hash(state),
+            Value::Duration(d) | Value::Time(d) => d.hash(state),
+            Value::Enum(e) => {
+                e.enum_name.hash(state);
+                e.variant.hash(state);
+            }
+            Value::Tuple(items) => {
+                for item in items.iter() {
+                    Key(item.clone()).hash(state);
+                }
+            }
+            _ => 1u8.hash(state),
+        }
+    }
+}
+
+impl Value {
+    pub fn text(text: impl Into<Box<str>>) -> Value {
+        Value::Text(Rc::new(Str::new(text)))
+    }
+
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(RefCell::new(items)))
+    }
+
+    pub fn map(entries: IndexMap<Key, Value>) -> Value {
+        Value::Map(Rc::new(RefCell::new(entries)))
+    }
+
+    pub fn tuple(items: Vec<Value>) -> Value {
+        Value::Tuple(Rc::new(items))
+    }
+
+    pub fn record(shape: Rc<[Symbol]>, values: Vec<Value>) -> Value {
+        Value::Record(Rc::new(Record {
+            shape,
+            values: RefCell::new(values),
+        }))
+    }
+
+    pub fn variant(enum_name: &str, variant: &str, payload: Vec<Value>) -> Value {
+        Value::Enum(Rc::new(EnumValue {
+            enum_name: Symbol::intern(enum_name),
+            variant: Symbol::intern(variant),
+            payload,
+        }))
+    }
+
+    pub fn ok(value: Value) -> Value {
+        Value::variant("Result", "Ok", vec![value])
+    }
+
+    pub fn err(error: ErrorValue) -> Value {
+        Value::variant("Result", "Err", vec![Value::Error(Rc::new(error))])
+    }
+
+    /// The value a cell holds, or the value itself.
+    pub fn read_cell(&self) -> Value {
+        match self {
+            Value::Cell(cell) => cell.borrow().clone(),
+            other => other.clone(),
+        }
+    }
+
+    /// The name of the value's type, for runtime error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::None | Value::Absent => "none",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Number(_) => "number",
+            Value::Money(_) => "money",
+            Value::Duration(_) => "duration",
+            Value::Time(_) => "time",
+            Value::Text(_) => "text",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Record(_) => "record",
+            Value::Tuple(_) => "tuple",
+            Value::Enum(_) => "enum",
+            Value::Func(_) => "function",
+            Value::Json(_) => "json",
+            Value::Error(_) => "Error",
+            Value::Cell(_) => "cell",
+            Value::Iter(_) => "iterator",
+        }
+    }
+
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::None) || matches!(self, Value::Json(j) if j.is_null())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_at_most_16_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
+
+    #[test]
+    fn money_packs_amount_and_currency() {
+        let eur = flin_syntax::currency::index_of("EUR").unwrap_or(0);
+        let money = Money::new(-125_050, eur);
+        assert_eq!(money.map(Money::minor), Some(-125_050));
+        assert_eq!(money.map(Money::code), Some("EUR"));
+        assert!(Money::new(1 << 50, eur).is_none());
+    }
+}

@@ -1,0 +1,220 @@
+//! Verifies compiled functions before they run: every register an instruction names is
+//! inside the function's register window, every constant and jump target exists, and
+//! constants have the kind their instruction expects. The interpreter relies on this to
+//! index registers directly.
+
+use crate::opcode::{Constant, Op};
+use crate::program::{FunctionCode, ProgramCode};
+
+/// Why a function is malformed (a compiler bug, never a user's mistake).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    pub function: usize,
+    pub pc: usize,
+    pub problem: String,
+}
+
+pub fn verify(program: &ProgramCode) -> Result<(), VerifyError> {
+    for (idx, function) in program.functions.iter().enumerate() {
+        verify_function(program, function).map_err(|(pc, problem)| VerifyError {
+            function: idx,
+            pc,
+            problem,
+        })?;
+    }
+    Ok(())
+}
+
+fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize, String)> {
+    let n = f.n_registers as usize;
+    let len = f.code.len();
+    if f.spans.len() != len {
+        return Err((0, "one span per instruction is needed".into()));
+    }
+    if (f.arity as usize) > n {
+        return Err((0, "more parameters than registers".into()));
+    }
+    let constant = |k: u32| f.constants.get(k as usize);
+    for (pc, op) in f.code.iter().enumerate() {
+        let regs = |range: &[(u16, usize)]| -> Result<(), (usize, String)> {
+            for (start, count) in range {
+                if *start as usize + count > n {
+                    return Err((
+                        pc,
+                        format!("register {} (+{count}) outside the {n} registers", start),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        let target = |t: u32| {
+            if (t as usize) <= len {
+                Ok(())
+            } else {
+                Err((pc, format!("jump to {t} past the end ({len})")))
+            }
+        };
+        let kind = |k: u32, ok: fn(&Constant) -> bool| match constant(k) {
+            Some(c) if ok(c) => Ok(()),
+            Some(c) => Err((pc, format!("constant {k} has the wrong kind: {c:?}"))),
+            None => Err((pc, format!("constant {k} does not exist"))),
+        };
+        match *op {
+            Op::LoadNone { a }
+            | Op::LoadBool { a, .. }
+            | Op::LoadInt { a, .. }
+            | Op::TryStart { a, .. }
+            | Op::Fail { a } => regs(&[(a, 1)])?,
+            Op::LoadConst { a, k } => {
+                regs(&[(a, 1)])?;
+                kind(k, |c| {
+                    matches!(
+                        c,
+                        Constant::Int(_)
+                            | Constant::Number(_)
+                            | Constant::Text(_)
+                            | Constant::Money { .. }
+                            | Constant::Duration(_)
+                    )
+                })?;
+            }
+            Op::Move { a, b }
+            | Op::NewCell { a, b }
+            | Op::GetCell { a, b }
+            | Op::SetCell { a, b }
+            | Op::Neg { a, b }
+            | Op::Not { a, b }
+            | Op::ToText { a, b }
+            | Op::ToNumber { a, b }
+            | Op::AddIntImm { a, b, .. }
+            | Op::GetPayload { a, b, .. }
+            | Op::LenIs { a, b, .. }
+            | Op::ListFrom { a, b, .. }
+            | Op::IterStart { a, b } => regs(&[(a, 1), (b, 1)])?,
+            Op::FromJson { a, k } | Op::Is { a, k } => {
+                regs(&[(a, 1)])?;
+                kind(k, |c| matches!(c, Constant::Type(_)))?;
+            }
+            Op::IsVariant { a, k } => {
+                regs(&[(a, 1)])?;
+                kind(k, |c| matches!(c, Constant::Variant { .. }))?;
+            }
+            Op::GetGlobal { a, k } | Op::SetGlobal { a, k } => {
+                regs(&[(a, 1)])?;
+                if k as usize >= program.globals.len() {
+                    return Err((pc, format!("global {k} does not exist")));
+                }
+            }
+            Op::GetCapture { a, .. } | Op::SetCapture { a, .. } => regs(&[(a, 1)])?,
+            Op::AddInt { a, b, c }
+            | Op::SubInt { a, b, c }
+            | Op::MulInt { a, b, c }
+            | Op::DivInt { a, b, c }
+            | Op::RemInt { a, b, c }
+            | Op::AddNum { a, b, c }
+            | Op::SubNum { a, b, c }
+            | Op::MulNum { a, b, c }
+            | Op::DivNum { a, b, c }
+            | Op::Add { a, b, c }
+            | Op::Sub { a, b, c }
+            | Op::Mul { a, b, c }
+            | Op::Div { a, b, c }
+            | Op::Rem { a, b, c }
+            | Op::Concat { a, b, c }
+            | Op::Eq { a, b, c }
+            | Op::NotEq { a, b, c }
+            | Op::Lt { a, b, c }
+            | Op::Le { a, b, c }
+            | Op::LtInt { a, b, c }
+            | Op::LeInt { a, b, c }
+            | Op::In { a, b, c }
+            | Op::GetIndex { a, b, c }
+            | Op::SetIndex { a, b, c } => regs(&[(a, 1), (b, 1), (c, 1)])?,
+            Op::JoinText { a, b, c } | Op::NewList { a, b, c } | Op::NewTuple { a, b, c } => {
+                regs(&[(a, 1), (b, c as usize)])?
+            }
+            Op::NewMap { a, b, c } => regs(&[(a, 1), (b, 2 * c as usize)])?,
+            Op::Jump { target: t } => target(t)?,
+            Op::JumpIf { a, target: t }
+            | Op::JumpIfNot { a, target: t }
+            | Op::JumpIfNone { a, target: t }
+            | Op::JumpIfGiven { a, target: t } => {
+                regs(&[(a, 1)])?;
+                target(t)?;
+            }
+            Op::JumpIfNotLtInt { a, target: t } => {
+                regs(&[(a, 2)])?;
+                target(t)?;
+            }
+            Op::IterNext { a, b } => {
+                regs(&[(a, 1), (b, 1)])?;
+                if pc + 1 >= len || !matches!(f.code.get(pc + 1), Some(Op::Jump { .. })) {
+                    return Err((
+                        pc,
+                        "IterNext must be followed by the Jump out of its loop".into(),
+                    ));
+                }
+            }
+            Op::Call { a, n: count }
+            | Op::CallBuiltin { a, n: count, .. }
+            | Op::Print { a, n: count } => regs(&[(a, count as usize + 1)])?,
+            Op::CallFn { a, k } => {
+                let Some(Constant::Function(index)) = constant(k) else {
+                    return Err((pc, "CallFn needs a function constant".into()));
+                };
+                let arity = program
+                    .functions
+                    .get(*index as usize)
+                    .map(|f| f.arity)
+                    .ok_or((pc, format!("function {index} does not exist")))?;
+                regs(&[(a, arity as usize + 1)])?;
+            }
+            Op::CallMethod { a, k } => {
+                let Some(Constant::Method { n_args, .. }) = constant(k) else {
+                    return Err((pc, "CallMethod needs a method constant".into()));
+                };
+                regs(&[(a, *n_args as usize + 1)])?;
+            }
+            Op::Closure { a, k } => {
+                regs(&[(a, 1)])?;
+                let Some(Constant::Function(index)) = constant(k) else {
+                    return Err((pc, "Closure needs a function constant".into()));
+                };
+                let closure = program
+                    .functions
+                    .get(*index as usize)
+                    .ok_or((pc, format!("function {index} does not exist")))?;
+                for capture in &closure.captures {
+                    if let crate::program::CaptureFrom::Register(r) = capture {
+                        regs(&[(*r, 1)])?;
+                    }
+                }
+            }
+            Op::Return { a } | Op::Unwrap { a, .. } | Op::Assert { a, .. } => regs(&[(a, 1)])?,
+            Op::NewRecord { a, k } => {
+                let Some(Constant::Shape(shape)) = constant(k) else {
+                    return Err((pc, "NewRecord needs a shape constant".into()));
+                };
+                regs(&[(a, shape.len() + 1)])?;
+            }
+            Op::NewVariant { a, k } => {
+                let Some(Constant::Variant { arity, .. }) = constant(k) else {
+                    return Err((pc, "NewVariant needs a variant constant".into()));
+                };
+                regs(&[(a, *arity as usize + 1)])?;
+            }
+            Op::GetField { a, k } => {
+                regs(&[(a, 1)])?;
+                kind(k, |c| matches!(c, Constant::Name(_)))?;
+            }
+            Op::SetField { a, k } => {
+                regs(&[(a, 2)])?;
+                kind(k, |c| matches!(c, Constant::Name(_)))?;
+            }
+            Op::Slice { a } => regs(&[(a, 3)])?,
+            Op::TryEnd => {}
+            Op::FailWith { k } => kind(k, |c| matches!(c, Constant::Error { .. }))?,
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,882 @@
+//! The interpreter: one dispatch loop over [`Op`], the register stack, call frames,
+//! `try` handlers, and the limits that keep a unit of work from running away (call
+//! depth, a step budget, a time limit).
+//!
+//! Registers of all frames live in one `Vec<Value>`; a frame is a window of it. The loop
+//! keeps the running frame's code, constants, base and pc in locals and writes them back
+//! around calls. Every fallible step yields a [`RuntimeError`] that [`Vm::fail`] turns
+//! into a jump to the innermost `try` of this run, or returns with the FLIN stack.
+//!
+//! Register indexing: every function is verified when loaded (`verify.rs`), and a frame's
+//! window is sized to its register count when it is pushed, so `stack[base + r]` is in
+//! bounds by construction.
+#![allow(clippy::indexing_slicing)]
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::builtins;
+use crate::error::{RuntimeError, TraceEntry};
+use crate::host::Host;
+use crate::iter::IterState;
+use crate::opcode::{Constant, Op};
+use crate::ops;
+use crate::program::{CaptureFrom, Function, Program};
+use crate::value::{Closure, EnumValue, Key, Value};
+
+/// What one unit of work may use (language.md §6, §9).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Nested calls allowed (the spec asks for at least 10,000).
+    pub max_depth: usize,
+    /// Backward jumps and calls allowed.
+    pub max_steps: u64,
+    pub time_limit: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 20_000,
+            max_steps: 2_000_000_000,
+            time_limit: None,
+        }
+    }
+}
+
+struct Frame {
+    function: Rc<Function>,
+    closure: Option<Rc<Closure>>,
+    pc: usize,
+    base: usize,
+    /// Absolute slot of the caller's register that receives the result.
+    ret: usize,
+}
+
+struct Handler {
+    /// The number of frames when the handler was set: it belongs to the top one.
+    depth: usize,
+    slot: usize,
+    target: usize,
+}
+
+pub struct Vm<'h> {
+    pub program: Rc<Program>,
+    stack: Vec<Value>,
+    frames: Vec<Frame>,
+    /// File variables; `Absent` until first assigned.
+    pub globals: Vec<Value>,
+    handlers: Vec<Handler>,
+    pub host: &'h mut dyn Host,
+    pub limits: Limits,
+    steps: u64,
+    started: Instant,
+}
+
+impl<'h> Vm<'h> {
+    pub fn new(program: Rc<Program>, host: &'h mut dyn Host) -> Vm<'h> {
+        let n_globals = program.code.globals.len();
+        Vm {
+            program,
+            stack: Vec::with_capacity(1024),
+            frames: Vec::with_capacity(64),
+            globals: vec![Value::Absent; n_globals],
+            handlers: Vec::new(),
+            host,
+            limits: Limits::default(),
+            steps: 0,
+            started: Instant::now(),
+        }
+    }
+
+    /// Starts the clock of a unit of work.
+    pub fn start_unit(&mut self) {
+        self.steps = 0;
+        self.started = Instant::now();
+    }
+
+    /// Runs a function of the program with arguments.
+    pub fn run_function(&mut self, index: u32, args: &[Value]) -> Result<Value, RuntimeError> {
+        let Some(function) = self.program.function(index).cloned() else {
+            return Err(RuntimeError::runtime(format!(
+                "internal: no function {index}"
+            )));
+        };
+        self.invoke(function, None, args)
+    }
+
+    /// Calls a function value (used by built-ins such as `map` and `sort_by`).
+    pub fn call_value(&mut self, callee: &Value, args: &[Value]) -> Result<Value, RuntimeError> {
+        match callee {
+            Value::Func(closure) => {
+                self.invoke(closure.function.clone(), Some(closure.clone()), args)
+            }
+            Value::Cell(cell) => {
+                let inner = cell.borrow().clone();
+                self.call_value(&inner, args)
+            }
+            other => Err(RuntimeError::type_error(format!(
+                "{} is not a function",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn invoke(
+        &mut self,
+        function: Rc<Function>,
+        closure: Option<Rc<Closure>>,
+        args: &[Value],
+    ) -> Result<Value, RuntimeError> {
+        let slot = self.stack.len();
+        self.stack.push(Value::None);
+        self.stack.extend(args.iter().cloned());
+        let entry_depth = self.frames.len();
+        let result = match self.push_frame(function, closure, slot + 1, args.len(), slot) {
+            Ok(()) => self.run(entry_depth),
+            Err(err) => Err(err),
+        };
+        let value = std::mem::replace(&mut self.stack[slot], Value::None);
+        self.stack.truncate(slot);
+        self.frames.truncate(entry_depth);
+        self.handlers.retain(|h| h.depth <= entry_depth);
+        result.map(|()| value)
+    }
+
+    fn push_frame(
+        &mut self,
+        function: Rc<Function>,
+        closure: Option<Rc<Closure>>,
+        base: usize,
+        n_args: usize,
+        ret: usize,
+    ) -> Result<(), RuntimeError> {
+        if self.frames.len() >= self.limits.max_depth {
+            return Err(RuntimeError::limit(format!(
+                "too many nested calls (more than {})",
+                self.limits.max_depth
+            )));
+        }
+        let code = function.code();
+        let arity = code.arity as usize;
+        let needed = base + (code.n_registers as usize).max(arity);
+        if self.stack.len() < needed {
+            self.stack.resize(needed, Value::None);
+        }
+        // Parameters the caller left out take their defaults in the callee; other
+        // registers start empty.
+        for slot in &mut self.stack[base + n_args.min(arity)..base + arity] {
+            *slot = Value::Absent;
+        }
+        for slot in &mut self.stack[base + arity..needed] {
+            *slot = Value::None;
+        }
+        self.frames.push(Frame {
+            function,
+            closure,
+            pc: 0,
+            base,
+            ret,
+        });
+        self.count_step()
+    }
+
+    fn count_step(&mut self) -> Result<(), RuntimeError> {
+        self.steps += 1;
+        if self.steps & 0xfff == 0 {
+            if self.steps >= self.limits.max_steps {
+                return Err(RuntimeError::limit(format!(
+                    "step budget exhausted ({} steps)",
+                    self.limits.max_steps
+                )));
+            }
+            if let Some(limit) = self.limits.time_limit {
+                if self.started.elapsed() > limit {
+                    return Err(RuntimeError::limit(format!(
+                        "time limit exceeded ({} ms)",
+                        limit.as_millis()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The FLIN stack, innermost first.
+    fn trace(&self) -> Vec<TraceEntry> {
+        self.frames
+            .iter()
+            .rev()
+            .map(|frame| {
+                let code = frame.function.code();
+                let span = code
+                    .spans
+                    .get(frame.pc.saturating_sub(1))
+                    .copied()
+                    .unwrap_or(code.span);
+                TraceEntry {
+                    function: code.name,
+                    file: code.file,
+                    span,
+                }
+            })
+            .collect()
+    }
+
+    /// Handles an error of the running frame: jumps to the innermost `try` of this run,
+    /// or gives the error back with its stack.
+    fn fail(&mut self, mut err: RuntimeError, entry_depth: usize) -> Result<(), RuntimeError> {
+        if err.trace.is_empty() {
+            err.trace = self.trace();
+        }
+        match self.handlers.last() {
+            Some(handler) if handler.depth > entry_depth && handler.depth <= self.frames.len() => {
+                let handler = match self.handlers.pop() {
+                    Some(handler) => handler,
+                    None => return Err(err),
+                };
+                self.frames.truncate(handler.depth);
+                let value = Value::err(err.to_value());
+                self.stack[handler.slot] = value;
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.pc = handler.target;
+                }
+                Ok(())
+            }
+            _ => Err(err),
+        }
+    }
+
+    /// Runs until the frames drop back to `entry_depth`.
+    fn run(&mut self, entry_depth: usize) -> Result<(), RuntimeError> {
+        loop {
+            match self.step_frames(entry_depth) {
+                Ok(()) => return Ok(()),
+                Err(err) => self.fail(err, entry_depth)?,
+            }
+        }
+    }
+
+    /// The dispatch loop proper; returns on the entry frame's return or on an error.
+    fn step_frames(&mut self, entry_depth: usize) -> Result<(), RuntimeError> {
+        let Some(frame) = self.frames.last() else {
+            return Ok(());
+        };
+        let mut function = frame.function.clone();
+        let mut base = frame.base;
+        let mut pc = frame.pc;
+
+        macro_rules! r {
+            ($reg:expr) => {
+                self.stack[base + $reg as usize]
+            };
+        }
+        // Saves pc before anything that may fail or call, so errors point at the
+        // instruction and frames resume where they left off.
+        macro_rules! save_pc {
+            () => {
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.pc = pc;
+                }
+            };
+        }
+        macro_rules! reload {
+            () => {{
+                let Some(frame) = self.frames.last() else {
+                    return Ok(());
+                };
+                function = frame.function.clone();
+                base = frame.base;
+                pc = frame.pc;
+            }};
+        }
+        macro_rules! int_op {
+            ($a:expr, $b:expr, $c:expr, $method:ident, $generic:path, $sym:literal) => {{
+                let value = match (&r!($b), &r!($c)) {
+                    (Value::Int(x), Value::Int(y)) => match x.$method(*y) {
+                        Some(v) => Value::Int(v),
+                        None => {
+                            save_pc!();
+                            return Err(RuntimeError::arithmetic(concat!(
+                                "integer overflow in `",
+                                $sym,
+                                "`"
+                            )));
+                        }
+                    },
+                    (x, y) => {
+                        save_pc!();
+                        $generic(x, y)?
+                    }
+                };
+                r!($a) = value;
+            }};
+        }
+        macro_rules! num_op {
+            ($a:expr, $b:expr, $c:expr, $op:tt, $generic:path) => {{
+                let value = match (&r!($b), &r!($c)) {
+                    (Value::Number(x), Value::Number(y)) => Value::Number(x $op y),
+                    (x, y) => {
+                        save_pc!();
+                        $generic(x, y)?
+                    }
+                };
+                r!($a) = value;
+            }};
+        }
+        macro_rules! generic {
+            ($a:expr, $b:expr, $c:expr, $f:path) => {{
+                save_pc!();
+                let value = $f(&r!($b), &r!($c))?;
+                r!($a) = value;
+            }};
+        }
+        macro_rules! jump {
+            ($target:expr) => {{
+                let target = $target as usize;
+                if target < pc {
+                    save_pc!();
+                    self.count_step()?;
+                }
+                pc = target;
+            }};
+        }
+
+        loop {
+            let code = function.code();
+            let Some(op) = code.code.get(pc).copied() else {
+                return Err(RuntimeError::runtime(
+                    "internal: ran past the end of a function",
+                ));
+            };
+            pc += 1;
+            match op {
+                Op::LoadNone { a } => r!(a) = Value::None,
+                Op::LoadBool { a, value } => r!(a) = Value::Bool(value),
+                Op::LoadInt { a, value } => r!(a) = Value::Int(i64::from(value)),
+                Op::LoadConst { a, k } => r!(a) = function.values[k as usize].clone(),
+                Op::Move { a, b } => {
+                    let value = r!(b).clone();
+                    r!(a) = value;
+                }
+                Op::GetGlobal { a, k } => {
+                    let value = self.globals[k as usize].clone();
+                    if matches!(value, Value::Absent) {
+                        save_pc!();
+                        let name = self
+                            .program
+                            .code
+                            .globals
+                            .get(k as usize)
+                            .map_or("?", |(_, n)| n.as_str());
+                        return Err(RuntimeError::none(format!(
+                            "`{name}` is read before it is assigned"
+                        )));
+                    }
+                    r!(a) = value;
+                }
+                Op::SetGlobal { a, k } => self.globals[k as usize] = r!(a).clone(),
+                Op::GetCapture { a, k } => {
+                    let value = match self
+                        .frames
+                        .last()
+                        .and_then(|f| f.closure.as_ref())
+                        .and_then(|c| c.captures.get(k as usize))
+                    {
+                        Some(Value::Cell(cell)) => cell.borrow().clone(),
+                        Some(value) => value.clone(),
+                        None => Value::None,
+                    };
+                    r!(a) = value;
+                }
+                Op::SetCapture { a, k } => {
+                    let value = r!(a).clone();
+                    if let Some(Value::Cell(cell)) = self
+                        .frames
+                        .last()
+                        .and_then(|f| f.closure.as_ref())
+                        .and_then(|c| c.captures.get(k as usize))
+                    {
+                        *cell.borrow_mut() = value;
+                    }
+                }
+                Op::NewCell { a, b } => {
+                    let value = r!(b).clone();
+                    r!(a) = Value::Cell(Rc::new(std::cell::RefCell::new(value)));
+                }
+                Op::GetCell { a, b } => {
+                    let value = r!(b).read_cell();
+                    r!(a) = value;
+                }
+                Op::SetCell { a, b } => {
+                    let value = r!(b).clone();
+                    if let Value::Cell(cell) = &r!(a) {
+                        *cell.borrow_mut() = value;
+                    } else {
+                        r!(a) = value;
+                    }
+                }
+
+                Op::AddInt { a, b, c } => int_op!(a, b, c, checked_add, ops::add, "+"),
+                Op::SubInt { a, b, c } => int_op!(a, b, c, checked_sub, ops::sub, "-"),
+                Op::MulInt { a, b, c } => int_op!(a, b, c, checked_mul, ops::mul, "*"),
+                Op::DivInt { a, b, c } => generic!(a, b, c, ops::div),
+                Op::RemInt { a, b, c } => generic!(a, b, c, ops::rem),
+                Op::AddNum { a, b, c } => num_op!(a, b, c, +, ops::add),
+                Op::SubNum { a, b, c } => num_op!(a, b, c, -, ops::sub),
+                Op::MulNum { a, b, c } => num_op!(a, b, c, *, ops::mul),
+                Op::DivNum { a, b, c } => num_op!(a, b, c, /, ops::div),
+                Op::Add { a, b, c } => generic!(a, b, c, ops::add),
+                Op::Sub { a, b, c } => generic!(a, b, c, ops::sub),
+                Op::Mul { a, b, c } => generic!(a, b, c, ops::mul),
+                Op::Div { a, b, c } => generic!(a, b, c, ops::div),
+                Op::Rem { a, b, c } => generic!(a, b, c, ops::rem),
+                Op::AddIntImm { a, b, value } => {
+                    let result = match &r!(b) {
+                        Value::Int(x) => match x.checked_add(i64::from(value)) {
+                            Some(v) => Value::Int(v),
+                            None => {
+                                save_pc!();
+                                return Err(RuntimeError::arithmetic("integer overflow in `+`"));
+                            }
+                        },
+                        other => {
+                            save_pc!();
+                            ops::add(other, &Value::Int(i64::from(value)))?
+                        }
+                    };
+                    r!(a) = result;
+                }
+                Op::Neg { a, b } => {
+                    save_pc!();
+                    let value = ops::neg(&r!(b))?;
+                    r!(a) = value;
+                }
+                Op::Not { a, b } => {
+                    let value = !ops::truthy(&r!(b));
+                    r!(a) = Value::Bool(value);
+                }
+                Op::Concat { a, b, c } => {
+                    let mut text = crate::display::display(&r!(b));
+                    crate::display::write_value(&mut text, &r!(c), false);
+                    r!(a) = Value::text(text);
+                }
+                Op::JoinText { a, b, c } => {
+                    let mut text = String::new();
+                    for idx in 0..c {
+                        crate::display::write_value(&mut text, &r!(b + idx), false);
+                    }
+                    r!(a) = Value::text(text);
+                }
+                Op::ToText { a, b } => {
+                    let value = match &r!(b) {
+                        Value::Text(t) => Value::Text(t.clone()),
+                        other => Value::text(crate::display::display(other)),
+                    };
+                    r!(a) = value;
+                }
+                Op::ToNumber { a, b } => {
+                    let value = match &r!(b) {
+                        Value::Int(i) => Value::Number(*i as f64),
+                        other => other.clone(),
+                    };
+                    r!(a) = value;
+                }
+                Op::FromJson { a, k } => {
+                    save_pc!();
+                    let Some(Constant::Type(target)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad conversion constant"));
+                    };
+                    let value = crate::json::convert(&r!(a), target, "value")?;
+                    r!(a) = value;
+                }
+
+                Op::Eq { a, b, c } => {
+                    let value = ops::equal(&r!(b), &r!(c));
+                    r!(a) = Value::Bool(value);
+                }
+                Op::NotEq { a, b, c } => {
+                    let value = !ops::equal(&r!(b), &r!(c));
+                    r!(a) = Value::Bool(value);
+                }
+                Op::Lt { a, b, c } => {
+                    save_pc!();
+                    let value = ops::compare(&r!(b), &r!(c))?.is_lt();
+                    r!(a) = Value::Bool(value);
+                }
+                Op::Le { a, b, c } => {
+                    save_pc!();
+                    let value = ops::compare(&r!(b), &r!(c))?.is_le();
+                    r!(a) = Value::Bool(value);
+                }
+                Op::LtInt { a, b, c } => {
+                    let value = match (&r!(b), &r!(c)) {
+                        (Value::Int(x), Value::Int(y)) => x < y,
+                        (x, y) => {
+                            save_pc!();
+                            ops::compare(x, y)?.is_lt()
+                        }
+                    };
+                    r!(a) = Value::Bool(value);
+                }
+                Op::LeInt { a, b, c } => {
+                    let value = match (&r!(b), &r!(c)) {
+                        (Value::Int(x), Value::Int(y)) => x <= y,
+                        (x, y) => {
+                            save_pc!();
+                            ops::compare(x, y)?.is_le()
+                        }
+                    };
+                    r!(a) = Value::Bool(value);
+                }
+                Op::In { a, b, c } => {
+                    save_pc!();
+                    let value = ops::contains(&r!(b), &r!(c))?;
+                    r!(a) = Value::Bool(value);
+                }
+                Op::Is { a, k } => {
+                    let Some(Constant::Type(test)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad type constant"));
+                    };
+                    let value = crate::json::is_type(&r!(a), test);
+                    r!(a) = Value::Bool(value);
+                }
+
+                Op::Jump { target } => jump!(target),
+                Op::JumpIf { a, target } => {
+                    if ops::truthy(&r!(a)) {
+                        jump!(target);
+                    }
+                }
+                Op::JumpIfNot { a, target } => {
+                    if !ops::truthy(&r!(a)) {
+                        jump!(target);
+                    }
+                }
+                Op::JumpIfNone { a, target } => {
+                    if r!(a).is_none() {
+                        jump!(target);
+                    }
+                }
+                Op::JumpIfNotLtInt { a, target } => {
+                    let below = match (&r!(a), &r!(a + 1)) {
+                        (Value::Int(x), Value::Int(y)) => x < y,
+                        (x, y) => {
+                            save_pc!();
+                            ops::compare(x, y)?.is_lt()
+                        }
+                    };
+                    if !below {
+                        jump!(target);
+                    }
+                }
+                Op::JumpIfGiven { a, target } => {
+                    if !matches!(r!(a), Value::Absent) {
+                        pc = target as usize;
+                    }
+                }
+
+                Op::Call { a, n } => {
+                    save_pc!();
+                    let callee = r!(a).read_cell();
+                    let Value::Func(closure) = callee else {
+                        return Err(RuntimeError::type_error(format!(
+                            "{} is not a function",
+                            callee.type_name()
+                        )));
+                    };
+                    let callee_fn = closure.function.clone();
+                    self.push_frame(
+                        callee_fn,
+                        Some(closure),
+                        base + a as usize + 1,
+                        n as usize,
+                        base + a as usize,
+                    )?;
+                    reload!();
+                }
+                Op::CallFn { a, k } => {
+                    save_pc!();
+                    let Some(Constant::Function(index)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad function constant"));
+                    };
+                    let Some(callee) = self.program.function(*index).cloned() else {
+                        return Err(RuntimeError::runtime("internal: no such function"));
+                    };
+                    let arity = callee.code().arity as usize;
+                    self.push_frame(
+                        callee,
+                        None,
+                        base + a as usize + 1,
+                        arity,
+                        base + a as usize,
+                    )?;
+                    reload!();
+                }
+                Op::CallBuiltin { a, b, n } => {
+                    save_pc!();
+                    let start = base + a as usize + 1;
+                    let args: Vec<Value> = self.stack[start..start + n as usize].to_vec();
+                    let result = builtins::call(self, b, &args)?;
+                    r!(a) = result;
+                }
+                Op::CallMethod { a, k } => {
+                    save_pc!();
+                    let Some(Constant::Method { name, n_args }) = code.constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad method constant"));
+                    };
+                    let start = base + a as usize + 1;
+                    let args: Vec<Value> = self.stack[start..start + *n_args as usize].to_vec();
+                    let result = builtins::call_method(self, *name, &args)?;
+                    r!(a) = result;
+                }
+                Op::Print { a, n } => {
+                    let mut line = String::new();
+                    for idx in 0..n {
+                        if idx > 0 {
+                            line.push(' ');
+                        }
+                        crate::display::write_value(&mut line, &r!(a + idx), false);
+                    }
+                    self.host.print(&line);
+                }
+                Op::Return { a } => {
+                    let value = std::mem::replace(&mut r!(a), Value::None);
+                    let Some(frame) = self.frames.pop() else {
+                        return Ok(());
+                    };
+                    self.stack[frame.ret] = value;
+                    self.handlers.retain(|h| h.depth <= self.frames.len());
+                    if self.frames.len() <= entry_depth {
+                        return Ok(());
+                    }
+                    reload!();
+                }
+                Op::Closure { a, k } => {
+                    let Some(Constant::Function(index)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad closure constant"));
+                    };
+                    let Some(target) = self.program.function(*index).cloned() else {
+                        return Err(RuntimeError::runtime("internal: no such function"));
+                    };
+                    let parent = self.frames.last().and_then(|f| f.closure.clone());
+                    let captures = target
+                        .code()
+                        .captures
+                        .iter()
+                        .map(|from| match from {
+                            CaptureFrom::Register(reg) => r!(*reg).clone(),
+                            CaptureFrom::Capture(idx) => parent
+                                .as_ref()
+                                .and_then(|p| p.captures.get(*idx as usize).cloned())
+                                .unwrap_or(Value::None),
+                        })
+                        .collect();
+                    r!(a) = Value::Func(Rc::new(Closure {
+                        function: target,
+                        captures,
+                    }));
+                }
+
+                Op::NewList { a, b, c } => {
+                    let items: Vec<Value> = (0..c).map(|idx| r!(b + idx).clone()).collect();
+                    r!(a) = Value::list(items);
+                }
+                Op::NewMap { a, b, c } => {
+                    let mut entries = indexmap::IndexMap::with_capacity(c as usize);
+                    for idx in 0..c {
+                        let key = r!(b + idx * 2).clone();
+                        let value = r!(b + idx * 2 + 1).clone();
+                        entries.insert(Key(key), value);
+                    }
+                    r!(a) = Value::map(entries);
+                }
+                Op::NewTuple { a, b, c } => {
+                    let items: Vec<Value> = (0..c).map(|idx| r!(b + idx).clone()).collect();
+                    r!(a) = Value::tuple(items);
+                }
+                Op::NewRecord { a, k } => {
+                    let Some(Constant::Shape(shape)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad shape constant"));
+                    };
+                    let values: Vec<Value> = (0..shape.len() as u16)
+                        .map(|idx| r!(a + 1 + idx).clone())
+                        .collect();
+                    r!(a) = Value::record(shape.clone().into(), values);
+                }
+                Op::NewVariant { a, k } => {
+                    let Some(Constant::Variant {
+                        enum_name,
+                        variant,
+                        arity,
+                    }) = code.constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad variant constant"));
+                    };
+                    let payload: Vec<Value> =
+                        (0..*arity).map(|idx| r!(a + 1 + idx).clone()).collect();
+                    r!(a) = Value::Enum(Rc::new(EnumValue {
+                        enum_name: *enum_name,
+                        variant: *variant,
+                        payload,
+                    }));
+                }
+                Op::GetIndex { a, b, c } => {
+                    save_pc!();
+                    let value = crate::access::get_index(&r!(b), &r!(c))?;
+                    r!(a) = value;
+                }
+                Op::SetIndex { a, b, c } => {
+                    save_pc!();
+                    let value = r!(c).clone();
+                    crate::access::set_index(&r!(a), &r!(b), value)?;
+                }
+                Op::GetField { a, k } => {
+                    save_pc!();
+                    let Some(Constant::Name(name)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad field constant"));
+                    };
+                    let object = r!(a).clone();
+                    let value = crate::access::get_field(self, &object, *name)?;
+                    r!(a) = value;
+                }
+                Op::SetField { a, k } => {
+                    save_pc!();
+                    let Some(Constant::Name(name)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad field constant"));
+                    };
+                    let value = r!(a + 1).clone();
+                    crate::access::set_field(&r!(a), *name, value)?;
+                }
+                Op::Slice { a } => {
+                    save_pc!();
+                    let value = crate::access::slice(&r!(a), &r!(a + 1), &r!(a + 2))?;
+                    r!(a) = value;
+                }
+                Op::GetPayload { a, b, c } => {
+                    let value = match &r!(b).read_cell() {
+                        Value::Enum(e) => e.payload.get(c as usize).cloned().unwrap_or(Value::None),
+                        _ => Value::None,
+                    };
+                    r!(a) = value;
+                }
+                Op::IsVariant { a, k } => {
+                    let Some(Constant::Variant {
+                        variant, enum_name, ..
+                    }) = code.constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad variant constant"));
+                    };
+                    let value = matches!(&r!(a).read_cell(), Value::Enum(e) if e.variant == *variant && (e.enum_name == *enum_name || enum_name.as_str().is_empty()));
+                    r!(a) = Value::Bool(value);
+                }
+                Op::LenIs { a, b, c } => {
+                    let at_least = c & 0x8000 != 0;
+                    let wanted = (c & 0x7fff) as usize;
+                    let len = match &r!(b).read_cell() {
+                        Value::List(items) => Some(items.borrow().len()),
+                        Value::Tuple(items) => Some(items.len()),
+                        _ => None,
+                    };
+                    let value = len.is_some_and(|len| {
+                        if at_least {
+                            len >= wanted
+                        } else {
+                            len == wanted
+                        }
+                    });
+                    r!(a) = Value::Bool(value);
+                }
+                Op::ListFrom { a, b, c } => {
+                    let value = match &r!(b).read_cell() {
+                        Value::List(items) => {
+                            Value::list(items.borrow().iter().skip(c as usize).cloned().collect())
+                        }
+                        _ => Value::list(Vec::new()),
+                    };
+                    r!(a) = value;
+                }
+
+                Op::IterStart { a, b } => {
+                    save_pc!();
+                    let state = IterState::new(&r!(b))?;
+                    r!(a) = Value::Iter(Rc::new(std::cell::RefCell::new(state)));
+                }
+                Op::IterNext { a, b } => {
+                    let next = match &r!(a) {
+                        Value::Iter(state) => state.borrow_mut().next(),
+                        _ => None,
+                    };
+                    if let Some(item) = next {
+                        r!(b) = item;
+                        pc += 1;
+                        save_pc!();
+                        self.count_step()?;
+                    }
+                }
+
+                Op::TryStart { a, target } => {
+                    self.handlers.push(Handler {
+                        depth: self.frames.len(),
+                        slot: base + a as usize,
+                        target: target as usize,
+                    });
+                }
+                Op::TryEnd => {
+                    if self
+                        .handlers
+                        .last()
+                        .is_some_and(|h| h.depth == self.frames.len())
+                    {
+                        self.handlers.pop();
+                    }
+                }
+                Op::Fail { a } => {
+                    save_pc!();
+                    let message = crate::display::display(&r!(a));
+                    return Err(RuntimeError::runtime(message));
+                }
+                Op::FailWith { k } => {
+                    save_pc!();
+                    let Some(Constant::Error {
+                        kind,
+                        message,
+                        status,
+                    }) = code.constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad error constant"));
+                    };
+                    let mut err = RuntimeError::new(kind, message.to_string());
+                    err.status = *status;
+                    return Err(err);
+                }
+                Op::Assert { a, k } => {
+                    if !ops::truthy(&r!(a)) {
+                        save_pc!();
+                        let text = match code.constants.get(k as usize) {
+                            Some(Constant::Assertion(text)) => text.to_string(),
+                            _ => "assertion".to_string(),
+                        };
+                        return Err(RuntimeError::new(
+                            "assertion",
+                            format!("assertion failed: {text}"),
+                        ));
+                    }
+                }
+                Op::Unwrap { a, k } => {
+                    if r!(a).is_none() {
+                        save_pc!();
+                        let what = match code.constants.get(k as usize) {
+                            Some(Constant::Name(name)) => name.as_str().to_string(),
+                            _ => "value".to_string(),
+                        };
+                        return Err(RuntimeError::none(format!(
+                            "{what} is none where a value is needed"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+}
