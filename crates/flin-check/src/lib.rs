@@ -42,11 +42,33 @@ use checker::Checker;
 use decls::{DeclTable, FileDecls, Visible};
 use ty::Scheme;
 
-/// The parsed files of a project and every diagnostic found.
+/// The parsed files of a project, every diagnostic found, and what the checker learnt
+/// for the compiler.
 #[derive(Debug)]
 pub struct Checked {
     pub files: Vec<(FileId, ast::File)>,
     pub diagnostics: Vec<Diagnostic>,
+    pub tables: Tables,
+}
+
+/// Key of an expression: its file and span.
+pub type ExprKey = (FileId, u32, u32);
+
+/// What the compiler needs from the checker.
+#[derive(Debug, Default)]
+pub struct Tables {
+    /// The type of each expression.
+    pub types: HashMap<ExprKey, Ty>,
+    /// Where a value converts to another type: an int to a number, json to a concrete
+    /// type (the target type).
+    pub conversions: HashMap<ExprKey, Ty>,
+}
+
+impl Tables {
+    fn merge(&mut self, other: Tables) {
+        self.types.extend(other.types);
+        self.conversions.extend(other.conversions);
+    }
 }
 
 impl Checked {
@@ -61,6 +83,16 @@ impl Checked {
 
 /// Parses and checks every file of the project.
 pub fn check(project: &Project) -> Checked {
+    check_with(project, false)
+}
+
+/// Parses and checks every file, keeping the expression types and conversions the
+/// compiler needs ([`Checked::tables`]).
+pub fn check_for_compile(project: &Project) -> Checked {
+    check_with(project, true)
+}
+
+fn check_with(project: &Project, record: bool) -> Checked {
     let sources: Vec<_> = project.sources.iter().collect();
     let run = || {
         let parsed: Vec<(FileId, flin_syntax::Parsed)> = sources
@@ -77,11 +109,15 @@ pub fn check(project: &Project) -> Checked {
             diagnostics.extend(file.diagnostics.iter().cloned());
         }
         let checkable: Vec<bool> = parsed.iter().map(|(_, p)| !p.has_errors()).collect();
-        let mut type_diagnostics = check_parsed(&parsed, &roles, &checkable);
+        let (mut type_diagnostics, tables) = check_parsed(&parsed, &roles, &checkable, record);
         diagnostics.append(&mut type_diagnostics);
         diagnostics.sort_by_key(Diagnostic::sort_key);
         let files = parsed.into_iter().map(|(id, p)| (id, p.file)).collect();
-        Checked { files, diagnostics }
+        Checked {
+            files,
+            diagnostics,
+            tables,
+        }
     };
     match pool() {
         Some(pool) => pool.install(run),
@@ -93,7 +129,9 @@ fn check_parsed(
     parsed: &[(FileId, flin_syntax::Parsed)],
     roles: &[Role],
     checkable: &[bool],
-) -> Vec<Diagnostic> {
+    record: bool,
+) -> (Vec<Diagnostic>, Tables) {
+    let mut tables = Tables::default();
     let mut errors: Vec<(FileId, CheckError)> = Vec::new();
     // Project-wide declarations: entities/ and lib/.
     let global_files: Vec<FileDecls> = parsed
@@ -166,6 +204,7 @@ fn check_parsed(
         );
         for file in &global_files {
             checker.declare_top_vars(file.stmts);
+            checker.record = record;
         }
         let mut fns: Vec<&ast::FnDecl> = global.fns.values().map(|(_, decl)| *decl).collect();
         fns.sort_by_key(|decl| {
@@ -181,6 +220,7 @@ fn check_parsed(
             .collect();
         checker.infer_fn_group(&fns);
         errors.append(&mut checker.errors);
+        tables.merge(checker.take_tables());
         checker
             .fns
             .into_iter()
@@ -191,7 +231,7 @@ fn check_parsed(
             .collect()
     };
 
-    let per_file: Vec<Vec<Diagnostic>> = parsed
+    let per_file: Vec<(Vec<Diagnostic>, Tables)> = parsed
         .par_iter()
         .zip(roles.par_iter())
         .zip(checkable.par_iter())
@@ -220,6 +260,7 @@ fn check_parsed(
                 .into_iter()
                 .map(|(file, e)| e.into_diagnostic(file))
                 .collect();
+            let mut file_tables = Tables::default();
             if *checkable {
                 let mut checker = Checker::new(
                     Visible {
@@ -234,7 +275,9 @@ fn check_parsed(
                     &layouts,
                     local_auth,
                 );
+                checker.record = record;
                 checker.check_file(&p.file);
+                file_tables = checker.take_tables();
                 diagnostics.extend(
                     checker
                         .errors
@@ -242,15 +285,18 @@ fn check_parsed(
                         .map(|(file, e)| e.into_diagnostic(file)),
                 );
             }
-            diagnostics
+            (diagnostics, file_tables)
         })
         .collect();
     let mut diagnostics: Vec<Diagnostic> = errors
         .into_iter()
         .map(|(file, e)| e.into_diagnostic(file))
         .collect();
-    diagnostics.extend(per_file.into_iter().flatten());
-    diagnostics
+    for (file_diagnostics, file_tables) in per_file {
+        diagnostics.extend(file_diagnostics);
+        tables.merge(file_tables);
+    }
+    (diagnostics, tables)
 }
 
 /// The props a component reads: every `props.NAME` in it.

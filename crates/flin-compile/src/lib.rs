@@ -1,9 +1,269 @@
-//! Compiling checked FLIN to a `Program`: bytecode for code, static pieces and dynamic
-//! holes for views, and query plans for `where`/`order`/`limit` chains (DESIGN.md).
-//! Files compile in parallel, one module each.
+//! Compiling a checked FLIN program to bytecode (DESIGN.md): one module per file,
+//! compiled in parallel, then linked into one [`ProgramCode`] that the VM runs.
 //!
-//! Not built yet: this crate is the place for issue "Compiler and VM".
+//! Read [`compile`] first, then `compiler.rs` (names, functions), `expr.rs`, `stmt.rs`
+//! and `pattern.rs`. `captures.rs` finds the locals closures capture; `func.rs` builds one
+//! function's code.
+//!
+//! Every top-level function gets its id before any file is compiled, so modules can call
+//! each other's functions directly; lambdas, tests and each file's top-level code are
+//! numbered within their module and rebased when linking.
 //!
 //! Invariant: the compiler knows nothing of how the VM executes, of SQL or of HTTP. It
-//! emits instructions defined by `flin-vm`'s opcode table and query plans the store turns
-//! into SQL, so each back end can change without touching it.
+//! emits the instructions `flin-vm` defines and trusts the checker: it compiles only
+//! programs without errors.
+
+mod captures;
+mod compiler;
+mod expr;
+mod func;
+mod pattern;
+mod stmt;
+
+use std::collections::{HashMap, HashSet};
+
+use flin_check::{Checked, Project, Role};
+use flin_diagnostics::{Diagnostic, FileId, Span};
+use flin_syntax::Symbol;
+use flin_syntax::ast::{self, StmtKind};
+use flin_vm::{Constant, FunctionCode, Op, ProgramCode, TestCode};
+use rayon::prelude::*;
+
+use captures::CaptureAnalysis;
+use compiler::{Ctx, FnBody, LOCAL_FUNCTION, ModuleCompiler};
+use func::FnBuilder;
+
+/// One compiled file.
+struct Module {
+    file: FileId,
+    /// Top-level functions, by their program id.
+    functions: Vec<(u32, FunctionCode)>,
+    /// Lambdas, tests and the top-level code, by their index in the module.
+    extras: Vec<FunctionCode>,
+    main: u32,
+    tests: Vec<(String, u32, Span)>,
+    errors: Vec<Diagnostic>,
+}
+
+/// Compiles a checked program. The checker must have found no error.
+pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<Diagnostic>> {
+    let roles: HashMap<FileId, Role> = project
+        .sources
+        .iter()
+        .map(|s| (s.id, Role::of(&s.path, project.single_file)))
+        .collect();
+    let mut global_fns = HashMap::new();
+    let mut file_fns = HashMap::new();
+    let mut fn_params = HashMap::new();
+    let mut fn_order: Vec<(FileId, &ast::FnDecl)> = Vec::new();
+    let mut globals = HashMap::new();
+    let mut global_names = Vec::new();
+    let mut file_globals: HashMap<FileId, HashSet<Symbol>> = HashMap::new();
+    let mut enums = HashMap::new();
+    for (file, tree) in &checked.files {
+        let project_wide = roles.get(file).is_some_and(Role::is_project_wide);
+        for stmt in &tree.stmts {
+            match &stmt.kind {
+                StmtKind::Fn(decl) => {
+                    let id = fn_order.len() as u32;
+                    let fresh = if project_wide {
+                        global_fns.insert(decl.name.sym, id).is_none()
+                    } else {
+                        file_fns.insert((*file, decl.name.sym), id).is_none()
+                    };
+                    if fresh {
+                        fn_params.insert(
+                            id,
+                            decl.params
+                                .iter()
+                                .map(|p| (p.name.sym, p.default.is_some()))
+                                .collect(),
+                        );
+                        fn_order.push((*file, decl));
+                    }
+                }
+                StmtKind::Enum(decl) => {
+                    enums.insert(
+                        decl.name.sym,
+                        decl.variants
+                            .iter()
+                            .map(|v| (v.name.sym, v.payload.len() as u16))
+                            .collect::<Vec<_>>(),
+                    );
+                }
+                StmtKind::Assign(assign) => {
+                    if let ast::ExprKind::Name(name) = &assign.target.kind {
+                        if assign.op == ast::AssignOp::Set
+                            && !globals.contains_key(&(*file, name.sym))
+                        {
+                            globals.insert((*file, name.sym), global_names.len() as u32);
+                            global_names.push((*file, name.sym));
+                            file_globals.entry(*file).or_default().insert(name.sym);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let ctx = Ctx {
+        tables: &checked.tables,
+        global_fns,
+        file_fns,
+        fn_params,
+        globals,
+        file_globals,
+        enums,
+    };
+    let n_top = fn_order.len();
+    let sources: HashMap<FileId, &str> = project
+        .sources
+        .iter()
+        .map(|s| (s.id, s.text.as_str()))
+        .collect();
+
+    let modules: Vec<Module> = checked
+        .files
+        .par_iter()
+        .map(|(file, tree)| {
+            let src = sources.get(file).copied().unwrap_or("");
+            compile_module(&ctx, *file, tree, src, &fn_order)
+        })
+        .collect();
+
+    // Link: top-level functions first (by id), then each module's own functions.
+    let mut functions: Vec<Option<FunctionCode>> = vec![None; n_top];
+    let mut entries = Vec::new();
+    let mut tests = Vec::new();
+    let mut errors = Vec::new();
+    let mut rest: Vec<FunctionCode> = Vec::new();
+    for module in modules {
+        let offset = (n_top + rest.len()) as u32;
+        let rebase = |code: &mut FunctionCode| {
+            for constant in &mut code.constants {
+                if let Constant::Function(id) = constant {
+                    if *id & LOCAL_FUNCTION != 0 {
+                        *id = offset + (*id & !LOCAL_FUNCTION);
+                    }
+                }
+            }
+        };
+        for (id, mut code) in module.functions {
+            rebase(&mut code);
+            if let Some(slot) = functions.get_mut(id as usize) {
+                *slot = Some(code);
+            }
+        }
+        entries.push((module.file, offset + module.main));
+        for (name, local, span) in module.tests {
+            tests.push(TestCode {
+                name,
+                function: offset + local,
+                file: module.file,
+                span,
+            });
+        }
+        for mut code in module.extras {
+            rebase(&mut code);
+            rest.push(code);
+        }
+        errors.extend(module.errors);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut all: Vec<FunctionCode> = functions
+        .into_iter()
+        .enumerate()
+        .map(|(id, code)| {
+            code.unwrap_or_else(|| {
+                FnBuilder::new(
+                    fn_order.get(id).map(|(_, d)| d.name.sym),
+                    FileId(0),
+                    Span::empty(0),
+                )
+                .finish()
+            })
+        })
+        .collect();
+    all.extend(rest);
+    let program = ProgramCode {
+        functions: all,
+        globals: global_names,
+        entries,
+        tests,
+    };
+    if let Err(err) = flin_vm::verify::verify(&program) {
+        return Err(vec![Diagnostic::error(
+            "E0902",
+            FileId(0),
+            Span::empty(0),
+            format!(
+                "internal compiler error: function {} at {}: {}",
+                err.function, err.pc, err.problem
+            ),
+        )]);
+    }
+    Ok(program)
+}
+
+fn compile_module(
+    ctx: &Ctx<'_>,
+    file: FileId,
+    tree: &ast::File,
+    src: &str,
+    fn_order: &[(FileId, &ast::FnDecl)],
+) -> Module {
+    let mut compiler = ModuleCompiler::new(ctx, file, src);
+    let mut functions = Vec::new();
+    for (id, (fn_file, decl)) in fn_order.iter().enumerate() {
+        if *fn_file == file {
+            let code = compiler.top_function(decl);
+            functions.push((id as u32, code));
+        }
+    }
+    let mut tests = Vec::new();
+    for stmt in &tree.stmts {
+        if let StmtKind::Test { name, body } = &stmt.kind {
+            let globals = compiler.globals_of_file();
+            let mut analysis = CaptureAnalysis::new(&globals, false);
+            analysis.block(body);
+            compiler.captured = analysis.captured;
+            let code = compiler.function(
+                Some(Symbol::intern("test")),
+                &[],
+                FnBody::Block(body),
+                stmt.span,
+            );
+            let local = compiler.add_extra(code) & !LOCAL_FUNCTION;
+            tests.push((name.as_plain().unwrap_or_default(), local, stmt.span));
+        }
+    }
+    // The file's top-level code.
+    let globals = compiler.globals_of_file();
+    let mut analysis = CaptureAnalysis::new(&globals, true);
+    analysis.stmts(&tree.stmts);
+    compiler.captured = analysis.captured;
+    compiler.is_main = true;
+    compiler.stack.push(FnBuilder::new(None, file, tree.span));
+    let result = compiler.b().temp();
+    for stmt in &tree.stmts {
+        compiler.stmt(stmt, None);
+    }
+    compiler.emit(Op::LoadNone { a: result });
+    compiler.emit(Op::Return { a: result });
+    compiler.is_main = false;
+    let main_code = match compiler.stack.pop() {
+        Some(builder) => builder.finish(),
+        None => FnBuilder::new(None, file, tree.span).finish(),
+    };
+    let main = compiler.add_extra(main_code) & !LOCAL_FUNCTION;
+    Module {
+        file,
+        functions,
+        extras: compiler.extras,
+        main,
+        tests,
+        errors: compiler.errors,
+    }
+}

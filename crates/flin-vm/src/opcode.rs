@@ -35,6 +35,8 @@ pub enum Op {
     // ---------------------------------------------------------------- loads
     /// R[a] = none
     LoadNone { a: Reg },
+    /// R[a] = absent (an argument left out; the callee computes its default)
+    LoadAbsent { a: Reg },
     /// R[a] = value
     LoadBool { a: Reg, value: bool },
     /// R[a] = value (small ints inline)
@@ -201,7 +203,8 @@ pub enum Op {
     Fail { a: Reg },
     /// stop with the error K[k] (`not_found()`, `error(…)` outside a request …)
     FailWith { k: u32 },
-    /// unless R[a] is true, stop with a failed assertion described by K[k]
+    /// unless R[a] is true, stop with a failed assertion described by K[k]; when K[k]
+    /// says so, R[a+1] and R[a+2] are the two sides compared, shown in the report
     Assert { a: Reg, k: u32 },
     /// stop with an error of kind "none" naming K[k] (a value needed, none found)
     Unwrap { a: Reg, k: u32 },
@@ -246,8 +249,12 @@ pub enum Constant {
         message: Box<str>,
         status: Option<u16>,
     },
-    /// The text of an assertion, for its failure report.
-    Assertion(Box<str>),
+    /// The text of an assertion, for its failure report, and whether the two sides of
+    /// its comparison are kept for it.
+    Assertion {
+        text: Box<str>,
+        values: bool,
+    },
 }
 
 /// What `is` tests and what a json value converts to.

@@ -61,6 +61,7 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
         };
         match *op {
             Op::LoadNone { a }
+            | Op::LoadAbsent { a }
             | Op::LoadBool { a, .. }
             | Op::LoadInt { a, .. }
             | Op::TryStart { a, .. }
@@ -190,7 +191,14 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                     }
                 }
             }
-            Op::Return { a } | Op::Unwrap { a, .. } | Op::Assert { a, .. } => regs(&[(a, 1)])?,
+            Op::Return { a } | Op::Unwrap { a, .. } => regs(&[(a, 1)])?,
+            Op::Assert { a, k } => {
+                let width = match constant(k) {
+                    Some(Constant::Assertion { values: true, .. }) => 3,
+                    _ => 1,
+                };
+                regs(&[(a, width)])?;
+            }
             Op::NewRecord { a, k } => {
                 let Some(Constant::Shape(shape)) = constant(k) else {
                     return Err((pc, "NewRecord needs a shape constant".into()));

@@ -352,6 +352,7 @@ impl<'h> Vm<'h> {
             pc += 1;
             match op {
                 Op::LoadNone { a } => r!(a) = Value::None,
+                Op::LoadAbsent { a } => r!(a) = Value::Absent,
                 Op::LoadBool { a, value } => r!(a) = Value::Bool(value),
                 Op::LoadInt { a, value } => r!(a) = Value::Int(i64::from(value)),
                 Op::LoadConst { a, k } => r!(a) = function.values[k as usize].clone(),
@@ -854,14 +855,21 @@ impl<'h> Vm<'h> {
                 Op::Assert { a, k } => {
                     if !ops::truthy(&r!(a)) {
                         save_pc!();
-                        let text = match code.constants.get(k as usize) {
-                            Some(Constant::Assertion(text)) => text.to_string(),
-                            _ => "assertion".to_string(),
+                        let (text, values) = match code.constants.get(k as usize) {
+                            Some(Constant::Assertion { text, values }) => {
+                                (text.to_string(), *values)
+                            }
+                            _ => ("assertion".to_string(), false),
                         };
-                        return Err(RuntimeError::new(
-                            "assertion",
-                            format!("assertion failed: {text}"),
-                        ));
+                        let mut message = format!("assertion failed: {text}");
+                        if values {
+                            message.push_str(&format!(
+                                "\n  left:  {}\n  right: {}",
+                                crate::display::display_nested(&r!(a + 1)),
+                                crate::display::display_nested(&r!(a + 2))
+                            ));
+                        }
+                        return Err(RuntimeError::new("assertion", message));
                     }
                 }
                 Op::Unwrap { a, k } => {

@@ -2,6 +2,7 @@
 //! the crate that owns it; no language logic lives here.
 
 mod check;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -112,8 +113,8 @@ fn main() -> ExitCode {
         Command::New { .. } => not_built("new"),
         Command::Dev { .. } => not_built("dev"),
         Command::Start { .. } => not_built("start"),
-        Command::Run { .. } => not_built("run"),
-        Command::Test { .. } => not_built("test"),
+        Command::Run { file, memory } => run::script(file, memory),
+        Command::Test { path } => run::tests(path.unwrap_or_else(|| PathBuf::from("."))),
         Command::Fmt { .. } => not_built("fmt"),
         Command::Build { .. } => not_built("build"),
         Command::Db { command } => not_built(match command {

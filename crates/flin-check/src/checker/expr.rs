@@ -29,6 +29,14 @@ impl Narrowing {
 impl Checker<'_, '_> {
     /// The type of an expression.
     pub fn infer(&mut self, expr: &Expr) -> Ty {
+        let ty = self.infer_kind(expr);
+        if self.record {
+            self.expr_types.push((self.file, expr.span, ty.clone()));
+        }
+        ty
+    }
+
+    fn infer_kind(&mut self, expr: &Expr) -> Ty {
         match &expr.kind {
             ExprKind::Int(_) => Ty::Int,
             ExprKind::Number(_) => Ty::Number,
@@ -86,7 +94,10 @@ impl Checker<'_, '_> {
                 let narrowing = self.condition(cond);
                 let then_ty = self.with_narrowed(&narrowing.when_true, |c| c.infer(then_value));
                 let else_ty = self.with_narrowed(&narrowing.when_false, |c| c.infer(else_value));
-                self.join_branches(&then_ty, &else_ty, else_value.span)
+                let joined = self.join_branches(&then_ty, &else_ty, else_value.span);
+                self.note_flow(then_value.span, &then_ty, &joined);
+                self.note_flow(else_value.span, &else_ty, &joined);
+                joined
             }
             ExprKind::Is { value, ty } => {
                 self.infer(value);
@@ -202,6 +213,7 @@ impl Checker<'_, '_> {
 
     fn list_literal(&mut self, items: &[Expr], expected_item: Option<&Ty>) -> Ty {
         let mut item_ty: Option<Ty> = expected_item.map(|t| self.shallow(t));
+        let mut inferred = Vec::new();
         for item in items {
             match expected_item {
                 Some(expected) => {
@@ -209,8 +221,14 @@ impl Checker<'_, '_> {
                 }
                 None => {
                     let ty = self.infer(item);
+                    inferred.push((item.span, ty.clone()));
                     item_ty = Some(self.join_or_report(item_ty, ty, item.span, "list element"));
                 }
+            }
+        }
+        if let Some(joined) = &item_ty {
+            for (span, ty) in &inferred {
+                self.note_flow(*span, ty, joined);
             }
         }
         let item = match (expected_item, item_ty) {

@@ -105,6 +105,13 @@ pub(crate) struct Checker<'c, 'a> {
     pub errors: Vec<(FileId, CheckError)>,
     /// The file each function is declared in, for the project-wide pass.
     pub fn_files: HashMap<Symbol, FileId>,
+    /// Whether to keep `expr_types` and `flows` (for the compiler; `flin check` does not).
+    pub record: bool,
+    /// The type of every expression checked, by file and span (resolved at the end).
+    pub expr_types: Vec<(FileId, Span, Ty)>,
+    /// Values flowing into a place of another type: `(file, span, actual, target)`.
+    /// Where an int meets a number, or json a concrete type, the compiler converts.
+    pub flows: Vec<(FileId, Span, Ty, Ty)>,
     /// Variables whose type must be known by the end of the file.
     pub pending: Vec<(Symbol, Span, Ty)>,
 }
@@ -147,6 +154,9 @@ impl<'c, 'a> Checker<'c, 'a> {
             authed: false,
             errors: Vec::new(),
             fn_files: HashMap::new(),
+            record: false,
+            expr_types: Vec::new(),
+            flows: Vec::new(),
             pending: Vec::new(),
         }
     }
@@ -357,12 +367,57 @@ impl<'c, 'a> Checker<'c, 'a> {
         what: &'static str,
     ) -> bool {
         match self.subst.coerce(expected, actual) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.note_flow(span, actual, expected);
+                true
+            }
             Err(mismatch) => {
                 self.report_mismatch(expected, actual, span, what, mismatch);
                 false
             }
         }
+    }
+
+    /// Remembers that the value at `span` (of type `actual`) is used as a `target`.
+    pub fn note_flow(&mut self, span: Span, actual: &Ty, target: &Ty) {
+        if self.record {
+            self.flows
+                .push((self.file, span, actual.clone(), target.clone()));
+        }
+    }
+
+    /// The resolved types of the expressions checked, and the conversions the compiler
+    /// must make (an int used as a number; json used as a concrete type).
+    pub fn take_tables(&mut self) -> crate::Tables {
+        let mut tables = crate::Tables::default();
+        for (file, span, ty) in std::mem::take(&mut self.expr_types) {
+            self.subst.default_numeric(&ty);
+            tables
+                .types
+                .insert((file, span.start, span.end), self.subst.resolve(&ty));
+        }
+        for (file, span, actual, target) in std::mem::take(&mut self.flows) {
+            let actual = self.subst.resolve(&actual);
+            let target = self.subst.resolve(&target);
+            let target = match target {
+                Ty::Optional(inner) => *inner,
+                other => other,
+            };
+            let converts = match (&actual, &target) {
+                (Ty::Int, Ty::Number) => true,
+                (Ty::Json, t) => !matches!(
+                    t,
+                    Ty::Json | Ty::Error | Ty::Var(_) | Ty::Param(_) | Ty::Never | Ty::None
+                ),
+                _ => false,
+            };
+            if converts {
+                tables
+                    .conversions
+                    .insert((file, span.start, span.end), target);
+            }
+        }
+        tables
     }
 
     pub fn report_mismatch(

@@ -1,0 +1,865 @@
+//! Expressions to instructions. `expr_to(e, dst)` leaves the value in `dst`;
+//! `expr_reg(e)` leaves it in some register (a local's own, when that needs no copy).
+//! After each expression, the conversion the checker recorded for it (an int used as a
+//! number, json used as a concrete type) is applied.
+
+use flin_check::Ty;
+use flin_diagnostics::Span;
+use flin_syntax::Symbol;
+use flin_syntax::ast::{self, Arg, BinaryOp, Expr, ExprKind, Member, TextPart, UnaryOp};
+use flin_vm::{Constant, Op, TypeTest};
+
+use crate::compiler::ModuleCompiler;
+use crate::func::Slot;
+
+fn is_int(ty: Option<&Ty>) -> bool {
+    matches!(ty, Some(Ty::Int))
+}
+
+fn is_number(ty: Option<&Ty>) -> bool {
+    matches!(ty, Some(Ty::Number))
+}
+
+/// The owner of built-in methods for a value of type `ty` (`None`: found at run time).
+pub fn owner(ty: Option<&Ty>) -> Option<&'static str> {
+    Some(match ty? {
+        Ty::Text => "text",
+        Ty::List(_) | Ty::Query(_) => "list",
+        Ty::Map(..) => "map",
+        Ty::Int => "int",
+        Ty::Number => "number",
+        Ty::Time => "time",
+        Ty::Duration => "duration",
+        Ty::Money => "money",
+        _ => return None,
+    })
+}
+
+/// A written type as a runtime type test (`is`, json conversion).
+pub fn type_test(ty: &Ty) -> TypeTest {
+    match ty {
+        Ty::Int => TypeTest::Int,
+        Ty::Number => TypeTest::Number,
+        Ty::Text => TypeTest::Text,
+        Ty::Bool => TypeTest::Bool,
+        Ty::Time => TypeTest::Time,
+        Ty::Duration => TypeTest::Duration,
+        Ty::Money => TypeTest::Money,
+        Ty::None => TypeTest::None,
+        Ty::Json => TypeTest::Json,
+        Ty::Optional(inner) => TypeTest::Optional(Box::new(type_test(inner))),
+        Ty::List(inner) => TypeTest::List(Box::new(type_test(inner))),
+        Ty::Map(_, value) => TypeTest::Map(Box::new(type_test(value))),
+        Ty::Record(fields) => {
+            TypeTest::Record(fields.iter().map(|(n, t)| (*n, type_test(t))).collect())
+        }
+        Ty::Enum(name) => TypeTest::Enum(*name),
+        _ => TypeTest::Any,
+    }
+}
+
+impl ModuleCompiler<'_> {
+    /// Compiles `expr` into `dst`.
+    pub fn expr_to(&mut self, expr: &Expr, dst: u16) {
+        let saved_span = self.b().span;
+        self.b().span = expr.span;
+        let mark = self.b().free;
+        self.expr_kind(expr, dst);
+        self.b().free = mark.max(dst + 1).min(mark.max(self.b().free));
+        self.b().free = mark;
+        self.convert(expr, dst);
+        self.b().span = saved_span;
+    }
+
+    /// Compiles `expr` into some register and returns it.
+    pub fn expr_reg(&mut self, expr: &Expr) -> u16 {
+        if let ExprKind::Name(name) = &expr.kind {
+            let converts = self
+                .ctx
+                .tables
+                .conversions
+                .contains_key(&self.key(expr.span));
+            if let (Some(Slot::Reg(r)), false) = (self.resolve_var(name.sym), converts) {
+                return r;
+            }
+        }
+        let dst = self.b().temp();
+        self.expr_to(expr, dst);
+        dst
+    }
+
+    fn convert(&mut self, expr: &Expr, dst: u16) {
+        match self.ctx.tables.conversions.get(&self.key(expr.span)) {
+            Some(Ty::Number) => {
+                self.emit(Op::ToNumber { a: dst, b: dst });
+            }
+            Some(target) => {
+                let k = self.constant(Constant::Type(type_test(target)));
+                self.emit(Op::FromJson { a: dst, k });
+            }
+            None => {}
+        }
+    }
+
+    fn load_int(&mut self, value: i64, dst: u16) {
+        match i32::try_from(value) {
+            Ok(small) => {
+                self.emit(Op::LoadInt {
+                    a: dst,
+                    value: small,
+                });
+            }
+            Err(_) => {
+                let k = self.constant(Constant::Int(value));
+                self.emit(Op::LoadConst { a: dst, k });
+            }
+        }
+    }
+
+    pub fn load_text(&mut self, text: &str, dst: u16) {
+        let k = self.constant(Constant::Text(text.into()));
+        self.emit(Op::LoadConst { a: dst, k });
+    }
+
+    fn expr_kind(&mut self, expr: &Expr, dst: u16) {
+        match &expr.kind {
+            ExprKind::Int(value) => self.load_int(*value, dst),
+            ExprKind::Number(value) => {
+                let k = self.constant(Constant::Number(*value));
+                self.emit(Op::LoadConst { a: dst, k });
+            }
+            ExprKind::Money { minor, currency } => {
+                let index = flin_syntax::currency::index_of(currency.as_str()).unwrap_or(0);
+                let k = self.constant(Constant::Money {
+                    minor: *minor,
+                    currency: index,
+                });
+                self.emit(Op::LoadConst { a: dst, k });
+            }
+            ExprKind::Duration { micros, .. } => {
+                let k = self.constant(Constant::Duration(*micros));
+                self.emit(Op::LoadConst { a: dst, k });
+            }
+            ExprKind::Bool(value) => {
+                self.emit(Op::LoadBool {
+                    a: dst,
+                    value: *value,
+                });
+            }
+            ExprKind::None | ExprKind::Error => {
+                self.emit(Op::LoadNone { a: dst });
+            }
+            ExprKind::Text(text) => self.text(text, dst),
+            ExprKind::Name(name) => self.name(name, dst),
+            ExprKind::List(items) => {
+                let base = self.b().temps(items.len() as u16);
+                for (idx, item) in items.iter().enumerate() {
+                    self.expr_to(item, base + idx as u16);
+                }
+                self.emit(Op::NewList {
+                    a: dst,
+                    b: base,
+                    c: items.len() as u16,
+                });
+            }
+            ExprKind::Map(entries) => {
+                let base = self.b().temps(2 * entries.len() as u16);
+                for (idx, (key, value)) in entries.iter().enumerate() {
+                    self.expr_to(key, base + 2 * idx as u16);
+                    self.expr_to(value, base + 2 * idx as u16 + 1);
+                }
+                self.emit(Op::NewMap {
+                    a: dst,
+                    b: base,
+                    c: entries.len() as u16,
+                });
+            }
+            ExprKind::Tuple(items) => {
+                let base = self.b().temps(items.len() as u16);
+                for (idx, item) in items.iter().enumerate() {
+                    self.expr_to(item, base + idx as u16);
+                }
+                self.emit(Op::NewTuple {
+                    a: dst,
+                    b: base,
+                    c: items.len() as u16,
+                });
+            }
+            ExprKind::Record(fields) | ExprKind::Response(fields) => {
+                let base = self.b().temps(fields.len() as u16 + 1);
+                for (idx, (_, value)) in fields.iter().enumerate() {
+                    self.expr_to(value, base + 1 + idx as u16);
+                }
+                let k = self.constant(Constant::Shape(fields.iter().map(|(n, _)| n.sym).collect()));
+                self.emit(Op::NewRecord { a: base, k });
+                self.emit(Op::Move { a: dst, b: base });
+            }
+            ExprKind::Unary { op, operand } => {
+                let src = self.expr_reg(operand);
+                match op {
+                    UnaryOp::Neg => self.emit(Op::Neg { a: dst, b: src }),
+                    UnaryOp::Not => self.emit(Op::Not { a: dst, b: src }),
+                };
+            }
+            ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs, expr, dst),
+            ExprKind::Conditional {
+                cond,
+                then_value,
+                else_value,
+            } => {
+                let test = self.expr_reg(cond);
+                let to_else = self.emit(Op::JumpIfNot { a: test, target: 0 });
+                self.expr_to(then_value, dst);
+                let to_end = self.emit(Op::Jump { target: 0 });
+                self.b().patch(to_else);
+                self.expr_to(else_value, dst);
+                self.b().patch(to_end);
+            }
+            ExprKind::Is { value, ty } => {
+                self.expr_to(value, dst);
+                let test = self.ast_type_test(ty);
+                let k = self.constant(Constant::Type(test));
+                self.emit(Op::Is { a: dst, k });
+            }
+            ExprKind::Range {
+                start,
+                end,
+                inclusive,
+            } => {
+                let base = self.b().temps(4);
+                self.expr_to(start, base + 1);
+                self.expr_to(end, base + 2);
+                self.emit(Op::LoadBool {
+                    a: base + 3,
+                    value: *inclusive,
+                });
+                self.builtin_call("", "range", base, 3);
+                self.emit(Op::Move { a: dst, b: base });
+            }
+            ExprKind::Call { callee, args } => self.call(callee, args, None, dst, expr.span),
+            ExprKind::Member {
+                object,
+                member,
+                optional,
+            } => self.member(object, member, *optional, dst),
+            ExprKind::Index { object, index } => {
+                let object_reg = self.expr_reg(object);
+                let index_reg = self.expr_reg(index);
+                self.emit(Op::GetIndex {
+                    a: dst,
+                    b: object_reg,
+                    c: index_reg,
+                });
+            }
+            ExprKind::Slice { object, start, end } => {
+                let base = self.b().temps(3);
+                self.expr_to(object, base);
+                match start {
+                    Some(start) => self.expr_to(start, base + 1),
+                    None => {
+                        self.emit(Op::LoadNone { a: base + 1 });
+                    }
+                }
+                match end {
+                    Some(end) => self.expr_to(end, base + 2),
+                    None => {
+                        self.emit(Op::LoadNone { a: base + 2 });
+                    }
+                }
+                self.emit(Op::Slice { a: base });
+                self.emit(Op::Move { a: dst, b: base });
+            }
+            ExprKind::Lambda(lambda) => self.lambda(lambda, expr.span, dst),
+            ExprKind::Match { scrutinee, arms } => self.match_expr(scrutinee, arms, dst),
+            ExprKind::Try(inner) => {
+                let base = self.b().temps(2);
+                let start = self.emit(Op::TryStart { a: base, target: 0 });
+                self.expr_to(inner, base + 1);
+                self.emit(Op::TryEnd);
+                let k = self.constant(Constant::Variant {
+                    enum_name: Symbol::intern("Result"),
+                    variant: Symbol::intern("Ok"),
+                    arity: 1,
+                });
+                self.emit(Op::NewVariant { a: base, k });
+                self.b().patch(start);
+                self.emit(Op::Move { a: dst, b: base });
+            }
+            ExprKind::Block(block) => self.block_value(block, dst),
+            ExprKind::EntityLit { .. } | ExprKind::TimeTravel { .. } | ExprKind::Search(_) => {
+                self.needs_database(
+                    dst,
+                    "this needs the database, which `flin run` does not open yet",
+                );
+            }
+        }
+    }
+
+    /// Raises a clear runtime error where a feature of a later stage is used.
+    pub fn needs_database(&mut self, dst: u16, message: &str) {
+        let k = self.constant(Constant::Error {
+            kind: "runtime",
+            message: message.into(),
+            status: None,
+        });
+        self.emit(Op::FailWith { k });
+        self.emit(Op::LoadNone { a: dst });
+    }
+
+    fn text(&mut self, text: &ast::Text, dst: u16) {
+        if let Some(plain) = text.as_plain() {
+            self.load_text(&plain, dst);
+            return;
+        }
+        let base = self.b().temps(text.parts.len() as u16);
+        for (idx, part) in text.parts.iter().enumerate() {
+            let reg = base + idx as u16;
+            match part {
+                TextPart::Str(piece) => self.load_text(piece, reg),
+                TextPart::Interp(inner) => self.expr_to(inner, reg),
+            }
+        }
+        self.emit(Op::JoinText {
+            a: dst,
+            b: base,
+            c: text.parts.len() as u16,
+        });
+    }
+
+    fn name(&mut self, name: &ast::Name, dst: u16) {
+        if let Some(slot) = self.resolve_var(name.sym) {
+            self.read_slot(slot, dst);
+            return;
+        }
+        if let Some(index) = self.ctx.function(self.file, name.sym) {
+            let k = self.constant(Constant::Function(index));
+            self.emit(Op::Closure { a: dst, k });
+            return;
+        }
+        let text = name.as_str();
+        if flin_vm::builtins::find("", text, 0).is_some()
+            && matches!(
+                text,
+                "now"
+                    | "today"
+                    | "yesterday"
+                    | "tomorrow"
+                    | "last_week"
+                    | "last_month"
+                    | "last_year"
+            )
+        {
+            let base = self.b().temp();
+            self.builtin_call("", text, base, 0);
+            self.emit(Op::Move { a: dst, b: base });
+            return;
+        }
+        if let Some((enum_name, 0)) = self.ctx.variant_owner(name.sym) {
+            let k = self.constant(Constant::Variant {
+                enum_name,
+                variant: name.sym,
+                arity: 0,
+            });
+            self.emit(Op::NewVariant { a: dst, k });
+            return;
+        }
+        // Context names of the web (params, session …) are empty in a script.
+        self.emit(Op::LoadNone { a: dst });
+    }
+
+    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, expr: &Expr, dst: u16) {
+        match op {
+            BinaryOp::And | BinaryOp::Or if !matches!(self.ty(lhs), Some(Ty::Optional(_))) => {
+                self.expr_to(lhs, dst);
+                let skip = if op == BinaryOp::And {
+                    Op::JumpIfNot { a: dst, target: 0 }
+                } else {
+                    Op::JumpIf { a: dst, target: 0 }
+                };
+                let skip = self.emit(skip);
+                self.expr_to(rhs, dst);
+                self.b().patch(skip);
+                // `a && b` is a bool even when b is an optional used as a condition.
+                if matches!(self.ty(rhs), Some(Ty::Optional(_))) {
+                    self.emit(Op::Not { a: dst, b: dst });
+                    self.emit(Op::Not { a: dst, b: dst });
+                }
+            }
+            BinaryOp::Coalesce | BinaryOp::Or => {
+                self.expr_to(lhs, dst);
+                let present = self.emit(Op::JumpIfNone { a: dst, target: 0 });
+                let to_end = self.emit(Op::Jump { target: 0 });
+                self.b().patch(present);
+                self.expr_to(rhs, dst);
+                self.b().patch(to_end);
+            }
+            BinaryOp::Pipe => {
+                let (callee, args): (&Expr, &[Arg]) = match &rhs.kind {
+                    ExprKind::Call { callee, args } => (callee, args),
+                    _ => (rhs, &[]),
+                };
+                self.call(callee, args, Some(lhs), dst, expr.span);
+            }
+            _ => {
+                let (left_ty, right_ty) = (self.ty(lhs), self.ty(rhs));
+                let ints = is_int(left_ty) && is_int(right_ty);
+                let numbers = is_number(left_ty) && is_number(right_ty);
+                if op == BinaryOp::Add && ints {
+                    if let ExprKind::Int(value) = rhs.kind {
+                        if let Ok(small) = i16::try_from(value) {
+                            let a = self.expr_reg(lhs);
+                            self.emit(Op::AddIntImm {
+                                a: dst,
+                                b: a,
+                                value: small,
+                            });
+                            return;
+                        }
+                    }
+                }
+                if op == BinaryOp::Sub && ints {
+                    if let ExprKind::Int(value) = rhs.kind {
+                        if let Ok(small) = i16::try_from(-value) {
+                            let a = self.expr_reg(lhs);
+                            self.emit(Op::AddIntImm {
+                                a: dst,
+                                b: a,
+                                value: small,
+                            });
+                            return;
+                        }
+                    }
+                }
+                let a = self.expr_reg(lhs);
+                let b = self.expr_reg(rhs);
+                let text = matches!(left_ty, Some(Ty::Text)) || matches!(right_ty, Some(Ty::Text));
+                let instruction = match op {
+                    BinaryOp::Add if ints => Op::AddInt { a: dst, b: a, c: b },
+                    BinaryOp::Add if numbers => Op::AddNum { a: dst, b: a, c: b },
+                    BinaryOp::Add if text => Op::Concat { a: dst, b: a, c: b },
+                    BinaryOp::Add => Op::Add { a: dst, b: a, c: b },
+                    BinaryOp::Sub if ints => Op::SubInt { a: dst, b: a, c: b },
+                    BinaryOp::Sub if numbers => Op::SubNum { a: dst, b: a, c: b },
+                    BinaryOp::Sub => Op::Sub { a: dst, b: a, c: b },
+                    BinaryOp::Mul if ints => Op::MulInt { a: dst, b: a, c: b },
+                    BinaryOp::Mul if numbers => Op::MulNum { a: dst, b: a, c: b },
+                    BinaryOp::Mul => Op::Mul { a: dst, b: a, c: b },
+                    BinaryOp::Div if ints => Op::DivInt { a: dst, b: a, c: b },
+                    BinaryOp::Div if numbers => Op::DivNum { a: dst, b: a, c: b },
+                    BinaryOp::Div => Op::Div { a: dst, b: a, c: b },
+                    BinaryOp::Rem if ints => Op::RemInt { a: dst, b: a, c: b },
+                    BinaryOp::Rem => Op::Rem { a: dst, b: a, c: b },
+                    BinaryOp::Eq => Op::Eq { a: dst, b: a, c: b },
+                    BinaryOp::NotEq => Op::NotEq { a: dst, b: a, c: b },
+                    BinaryOp::Lt if ints => Op::LtInt { a: dst, b: a, c: b },
+                    BinaryOp::Le if ints => Op::LeInt { a: dst, b: a, c: b },
+                    BinaryOp::Gt if ints => Op::LtInt { a: dst, b, c: a },
+                    BinaryOp::Ge if ints => Op::LeInt { a: dst, b, c: a },
+                    BinaryOp::Lt => Op::Lt { a: dst, b: a, c: b },
+                    BinaryOp::Le => Op::Le { a: dst, b: a, c: b },
+                    BinaryOp::Gt => Op::Lt { a: dst, b, c: a },
+                    BinaryOp::Ge => Op::Le { a: dst, b, c: a },
+                    BinaryOp::In => Op::In { a: dst, b: a, c: b },
+                    BinaryOp::And | BinaryOp::Or | BinaryOp::Coalesce | BinaryOp::Pipe => {
+                        Op::LoadNone { a: dst }
+                    }
+                };
+                self.emit(instruction);
+            }
+        }
+    }
+
+    /// `object.member` that is not called.
+    fn member(&mut self, object: &Expr, member: &Member, optional: bool, dst: u16) {
+        let name = match member {
+            Member::Named(name) => *name,
+            Member::Index(idx, _) => {
+                let object_reg = self.expr_reg(object);
+                let index = self.b().temp();
+                self.load_int(i64::from(*idx), index);
+                self.emit(Op::GetIndex {
+                    a: dst,
+                    b: object_reg,
+                    c: index,
+                });
+                return;
+            }
+        };
+        if let ExprKind::Name(owner) = &object.kind {
+            if self.resolve_var(owner.sym).is_none() {
+                if let Some(variants) = self.ctx.enums.get(&owner.sym) {
+                    let arity = variants
+                        .iter()
+                        .find(|(v, _)| *v == name.sym)
+                        .map_or(0, |(_, n)| *n);
+                    if arity == 0 {
+                        let k = self.constant(Constant::Variant {
+                            enum_name: owner.sym,
+                            variant: name.sym,
+                            arity: 0,
+                        });
+                        self.emit(Op::NewVariant { a: dst, k });
+                        return;
+                    }
+                }
+                if self.ty(object).is_none() && !self.ctx.enums.contains_key(&owner.sym) {
+                    self.needs_database(
+                        dst,
+                        "entities need the database, which `flin run` does not open yet",
+                    );
+                    return;
+                }
+            }
+        }
+        let object_ty = self.ty(object).cloned();
+        let inner_ty = match &object_ty {
+            Some(Ty::Optional(inner)) => Some((**inner).clone()),
+            other => other.clone(),
+        };
+        self.expr_to(object, dst);
+        let skip = optional.then(|| self.emit(Op::JumpIfNone { a: dst, target: 0 }));
+        self.member_of(inner_ty.as_ref(), name, dst);
+        if let Some(skip) = skip {
+            self.b().patch(skip);
+        }
+    }
+
+    /// Reads `.name` of the value in `dst` (of type `ty`) into `dst`.
+    fn member_of(&mut self, ty: Option<&Ty>, name: ast::Name, dst: u16) {
+        let owner = owner(ty);
+        let is_method =
+            owner.is_some_and(|o| flin_vm::builtins::find(o, name.as_str(), 1).is_some());
+        match (ty, owner) {
+            (Some(Ty::Map(..)), Some(o)) if !flin_vm::builtins::has_method(o, name.as_str()) => {
+                let k = self.constant(Constant::Name(name.sym));
+                self.emit(Op::GetField { a: dst, k });
+            }
+            (_, Some(o)) if is_method => {
+                let base = self.b().temps(2);
+                self.emit(Op::Move {
+                    a: base + 1,
+                    b: dst,
+                });
+                self.builtin_call(o, name.as_str(), base, 1);
+                self.emit(Op::Move { a: dst, b: base });
+            }
+            _ => {
+                let k = self.constant(Constant::Name(name.sym));
+                self.emit(Op::GetField { a: dst, k });
+            }
+        }
+    }
+
+    /// Calls built-in `name` of `owner` with the `n` values at `base+1 …`; result in `base`.
+    pub fn builtin_call(&mut self, owner: &str, name: &str, base: u16, n: u16) {
+        match flin_vm::builtins::find(owner, name, n as usize) {
+            Some(id) => {
+                self.emit(Op::CallBuiltin { a: base, b: id, n });
+            }
+            None => {
+                let k = self.constant(Constant::Method {
+                    name: Symbol::intern(name),
+                    n_args: n,
+                });
+                self.emit(Op::CallMethod { a: base, k });
+            }
+        }
+    }
+
+    /// `callee(args)`; `piped` is the left side of `|>`, which comes first.
+    pub fn call(
+        &mut self,
+        callee: &Expr,
+        args: &[Arg],
+        piped: Option<&Expr>,
+        dst: u16,
+        span: Span,
+    ) {
+        match &callee.kind {
+            ExprKind::Member {
+                object,
+                member: Member::Named(method),
+                optional,
+            } => {
+                if let ExprKind::Name(owner) = &object.kind {
+                    if self.resolve_var(owner.sym).is_none() {
+                        if let Some(variants) = self.ctx.enums.get(&owner.sym) {
+                            let arity = variants
+                                .iter()
+                                .find(|(v, _)| *v == method.sym)
+                                .map_or(0, |(_, n)| *n);
+                            self.variant(owner.sym, method.sym, arity, args, dst);
+                            return;
+                        }
+                        if self.ty(object).is_none() {
+                            self.needs_database(
+                                dst,
+                                "entities need the database, which `flin run` does not open yet",
+                            );
+                            return;
+                        }
+                    }
+                }
+                self.method_call(object, *method, args, piped, *optional, dst);
+            }
+            ExprKind::Name(name) if self.resolve_var(name.sym).is_none() => {
+                self.named_call(name, args, piped, dst, span)
+            }
+            _ => {
+                let n = args.len() + usize::from(piped.is_some());
+                let base = self.b().temps(n as u16 + 1);
+                self.expr_to(callee, base);
+                let mut at = base + 1;
+                if let Some(piped) = piped {
+                    self.expr_to(piped, at);
+                    at += 1;
+                }
+                for arg in args {
+                    self.expr_to(&arg.value, at);
+                    at += 1;
+                }
+                self.emit(Op::Call {
+                    a: base,
+                    n: n as u16,
+                });
+                self.emit(Op::Move { a: dst, b: base });
+            }
+        }
+    }
+
+    fn variant(&mut self, enum_name: Symbol, variant: Symbol, arity: u16, args: &[Arg], dst: u16) {
+        let base = self.b().temps(arity + 1);
+        for (idx, arg) in args.iter().enumerate().take(arity as usize) {
+            self.expr_to(&arg.value, base + 1 + idx as u16);
+        }
+        let k = self.constant(Constant::Variant {
+            enum_name,
+            variant,
+            arity,
+        });
+        self.emit(Op::NewVariant { a: base, k });
+        self.emit(Op::Move { a: dst, b: base });
+    }
+
+    fn method_call(
+        &mut self,
+        object: &Expr,
+        method: ast::Name,
+        args: &[Arg],
+        piped: Option<&Expr>,
+        optional: bool,
+        dst: u16,
+    ) {
+        let object_ty = self.ty(object).cloned();
+        let receiver_ty = match &object_ty {
+            Some(Ty::Optional(inner)) => Some((**inner).clone()),
+            other => other.clone(),
+        };
+        // A record field holding a function is called like a function.
+        if let Some(Ty::Record(fields)) = &receiver_ty {
+            if fields.iter().any(|(n, _)| *n == method.sym) {
+                let n = args.len() as u16;
+                let base = self.b().temps(n + 1);
+                self.expr_to(object, base);
+                let k = self.constant(Constant::Name(method.sym));
+                self.emit(Op::GetField { a: base, k });
+                for (idx, arg) in args.iter().enumerate() {
+                    self.expr_to(&arg.value, base + 1 + idx as u16);
+                }
+                self.emit(Op::Call { a: base, n });
+                self.emit(Op::Move { a: dst, b: base });
+                return;
+            }
+        }
+        let n = 1 + args.len() + usize::from(piped.is_some());
+        let base = self.b().temps(n as u16 + 1);
+        self.expr_to(object, base + 1);
+        let skip = optional.then(|| {
+            self.emit(Op::JumpIfNone {
+                a: base + 1,
+                target: 0,
+            })
+        });
+        let mut at = base + 2;
+        if let Some(piped) = piped {
+            self.expr_to(piped, at);
+            at += 1;
+        }
+        for arg in args {
+            self.expr_to(&arg.value, at);
+            at += 1;
+        }
+        let owner = owner(receiver_ty.as_ref()).unwrap_or("");
+        self.builtin_call(owner, method.as_str(), base, n as u16);
+        self.emit(Op::Move { a: dst, b: base });
+        if let Some(skip) = skip {
+            let to_end = self.emit(Op::Jump { target: 0 });
+            self.b().patch(skip);
+            self.emit(Op::LoadNone { a: dst });
+            self.b().patch(to_end);
+        }
+    }
+
+    /// A call of a name that is not a variable: a function of the program, a built-in,
+    /// an enum variant, `Ok`/`Err`, or a method of the piped value.
+    fn named_call(
+        &mut self,
+        name: &ast::Name,
+        args: &[Arg],
+        piped: Option<&Expr>,
+        dst: u16,
+        span: Span,
+    ) {
+        let text = name.as_str();
+        if let Some(index) = self.ctx.function(self.file, name.sym) {
+            self.direct_call(index, args, piped, dst, span);
+            return;
+        }
+        match text {
+            "print" => {
+                let n = args.len() + usize::from(piped.is_some());
+                let base = self.b().temps(n as u16);
+                let mut at = base;
+                if let Some(piped) = piped {
+                    self.expr_to(piped, at);
+                    at += 1;
+                }
+                for arg in args {
+                    self.expr_to(&arg.value, at);
+                    at += 1;
+                }
+                self.emit(Op::Print {
+                    a: base,
+                    n: n as u16,
+                });
+                self.emit(Op::LoadNone { a: dst });
+                return;
+            }
+            "fail" if args.len() == 1 && piped.is_none() => {
+                let reg = self.expr_reg(&args[0].value);
+                self.emit(Op::Fail { a: reg });
+                self.emit(Op::LoadNone { a: dst });
+                return;
+            }
+            "Ok" | "Err" => {
+                self.variant(Symbol::intern("Result"), name.sym, 1, args, dst);
+                return;
+            }
+            _ => {}
+        }
+        let n = args.len() + usize::from(piped.is_some());
+        // `xs |> take(2)`: a method of the piped value.
+        if let Some(piped) = piped {
+            let is_builtin = flin_vm::builtins::find("", text, n).is_some();
+            if !is_builtin && self.ctx.variant_owner(name.sym).is_none() {
+                self.method_call(piped, *name, args, None, false, dst);
+                return;
+            }
+        }
+        if flin_vm::builtins::find("", text, n).is_some() {
+            let base = self.b().temps(n as u16 + 1);
+            let mut at = base + 1;
+            if let Some(piped) = piped {
+                self.expr_to(piped, at);
+                at += 1;
+            }
+            for arg in args {
+                self.expr_to(&arg.value, at);
+                at += 1;
+            }
+            self.builtin_call("", text, base, n as u16);
+            self.emit(Op::Move { a: dst, b: base });
+            return;
+        }
+        if let Some((enum_name, arity)) = self.ctx.variant_owner(name.sym) {
+            self.variant(enum_name, name.sym, arity, args, dst);
+            return;
+        }
+        self.error(span, format!("`{text}` cannot be called here"));
+        self.emit(Op::LoadNone { a: dst });
+    }
+
+    /// A direct call of a top-level function: arguments in parameter order, named ones
+    /// placed by name, left-out ones `Absent` so the callee computes their defaults.
+    fn direct_call(
+        &mut self,
+        index: u32,
+        args: &[Arg],
+        piped: Option<&Expr>,
+        dst: u16,
+        span: Span,
+    ) {
+        let params = self.ctx.fn_params.get(&index).cloned().unwrap_or_default();
+        let arity = params.len();
+        let base = self.b().temps(arity as u16 + 1);
+        let mut given = vec![false; arity];
+        let mut position = 0;
+        if let Some(piped) = piped {
+            if arity > 0 {
+                self.expr_to(piped, base + 1);
+                given[0] = true;
+                position = 1;
+            }
+        }
+        for arg in args {
+            let slot = match &arg.name {
+                Some(name) => params.iter().position(|(p, _)| *p == name.sym),
+                None => {
+                    let slot = position;
+                    position += 1;
+                    Some(slot)
+                }
+            };
+            match slot {
+                Some(slot) if slot < arity => {
+                    self.expr_to(&arg.value, base + 1 + slot as u16);
+                    given[slot] = true;
+                }
+                _ => self.error(span, "too many arguments"),
+            }
+        }
+        for (slot, was_given) in given.iter().enumerate() {
+            if !was_given {
+                self.emit(Op::LoadAbsent {
+                    a: base + 1 + slot as u16,
+                });
+            }
+        }
+        let k = self.constant(Constant::Function(index));
+        self.emit(Op::CallFn { a: base, k });
+        self.emit(Op::Move { a: dst, b: base });
+    }
+
+    fn ast_type_test(&self, ty: &ast::Type) -> TypeTest {
+        match &ty.kind {
+            ast::TypeKind::Named { name, args } => match name.as_str() {
+                "int" => TypeTest::Int,
+                "number" | "float" | "decimal" => TypeTest::Number,
+                "text" => TypeTest::Text,
+                "bool" => TypeTest::Bool,
+                "time" => TypeTest::Time,
+                "duration" => TypeTest::Duration,
+                "money" => TypeTest::Money,
+                "json" => TypeTest::Json,
+                "none" => TypeTest::None,
+                "Option" => args.first().map_or(TypeTest::Any, |a| {
+                    TypeTest::Optional(Box::new(self.ast_type_test(a)))
+                }),
+                _ => TypeTest::Enum(name.sym),
+            },
+            ast::TypeKind::SemanticText => TypeTest::Text,
+            ast::TypeKind::Optional(inner) => {
+                TypeTest::Optional(Box::new(self.ast_type_test(inner)))
+            }
+            ast::TypeKind::List(inner) => TypeTest::List(Box::new(self.ast_type_test(inner))),
+            ast::TypeKind::Map(_, value) => TypeTest::Map(Box::new(self.ast_type_test(value))),
+            ast::TypeKind::Record(fields) => TypeTest::Record(
+                fields
+                    .iter()
+                    .map(|(n, t)| (n.sym, self.ast_type_test(t)))
+                    .collect(),
+            ),
+            _ => TypeTest::Any,
+        }
+    }
+}

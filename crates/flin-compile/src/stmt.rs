@@ -1,0 +1,484 @@
+//! Statements to instructions (language.md §5): declaration or reassignment, compound
+//! assignment, `if` (also as a value), loops with `break` and `continue`, `return`,
+//! `assert`. A block's value is its last expression's.
+
+use flin_check::Ty;
+use flin_syntax::ast::{self, AssignOp, Block, Else, Expr, ExprKind, If, Member, Stmt, StmtKind};
+use flin_vm::{Constant, Op};
+
+use crate::compiler::ModuleCompiler;
+use crate::func::{LoopLabels, Slot};
+
+impl ModuleCompiler<'_> {
+    /// Compiles a block in a scope of its own; its value goes to `dst`.
+    pub fn block_value(&mut self, block: &Block, dst: u16) {
+        self.b().push_scope();
+        self.stmts_value(&block.stmts, dst);
+        self.b().pop_scope();
+    }
+
+    /// Statements in order; the last one's value (if it has one) goes to `dst`.
+    pub fn stmts_value(&mut self, stmts: &[Stmt], dst: u16) {
+        let last = stmts.len().saturating_sub(1);
+        let mut wrote = false;
+        for (idx, stmt) in stmts.iter().enumerate() {
+            let value_dst = (idx == last).then_some(dst);
+            wrote = self.stmt(stmt, value_dst);
+        }
+        if !wrote {
+            self.emit(Op::LoadNone { a: dst });
+        }
+    }
+
+    /// Compiles a statement; when `value_dst` is given and the statement has a value,
+    /// writes it there and returns true.
+    pub fn stmt(&mut self, stmt: &Stmt, value_dst: Option<u16>) -> bool {
+        let saved_span = self.b().span;
+        self.b().span = stmt.span;
+        let mark = self.b().free;
+        let mut keep = mark;
+        let mut wrote = false;
+        match &stmt.kind {
+            StmtKind::Expr(expr) => match value_dst {
+                Some(dst) => {
+                    self.expr_to(expr, dst);
+                    wrote = true;
+                }
+                None => {
+                    let scratch = self.b().temp();
+                    self.expr_to(expr, scratch);
+                }
+            },
+            StmtKind::Assign(assign) => {
+                if let Some(declared) = self.assign(assign, mark) {
+                    keep = declared + 1;
+                }
+            }
+            StmtKind::Step { target, op } => {
+                let delta = if *op == ast::StepOp::Increment { 1 } else { -1 };
+                self.update(target, |c, reg| {
+                    c.emit(Op::AddIntImm {
+                        a: reg,
+                        b: reg,
+                        value: delta,
+                    });
+                });
+            }
+            StmtKind::If(branch) => wrote = self.if_stmt(branch, value_dst),
+            StmtKind::For(for_loop) => self.for_stmt(for_loop),
+            StmtKind::While { cond, body } => {
+                let head = self.b().here();
+                let test = self.expr_reg(cond);
+                let exit = self.emit(Op::JumpIfNot { a: test, target: 0 });
+                self.b().free = mark;
+                self.b().loops.push(LoopLabels {
+                    breaks: Vec::new(),
+                    continues: Vec::new(),
+                });
+                let scratch = self.b().temp();
+                self.block_value(body, scratch);
+                self.emit(Op::Jump { target: head });
+                self.b().patch(exit);
+                self.close_loop(head);
+            }
+            StmtKind::Break => {
+                let at = self.emit(Op::Jump { target: 0 });
+                if let Some(labels) = self.b().loops.last_mut() {
+                    labels.breaks.push(at);
+                }
+            }
+            StmtKind::Continue => {
+                let at = self.emit(Op::Jump { target: 0 });
+                if let Some(labels) = self.b().loops.last_mut() {
+                    labels.continues.push(at);
+                }
+            }
+            StmtKind::Return(value) => {
+                let reg = self.b().temp();
+                match value {
+                    Some(value) => self.expr_to(value, reg),
+                    None => {
+                        self.emit(Op::LoadNone { a: reg });
+                    }
+                }
+                self.emit(Op::Return { a: reg });
+            }
+            StmtKind::Assert(cond) => {
+                // A comparison keeps both sides, so a failure can show their values.
+                let text = self
+                    .src
+                    .get(cond.span.range())
+                    .unwrap_or("condition")
+                    .to_string();
+                let base = self.b().temps(3);
+                let with_values = match &cond.kind {
+                    ExprKind::Binary { op, lhs, rhs }
+                        if matches!(
+                            op,
+                            ast::BinaryOp::Eq
+                                | ast::BinaryOp::NotEq
+                                | ast::BinaryOp::Lt
+                                | ast::BinaryOp::Le
+                                | ast::BinaryOp::Gt
+                                | ast::BinaryOp::Ge
+                        ) =>
+                    {
+                        self.expr_to(lhs, base + 1);
+                        self.expr_to(rhs, base + 2);
+                        let (b, c) = (base + 1, base + 2);
+                        let compare = match op {
+                            ast::BinaryOp::Eq => Op::Eq { a: base, b, c },
+                            ast::BinaryOp::NotEq => Op::NotEq { a: base, b, c },
+                            ast::BinaryOp::Lt => Op::Lt { a: base, b, c },
+                            ast::BinaryOp::Le => Op::Le { a: base, b, c },
+                            ast::BinaryOp::Gt => Op::Lt {
+                                a: base,
+                                b: c,
+                                c: b,
+                            },
+                            _ => Op::Le {
+                                a: base,
+                                b: c,
+                                c: b,
+                            },
+                        };
+                        self.emit(compare);
+                        true
+                    }
+                    _ => {
+                        self.expr_to(cond, base);
+                        false
+                    }
+                };
+                let k = self.constant(Constant::Assertion {
+                    text: text.into(),
+                    values: with_values,
+                });
+                self.emit(Op::Assert { a: base, k });
+            }
+            StmtKind::Block(block) | StmtKind::Transaction(block) => {
+                let scratch = self.b().temp();
+                self.block_value(block, scratch);
+            }
+            StmtKind::Persist { .. } => {
+                let scratch = self.b().temp();
+                self.needs_database(scratch, "`save`, `delete`, `restore` and `destroy` need the database, which `flin run` does not open yet");
+            }
+            // Declarations, and web and service blocks, are compiled elsewhere or by the
+            // server; markup is rendered by pages.
+            _ => {}
+        }
+        self.b().free = keep;
+        self.b().span = saved_span;
+        wrote
+    }
+
+    /// `x = e`, `x: T = e`, `a.b = e`, `a[i] = e`, `x += e` …; returns the register of a
+    /// new local when the assignment declared one (it must stay allocated).
+    fn assign(&mut self, assign: &ast::Assign, mark: u16) -> Option<u16> {
+        if assign.op != AssignOp::Set {
+            let op = assign.op;
+            let value = &assign.value;
+            let ints = matches!(self.ty(&assign.target), Some(Ty::Int))
+                && matches!(self.ty(value), Some(Ty::Int));
+            self.update(&assign.target, |c, reg| {
+                let other = c.expr_reg(value);
+                let instruction = match (op, ints) {
+                    (AssignOp::Add, true) => Op::AddInt {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
+                    (AssignOp::Sub, true) => Op::SubInt {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
+                    (AssignOp::Mul, true) => Op::MulInt {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
+                    (AssignOp::Div, true) => Op::DivInt {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
+                    (AssignOp::Add, false) => Op::Add {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
+                    (AssignOp::Sub, false) => Op::Sub {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
+                    (AssignOp::Mul, false) => Op::Mul {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
+                    _ => Op::Div {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
+                };
+                c.emit(instruction);
+            });
+            return None;
+        }
+        match &assign.target.kind {
+            ExprKind::Name(name) => {
+                let existing = self.resolve_var(name.sym);
+                let at_file_level =
+                    self.stack.len() == 1 && self.b().scopes.len() <= 2 && self.is_main;
+                let slot = match (assign.ty.is_some(), existing) {
+                    (true, Some(Slot::Global(g))) if at_file_level => Some(Slot::Global(g)),
+                    (true, _) => None,
+                    (false, existing) => existing,
+                };
+                match slot {
+                    Some(Slot::Reg(r)) => {
+                        self.expr_to(&assign.value, r);
+                        None
+                    }
+                    Some(slot) => {
+                        let reg = self.b().temp();
+                        self.expr_to(&assign.value, reg);
+                        self.write_slot(slot, reg);
+                        None
+                    }
+                    None => {
+                        self.b().free = mark;
+                        let reg = self.b().temp();
+                        self.expr_to(&assign.value, reg);
+                        self.declare_local(name, reg);
+                        Some(reg)
+                    }
+                }
+            }
+            ExprKind::Member {
+                object,
+                member: Member::Named(field),
+                ..
+            } => {
+                let base = self.b().temps(2);
+                self.expr_to(object, base);
+                self.expr_to(&assign.value, base + 1);
+                let k = self.constant(Constant::Name(field.sym));
+                self.emit(Op::SetField { a: base, k });
+                None
+            }
+            ExprKind::Index { object, index } => {
+                let object_reg = self.expr_reg(object);
+                let index_reg = self.expr_reg(index);
+                let value = self.expr_reg(&assign.value);
+                self.emit(Op::SetIndex {
+                    a: object_reg,
+                    b: index_reg,
+                    c: value,
+                });
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Reads a place, lets `apply` change the value in a register, writes it back.
+    fn update(&mut self, target: &Expr, apply: impl FnOnce(&mut Self, u16)) {
+        match &target.kind {
+            ExprKind::Name(name) => match self.resolve_var(name.sym) {
+                Some(Slot::Reg(r)) => apply(self, r),
+                Some(slot) => {
+                    let reg = self.b().temp();
+                    self.read_slot(slot, reg);
+                    apply(self, reg);
+                    self.write_slot(slot, reg);
+                }
+                None => {}
+            },
+            ExprKind::Member {
+                object,
+                member: Member::Named(field),
+                ..
+            } => {
+                let base = self.b().temps(2);
+                self.expr_to(object, base);
+                let k = self.constant(Constant::Name(field.sym));
+                self.emit(Op::Move {
+                    a: base + 1,
+                    b: base,
+                });
+                self.emit(Op::GetField { a: base + 1, k });
+                apply(self, base + 1);
+                self.emit(Op::SetField { a: base, k });
+            }
+            ExprKind::Index { object, index } => {
+                let object_reg = self.expr_reg(object);
+                let index_reg = self.expr_reg(index);
+                let value = self.b().temp();
+                self.emit(Op::GetIndex {
+                    a: value,
+                    b: object_reg,
+                    c: index_reg,
+                });
+                apply(self, value);
+                self.emit(Op::SetIndex {
+                    a: object_reg,
+                    b: index_reg,
+                    c: value,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// `if`/`else if`/`else`; with `dst`, the branch values go there.
+    fn if_stmt(&mut self, branch: &If, dst: Option<u16>) -> bool {
+        let test = self.expr_reg(&branch.cond);
+        let to_else = self.emit(Op::JumpIfNot { a: test, target: 0 });
+        let scratch = match dst {
+            Some(dst) => dst,
+            None => self.b().temp(),
+        };
+        self.block_value(&branch.then_block, scratch);
+        let to_end = self.emit(Op::Jump { target: 0 });
+        self.b().patch(to_else);
+        match &branch.else_branch {
+            Some(Else::If(inner, _)) => {
+                self.if_stmt(inner, Some(scratch));
+            }
+            Some(Else::Block(block)) => self.block_value(block, scratch),
+            None => {
+                self.emit(Op::LoadNone { a: scratch });
+            }
+        }
+        self.b().patch(to_end);
+        dst.is_some() && branch.else_branch.is_some()
+    }
+
+    fn for_stmt(&mut self, for_loop: &ast::For) {
+        if let ExprKind::Range {
+            start,
+            end,
+            inclusive,
+        } = &for_loop.iter.kind
+        {
+            // `for i in a..b`: a counter and its limit in two registers, no allocation.
+            let counter = self.b().temps(2);
+            self.expr_to(start, counter);
+            self.expr_to(end, counter + 1);
+            if *inclusive {
+                self.emit(Op::AddIntImm {
+                    a: counter + 1,
+                    b: counter + 1,
+                    value: 1,
+                });
+            }
+            let position = for_loop.index.as_ref().map(|_| {
+                let reg = self.b().temp();
+                self.emit(Op::LoadInt { a: reg, value: 0 });
+                reg
+            });
+            let item = self.b().temp();
+            let head = self.b().here();
+            let exit = self.emit(Op::JumpIfNotLtInt {
+                a: counter,
+                target: 0,
+            });
+            self.emit(Op::Move {
+                a: item,
+                b: counter,
+            });
+            self.loop_body(for_loop, item, position);
+            let step = self.b().here();
+            self.emit(Op::AddIntImm {
+                a: counter,
+                b: counter,
+                value: 1,
+            });
+            if let Some(position) = position {
+                self.emit(Op::AddIntImm {
+                    a: position,
+                    b: position,
+                    value: 1,
+                });
+            }
+            self.emit(Op::Jump { target: head });
+            self.b().patch(exit);
+            self.close_loop(step);
+            return;
+        }
+        let source = self.expr_reg(&for_loop.iter);
+        let iterator = self.b().temp();
+        self.emit(Op::IterStart {
+            a: iterator,
+            b: source,
+        });
+        let position = for_loop.index.as_ref().map(|_| {
+            let reg = self.b().temp();
+            self.emit(Op::LoadInt { a: reg, value: -1 });
+            reg
+        });
+        let item = self.b().temp();
+        let head = self.b().here();
+        self.emit(Op::IterNext {
+            a: iterator,
+            b: item,
+        });
+        let exit = self.emit(Op::Jump { target: 0 });
+        if let Some(position) = position {
+            self.emit(Op::AddIntImm {
+                a: position,
+                b: position,
+                value: 1,
+            });
+        }
+        self.loop_body(for_loop, item, position);
+        self.emit(Op::Jump { target: head });
+        self.b().patch(exit);
+        self.close_loop(head);
+    }
+
+    /// The body of a `for`: the item (and index) declared fresh in each iteration.
+    fn loop_body(&mut self, for_loop: &ast::For, item: u16, position: Option<u16>) {
+        self.b().loops.push(LoopLabels {
+            breaks: Vec::new(),
+            continues: Vec::new(),
+        });
+        self.b().push_scope();
+        let item_reg = self.b().temp();
+        self.emit(Op::Move {
+            a: item_reg,
+            b: item,
+        });
+        self.declare_local(&for_loop.item, item_reg);
+        if let (Some(index), Some(position)) = (&for_loop.index, position) {
+            let index_reg = self.b().temp();
+            self.emit(Op::Move {
+                a: index_reg,
+                b: position,
+            });
+            self.declare_local(index, index_reg);
+        }
+        let scratch = self.b().temp();
+        self.block_value(&for_loop.body, scratch);
+        self.b().pop_scope();
+    }
+
+    /// Patches the `break`s of the innermost loop to here and its `continue`s to
+    /// `continue_target`.
+    fn close_loop(&mut self, continue_target: u32) {
+        if let Some(labels) = self.b().loops.pop() {
+            let here = self.b().here();
+            for at in labels.breaks {
+                self.b().patch_to(at, here);
+            }
+            for at in labels.continues {
+                self.b().patch_to(at, continue_target);
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Scripts and tests: `flin run file.flin` runs a file's top-level code; `flin test`
+//! runs every `test` block, each on fresh state (language.md §10).
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use flin_check::Project;
+use flin_diagnostics::Diagnostic;
+use flin_vm::{Host, Limits, Program, ProgramCode, RuntimeError, Vm};
+
+/// A program checked and compiled, ready to run.
+pub struct Built {
+    pub project: Project,
+    pub code: Arc<ProgramCode>,
+    /// Warnings found on the way.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Checks and compiles a project; gives every diagnostic when it has errors.
+pub fn build(project: Project) -> Result<Built, (Project, Vec<Diagnostic>)> {
+    let checked = flin_check::check_for_compile(&project);
+    if checked.error_count() > 0 {
+        return Err((project, checked.diagnostics));
+    }
+    let warnings = checked.diagnostics.clone();
+    match flin_compile::compile(&project, &checked) {
+        Ok(code) => Ok(Built {
+            project,
+            code: Arc::new(code),
+            warnings,
+        }),
+        Err(errors) => Err((project, errors)),
+    }
+}
+
+pub enum ScriptOutcome {
+    Finished,
+    Failed(RuntimeError),
+}
+
+/// Runs the top-level code of every file of the program (for a script: its one file),
+/// with `host` receiving what it prints.
+pub fn run_script(built: &Built, host: &mut dyn Host, limits: Limits) -> ScriptOutcome {
+    let program = Rc::new(Program::load(built.code.clone()));
+    let mut vm = Vm::new(program, host);
+    vm.limits = limits;
+    vm.start_unit();
+    for (_, entry) in &built.code.entries {
+        if let Err(err) = vm.run_function(*entry, &[]) {
+            return ScriptOutcome::Failed(err);
+        }
+    }
+    ScriptOutcome::Finished
+}
+
+pub enum TestOutcome {
+    Passed,
+    Failed(RuntimeError),
+}
+
+pub struct TestResult {
+    pub name: String,
+    pub file: flin_diagnostics::FileId,
+    pub span: flin_diagnostics::Span,
+    pub outcome: TestOutcome,
+}
+
+/// Runs every test block, each on a fresh VM (fresh file variables).
+pub fn run_tests(built: &Built, host: &mut dyn Host, limits: Limits) -> Vec<TestResult> {
+    let program = Rc::new(Program::load(built.code.clone()));
+    built
+        .code
+        .tests
+        .iter()
+        .map(|test| {
+            let mut vm = Vm::new(program.clone(), &mut *host);
+            vm.limits = limits;
+            vm.start_unit();
+            let outcome = match vm.run_function(test.function, &[]) {
+                Ok(_) => TestOutcome::Passed,
+                Err(err) => TestOutcome::Failed(err),
+            };
+            TestResult {
+                name: test.name.clone(),
+                file: test.file,
+                span: test.span,
+                outcome,
+            }
+        })
+        .collect()
+}
