@@ -735,6 +735,29 @@ impl ModuleCompiler<'_> {
                 self.emit(Op::LoadNone { a: dst });
                 return;
             }
+            // Compiled like `assert a == b`, so a failure shows the call and both values.
+            "assert_eq" if args.len() == 2 && piped.is_none() => {
+                let base = self.b().temps(3);
+                self.expr_to(&args[0].value, base + 1);
+                self.expr_to(&args[1].value, base + 2);
+                self.emit(Op::Eq {
+                    a: base,
+                    b: base + 1,
+                    c: base + 2,
+                });
+                let text = self
+                    .src
+                    .get(span.range())
+                    .unwrap_or("assert_eq")
+                    .to_string();
+                let k = self.constant(Constant::Assertion {
+                    text: text.into(),
+                    values: true,
+                });
+                self.emit(Op::Assert { a: base, k });
+                self.emit(Op::LoadNone { a: dst });
+                return;
+            }
             "fail" if args.len() == 1 && piped.is_none() => {
                 let reg = self.expr_reg(&args[0].value);
                 self.emit(Op::Fail { a: reg });

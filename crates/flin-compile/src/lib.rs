@@ -229,8 +229,9 @@ fn compile_module(
             let mut analysis = CaptureAnalysis::new(&globals, false);
             analysis.block(body);
             compiler.captured = analysis.captured;
+            let label = format!("test \"{}\"", name.as_plain().unwrap_or_default());
             let code = compiler.function(
-                Some(Symbol::intern("test")),
+                Some(Symbol::intern(&label)),
                 &[],
                 FnBody::Block(body),
                 stmt.span,

@@ -105,11 +105,15 @@ impl ModuleCompiler<'_> {
             }
             StmtKind::Assert(cond) => {
                 // A comparison keeps both sides, so a failure can show their values.
-                let text = self
-                    .src
-                    .get(cond.span.range())
-                    .unwrap_or("condition")
-                    .to_string();
+                let mut text = self.src.get(cond.span.range()).unwrap_or("condition");
+                // `assert(a > 5)` is written with parentheses that are not part of it.
+                while let Some(inner) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+                    if !balanced(inner) {
+                        break;
+                    }
+                    text = inner.trim();
+                }
+                let text = text.to_string();
                 let base = self.b().temps(3);
                 let with_values = match &cond.kind {
                     ExprKind::Binary { op, lhs, rhs }
@@ -481,4 +485,23 @@ impl ModuleCompiler<'_> {
             }
         }
     }
+}
+
+/// Whether the parentheses of `text` pair up, so stripping an outer pair keeps its meaning
+/// (`(a) + (b)` starts and ends with one but is not wrapped in one).
+fn balanced(text: &str) -> bool {
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
 }

@@ -14,6 +14,9 @@ pub struct TraceEntry {
     pub span: Span,
 }
 
+/// Caller frames drawn under a runtime error; deeper ones are counted in a note.
+const MAX_CALLERS_SHOWN: usize = 12;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuntimeError {
     /// "arithmetic", "index", "none", "type", "parse", "validation", "constraint",
@@ -93,11 +96,28 @@ impl RuntimeError {
                     Some(name) => format!("in `{name}`"),
                     None => "here".to_string(),
                 });
-        for caller in self.trace.iter().skip(1) {
-            let label = match caller.function {
+        // Deep recursion leaves thousands of identical frames: a run of them is shown
+        // once with its count, and only the innermost callers are shown at all.
+        let mut shown = 0;
+        let mut callers = self.trace.iter().skip(1).peekable();
+        while let Some(caller) = callers.next() {
+            let mut repeats = 1;
+            while callers.next_if(|next| *next == caller).is_some() {
+                repeats += 1;
+            }
+            if shown == MAX_CALLERS_SHOWN {
+                let rest = repeats + callers.count();
+                diagnostic = diagnostic.with_help(format!("{rest} more callers are not shown"));
+                break;
+            }
+            shown += 1;
+            let mut label = match caller.function {
                 Some(name) => format!("called from `{name}`"),
                 None => "called from here".to_string(),
             };
+            if repeats > 1 {
+                label.push_str(&format!(" ({repeats} times)"));
+            }
             diagnostic = diagnostic.with_secondary(caller.file, caller.span, label);
         }
         for (field, message) in &self.fields {

@@ -156,9 +156,10 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                     ));
                 }
             }
-            Op::Call { a, n: count }
-            | Op::CallBuiltin { a, n: count, .. }
-            | Op::Print { a, n: count } => regs(&[(a, count as usize + 1)])?,
+            Op::Call { a, n: count } | Op::CallBuiltin { a, n: count, .. } => {
+                regs(&[(a, count as usize + 1)])?
+            }
+            Op::Print { a, n: count } => regs(&[(a, count as usize)])?,
             Op::CallFn { a, k } => {
                 let Some(Constant::Function(index)) = constant(k) else {
                     return Err((pc, "CallFn needs a function constant".into()));

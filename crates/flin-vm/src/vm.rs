@@ -226,9 +226,6 @@ impl<'h> Vm<'h> {
     /// Handles an error of the running frame: jumps to the innermost `try` of this run,
     /// or gives the error back with its stack.
     fn fail(&mut self, mut err: RuntimeError, entry_depth: usize) -> Result<(), RuntimeError> {
-        if err.trace.is_empty() {
-            err.trace = self.trace();
-        }
         match self.handlers.last() {
             Some(handler) if handler.depth > entry_depth && handler.depth <= self.frames.len() => {
                 let handler = match self.handlers.pop() {
@@ -243,7 +240,14 @@ impl<'h> Vm<'h> {
                 }
                 Ok(())
             }
-            _ => Err(err),
+            _ => {
+                // Only an error that leaves this run needs its stack: a caught one is a
+                // value, and `try` in a loop should not pay for a trace each time.
+                if err.trace.is_empty() {
+                    err.trace = self.trace();
+                }
+                Err(err)
+            }
         }
     }
 
@@ -861,7 +865,7 @@ impl<'h> Vm<'h> {
                             }
                             _ => ("assertion".to_string(), false),
                         };
-                        let mut message = format!("assertion failed: {text}");
+                        let mut message = format!("assertion failed: `{text}`");
                         if values {
                             message.push_str(&format!(
                                 "\n  left:  {}\n  right: {}",

@@ -3,9 +3,11 @@
 
 mod check;
 mod run;
+mod units;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -46,6 +48,9 @@ enum Command {
         /// Keep entities in memory instead of `.flindb/`
         #[arg(long)]
         memory: bool,
+        /// Stop the script with a `limit` error after this long (`30s`, `500ms`, `5m`)
+        #[arg(long, value_parser = units::parse_duration)]
+        time_limit: Option<Duration>,
     },
     /// Parse and check everything; print every diagnostic; exit 1 on errors
     Check {
@@ -54,7 +59,12 @@ enum Command {
         format: Format,
     },
     /// Run `test` blocks, each on a fresh database
-    Test { path: Option<PathBuf> },
+    Test {
+        path: Option<PathBuf>,
+        /// Time each test may take before it fails with a `limit` error
+        #[arg(long, value_parser = units::parse_duration, default_value = "10s")]
+        time_limit: Duration,
+    },
     /// Format source in the one canonical style
     Fmt {
         path: Option<PathBuf>,
@@ -113,8 +123,14 @@ fn main() -> ExitCode {
         Command::New { .. } => not_built("new"),
         Command::Dev { .. } => not_built("dev"),
         Command::Start { .. } => not_built("start"),
-        Command::Run { file, memory } => run::script(file, memory),
-        Command::Test { path } => run::tests(path.unwrap_or_else(|| PathBuf::from("."))),
+        Command::Run {
+            file,
+            memory,
+            time_limit,
+        } => run::script(file, memory, time_limit),
+        Command::Test { path, time_limit } => {
+            run::tests(path.unwrap_or_else(|| PathBuf::from(".")), time_limit)
+        }
         Command::Fmt { .. } => not_built("fmt"),
         Command::Build { .. } => not_built("build"),
         Command::Db { command } => not_built(match command {

@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use flin_diagnostics::{Color, Diagnostic, Sources, render_human};
 use flin_runtime::{Built, ScriptOutcome, TestOutcome};
@@ -68,7 +69,7 @@ fn on_deep_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
         .ok()
 }
 
-pub fn script(file: PathBuf, _memory: bool) -> ExitCode {
+pub fn script(file: PathBuf, _memory: bool, time_limit: Option<Duration>) -> ExitCode {
     if file.is_dir() {
         eprintln!("error: `flin run` takes a .flin file; use `flin dev` to serve a project");
         return ExitCode::from(2);
@@ -79,7 +80,11 @@ pub fn script(file: PathBuf, _memory: bool) -> ExitCode {
             Err(code) => return code,
         };
         let mut host = StdHost::new();
-        let outcome = flin_runtime::run_script(&built, &mut host, Limits::default());
+        let limits = Limits {
+            time_limit,
+            ..Limits::default()
+        };
+        let outcome = flin_runtime::run_script(&built, &mut host, limits);
         host.flush();
         match outcome {
             ScriptOutcome::Finished => ExitCode::SUCCESS,
@@ -92,14 +97,18 @@ pub fn script(file: PathBuf, _memory: bool) -> ExitCode {
     result.unwrap_or(ExitCode::from(101))
 }
 
-pub fn tests(path: PathBuf) -> ExitCode {
+pub fn tests(path: PathBuf, time_limit: Duration) -> ExitCode {
     let result = on_deep_stack(move || {
         let built = match build(&path) {
             Ok(built) => built,
             Err(code) => return code,
         };
         let mut host = StdHost::new();
-        let results = flin_runtime::run_tests(&built, &mut host, Limits::default());
+        let limits = Limits {
+            time_limit: Some(time_limit),
+            ..Limits::default()
+        };
+        let results = flin_runtime::run_tests(&built, &mut host, limits);
         host.flush();
         let mut failed = 0;
         for result in &results {

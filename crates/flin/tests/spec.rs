@@ -2,7 +2,8 @@
 //! beside it, run through the real `flin` binary as a user would run it.
 //!
 //! - `name.flin` + `name.out`: `flin run name.flin` prints exactly `name.out` on stdout
-//!   and exits 0.
+//!   and exits 0; with a `name.err_kind` beside them, the program ends with an uncaught
+//!   runtime error of that kind instead (exit 1, `error[kind]` on stderr).
 //! - `name.flin` + `name.diag`: `flin check name.flin` prints exactly `name.diag` on
 //!   stderr, and exits 1 when it holds an `error[`, else 0.
 //!
@@ -35,6 +36,9 @@ struct Outcome {
     actual: String,
     expected_code: i32,
     code: i32,
+    /// For an expected runtime error: its kind, and whether stderr names it.
+    error_kind: Option<(String, bool)>,
+    stderr: String,
 }
 
 fn run_program(program: &Path) -> Result<Outcome, String> {
@@ -66,16 +70,26 @@ fn run_program(program: &Path) -> Result<Outcome, String> {
         std::fs::write(&expect_file, &actual).map_err(|err| err.to_string())?;
     }
     let expected = std::fs::read_to_string(&expect_file).map_err(|err| err.to_string())?;
-    let expected_code = if from_stderr && expected.contains("error[") {
+    let kind = std::fs::read_to_string(program.with_extension("err_kind"))
+        .ok()
+        .map(|k| k.trim().to_string());
+    let expected_code = if (from_stderr && expected.contains("error[")) || kind.is_some() {
         1
     } else {
         0
     };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error_kind = kind.map(|kind| {
+        let named = stderr.contains(&format!("error[{kind}]"));
+        (kind, named)
+    });
     Ok(Outcome {
         expected,
         actual,
         expected_code,
         code: output.status.code().unwrap_or(-1),
+        error_kind,
+        stderr: stderr.into_owned(),
     })
 }
 
@@ -99,11 +113,23 @@ fn conformance_programs_give_their_expected_output() {
         match run_program(program) {
             Err(reason) => failures.push(format!("{shown}: {reason}")),
             Ok(outcome)
-                if outcome.expected != outcome.actual || outcome.expected_code != outcome.code =>
+                if outcome.expected != outcome.actual
+                    || outcome.expected_code != outcome.code
+                    || outcome.error_kind.as_ref().is_some_and(|(_, named)| !named) =>
             {
+                let kind_note = match &outcome.error_kind {
+                    Some((kind, false)) => {
+                        format!(" (expected an error of kind `{kind}` on stderr)")
+                    }
+                    _ => String::new(),
+                };
                 failures.push(format!(
-                    "{shown}: exit {} (expected {})\n--- expected\n{}--- actual\n{}",
-                    outcome.code, outcome.expected_code, outcome.expected, outcome.actual
+                    "{shown}: exit {} (expected {}){kind_note}\n--- expected\n{}--- actual\n{}--- stderr\n{}",
+                    outcome.code,
+                    outcome.expected_code,
+                    outcome.expected,
+                    outcome.actual,
+                    outcome.stderr
                 ));
             }
             Ok(_) => {}
