@@ -185,9 +185,15 @@ impl ModuleCompiler<'_> {
             let value = &assign.value;
             let ints = matches!(self.ty(&assign.target), Some(Ty::Int))
                 && matches!(self.ty(value), Some(Ty::Int));
+            let text = matches!(self.ty(&assign.target), Some(Ty::Text));
             self.update(&assign.target, |c, reg| {
                 let other = c.expr_reg(value);
                 let instruction = match (op, ints) {
+                    (AssignOp::Add, _) if text => Op::Concat {
+                        a: reg,
+                        b: reg,
+                        c: other,
+                    },
                     (AssignOp::Add, true) => Op::AddInt {
                         a: reg,
                         b: reg,

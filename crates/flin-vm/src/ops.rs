@@ -21,7 +21,7 @@ pub fn equal(a: &Value, b: &Value) -> bool {
         (Value::Int(x), Value::Number(y)) | (Value::Number(y), Value::Int(x)) => (*x as f64) == *y,
         (Value::Money(x), Value::Money(y)) => x == y,
         (Value::Duration(x), Value::Duration(y)) | (Value::Time(x), Value::Time(y)) => x == y,
-        (Value::Text(x), Value::Text(y)) => x.text == y.text,
+        (Value::Text(x), Value::Text(y)) => x.as_str() == y.as_str(),
         (Value::List(x), Value::List(y)) => {
             std::rc::Rc::ptr_eq(x, y) || {
                 let (x, y) = (x.borrow(), y.borrow());
@@ -88,7 +88,7 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering, RuntimeError> {
         (Value::Number(x), Value::Number(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
         (Value::Int(x), Value::Number(y)) => (*x as f64).partial_cmp(y).unwrap_or(Ordering::Equal),
         (Value::Number(x), Value::Int(y)) => x.partial_cmp(&(*y as f64)).unwrap_or(Ordering::Equal),
-        (Value::Text(x), Value::Text(y)) => x.text.cmp(&y.text),
+        (Value::Text(x), Value::Text(y)) => x.as_str().cmp(y.as_str()),
         (Value::Money(x), Value::Money(y)) => {
             same_currency(*x, *y)?;
             x.minor().cmp(&y.minor())

@@ -139,3 +139,25 @@ fn constant_value(constant: &Constant) -> Value {
         _ => Value::None,
     }
 }
+
+impl std::fmt::Display for ProgramCode {
+    /// A listing of every function: its constants and instructions, for people working
+    /// on the compiler (`flin run --bytecode`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, function) in self.functions.iter().enumerate() {
+            let name = function.name.map_or("<anonymous>", |n| n.as_str());
+            writeln!(
+                f,
+                "fn {index} {name} (arity {}, {} registers)",
+                function.arity, function.n_registers
+            )?;
+            for (k, constant) in function.constants.iter().enumerate() {
+                writeln!(f, "  K{k} = {constant:?}")?;
+            }
+            for (pc, op) in function.code.iter().enumerate() {
+                writeln!(f, "  {pc:4}  {op:?}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -63,15 +63,23 @@ pub enum Value {
 /// so indexing ASCII text is O(1).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Str {
-    pub text: Box<str>,
+    /// A `String`, not a `Box<str>`: a text held only by the variable being appended to
+    /// grows in place (`s += piece` in a loop is linear, not quadratic).
+    text: String,
     pub ascii: bool,
 }
 
 impl Str {
-    pub fn new(text: impl Into<Box<str>>) -> Str {
+    pub fn new(text: impl Into<String>) -> Str {
         let text = text.into();
         let ascii = text.is_ascii();
         Str { text, ascii }
+    }
+
+    /// Appends `more`; only for a text no one else holds (`Rc::get_mut`).
+    pub fn push_str(&mut self, more: &str) {
+        self.ascii &= more.is_ascii();
+        self.text.push_str(more);
     }
 
     pub fn as_str(&self) -> &str {
@@ -198,7 +206,7 @@ impl std::hash::Hash for Key {
 }
 
 impl Value {
-    pub fn text(text: impl Into<Box<str>>) -> Value {
+    pub fn text(text: impl Into<String>) -> Value {
         Value::Text(Rc::new(Str::new(text)))
     }
 

@@ -461,6 +461,26 @@ impl<'h> Vm<'h> {
                     let value = !ops::truthy(&r!(b));
                     r!(a) = Value::Bool(value);
                 }
+                Op::Concat { a, b, c } if a == b && a != c => {
+                    // `s += piece`: when no one else holds the text, it grows in place.
+                    let mut left = std::mem::replace(&mut r!(a), Value::None);
+                    let unshared = match &mut left {
+                        Value::Text(rc) => Rc::get_mut(rc),
+                        _ => None,
+                    };
+                    match unshared {
+                        Some(text) => match &r!(c) {
+                            Value::Text(more) => text.push_str(more.as_str()),
+                            other => text.push_str(&crate::display::display(other)),
+                        },
+                        None => {
+                            let mut text = crate::display::display(&left);
+                            crate::display::write_value(&mut text, &r!(c), false);
+                            left = Value::text(text);
+                        }
+                    }
+                    r!(a) = left;
+                }
                 Op::Concat { a, b, c } => {
                     let mut text = crate::display::display(&r!(b));
                     crate::display::write_value(&mut text, &r!(c), false);

@@ -51,6 +51,9 @@ enum Command {
         /// Stop the script with a `limit` error after this long (`30s`, `500ms`, `5m`)
         #[arg(long, value_parser = units::parse_duration)]
         time_limit: Option<Duration>,
+        /// Print the compiled bytecode instead of running (for work on the compiler)
+        #[arg(long, hide = true)]
+        bytecode: bool,
     },
     /// Parse and check everything; print every diagnostic; exit 1 on errors
     Check {
@@ -127,7 +130,8 @@ fn main() -> ExitCode {
             file,
             memory,
             time_limit,
-        } => run::script(file, memory, time_limit),
+            bytecode,
+        } => run::script(file, memory, time_limit, bytecode),
         Command::Test { path, time_limit } => {
             run::tests(path.unwrap_or_else(|| PathBuf::from(".")), time_limit)
         }

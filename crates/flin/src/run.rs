@@ -69,7 +69,12 @@ fn on_deep_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
         .ok()
 }
 
-pub fn script(file: PathBuf, _memory: bool, time_limit: Option<Duration>) -> ExitCode {
+pub fn script(
+    file: PathBuf,
+    _memory: bool,
+    time_limit: Option<Duration>,
+    bytecode: bool,
+) -> ExitCode {
     if file.is_dir() {
         eprintln!("error: `flin run` takes a .flin file; use `flin dev` to serve a project");
         return ExitCode::from(2);
@@ -79,6 +84,10 @@ pub fn script(file: PathBuf, _memory: bool, time_limit: Option<Duration>) -> Exi
             Ok(built) => built,
             Err(code) => return code,
         };
+        if bytecode {
+            print!("{}", built.code);
+            return ExitCode::SUCCESS;
+        }
         let mut host = StdHost::new();
         let limits = Limits {
             time_limit,

@@ -255,6 +255,12 @@ impl Checker<'_, '_> {
             }
         }
         let target_ty = self.assign_target(&assign.target);
+        // The compiler picks typed instructions for `x += 1` and in-place appends for
+        // `s += piece` from the target's type.
+        if self.record {
+            self.expr_types
+                .push((self.file, assign.target.span, target_ty.clone()));
+        }
         match assign.op {
             AssignOp::Set => {
                 self.check_expr(&assign.value, &target_ty, "the assigned value");
