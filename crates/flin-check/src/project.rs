@@ -43,6 +43,20 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+impl Project {
+    /// A program of one file given as text (a script held in memory, a test).
+    pub fn from_text(name: &str, text: &str) -> Project {
+        let mut sources = Sources::new();
+        sources.add(name.to_string(), text.to_string());
+        Project {
+            root: PathBuf::new(),
+            sources,
+            diagnostics: Vec::new(),
+            single_file: true,
+        }
+    }
+}
+
 /// Reads the program at `path`: a `.flin` file or a project folder.
 pub fn load(path: &Path) -> Result<Project, LoadError> {
     let metadata = std::fs::metadata(path).map_err(|_| LoadError::NotFound(path.to_path_buf()))?;

@@ -97,7 +97,7 @@ impl<'g> CaptureAnalysis<'g> {
     }
 
     fn is_global_here(&self, name: Symbol) -> bool {
-        self.globals.contains(&name) && (self.top_level || self.levels.len() >= 1)
+        self.globals.contains(&name) && (self.top_level || !self.levels.is_empty())
     }
 
     fn stmt(&mut self, stmt: &Stmt) {

@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     pub file_globals: HashMap<FileId, HashSet<Symbol>>,
     /// Enums: their variants with payload sizes.
     pub enums: HashMap<Symbol, Vec<(Symbol, u16)>>,
+    /// Entities: their fields, for query conditions.
+    pub entities: HashMap<Symbol, crate::query::EntityFields>,
 }
 
 impl Ctx<'_> {

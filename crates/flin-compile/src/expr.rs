@@ -71,6 +71,17 @@ impl ModuleCompiler<'_> {
         self.b().span = saved_span;
     }
 
+    /// Compiles `expr` where a list is wanted: a query runs for its rows.
+    pub fn list_reg(&mut self, expr: &Expr) -> u16 {
+        if matches!(self.ty(expr), Some(Ty::Query(_))) {
+            let dst = self.b().temp();
+            self.expr_to(expr, dst);
+            self.rows_if_query(expr, dst);
+            return dst;
+        }
+        self.expr_reg(expr)
+    }
+
     /// Compiles `expr` into some register and returns it.
     pub fn expr_reg(&mut self, expr: &Expr) -> u16 {
         if let ExprKind::Name(name) = &expr.kind {
@@ -90,6 +101,10 @@ impl ModuleCompiler<'_> {
 
     fn convert(&mut self, expr: &Expr, dst: u16) {
         match self.ctx.tables.conversions.get(&self.key(expr.span)) {
+            // A query used as a list: it runs for its rows (data.md §4).
+            Some(Ty::List(_)) if matches!(self.ty(expr), Some(Ty::Query(_))) => {
+                self.rows_if_query(expr, dst);
+            }
             Some(Ty::Number) => {
                 self.emit(Op::ToNumber { a: dst, b: dst });
             }
@@ -236,6 +251,7 @@ impl ModuleCompiler<'_> {
                 self.builtin_call("", "range", base, 3);
                 self.emit(Op::Move { a: dst, b: base });
             }
+            ExprKind::Call { .. } | ExprKind::Member { .. } if self.query_expr(expr, dst) => {}
             ExprKind::Call { callee, args } => self.call(callee, args, None, dst, expr.span),
             ExprKind::Member {
                 object,
@@ -243,7 +259,7 @@ impl ModuleCompiler<'_> {
                 optional,
             } => self.member(object, member, *optional, dst),
             ExprKind::Index { object, index } => {
-                let object_reg = self.expr_reg(object);
+                let object_reg = self.list_reg(object);
                 let index_reg = self.expr_reg(index);
                 self.emit(Op::GetIndex {
                     a: dst,
@@ -316,7 +332,10 @@ impl ModuleCompiler<'_> {
             let reg = base + idx as u16;
             match part {
                 TextPart::Str(piece) => self.load_text(piece, reg),
-                TextPart::Interp(inner) => self.expr_to(inner, reg),
+                TextPart::Interp(inner) => {
+                    self.expr_to(inner, reg);
+                    self.rows_if_query(inner, reg);
+                }
             }
         }
         self.emit(Op::JoinText {
@@ -517,6 +536,7 @@ impl ModuleCompiler<'_> {
             other => other.clone(),
         };
         self.expr_to(object, dst);
+        self.rows_if_query(object, dst);
         let skip = optional.then(|| self.emit(Op::JumpIfNone { a: dst, target: 0 }));
         self.member_of(inner_ty.as_ref(), name, dst);
         if let Some(skip) = skip {
@@ -674,6 +694,7 @@ impl ModuleCompiler<'_> {
         let n = 1 + args.len() + usize::from(piped.is_some());
         let base = self.b().temps(n as u16 + 1);
         self.expr_to(object, base + 1);
+        self.rows_if_query(object, base + 1);
         let skip = optional.then(|| {
             self.emit(Op::JumpIfNone {
                 a: base + 1,
@@ -726,6 +747,7 @@ impl ModuleCompiler<'_> {
                 }
                 for arg in args {
                     self.expr_to(&arg.value, at);
+                    self.rows_if_query(&arg.value, at);
                     at += 1;
                 }
                 self.emit(Op::Print {
@@ -737,9 +759,10 @@ impl ModuleCompiler<'_> {
             }
             // Compiled like `assert a == b`, so a failure shows the call and both values.
             "assert_eq" if args.len() == 2 && piped.is_none() => {
+                let [left, right] = args else { return };
                 let base = self.b().temps(3);
-                self.expr_to(&args[0].value, base + 1);
-                self.expr_to(&args[1].value, base + 2);
+                self.expr_to(&left.value, base + 1);
+                self.expr_to(&right.value, base + 2);
                 self.emit(Op::Eq {
                     a: base,
                     b: base + 1,
@@ -759,7 +782,8 @@ impl ModuleCompiler<'_> {
                 return;
             }
             "fail" if args.len() == 1 && piped.is_none() => {
-                let reg = self.expr_reg(&args[0].value);
+                let [message] = args else { return };
+                let reg = self.expr_reg(&message.value);
                 self.emit(Op::Fail { a: reg });
                 self.emit(Op::LoadNone { a: dst });
                 return;
@@ -818,9 +842,9 @@ impl ModuleCompiler<'_> {
         let mut given = vec![false; arity];
         let mut position = 0;
         if let Some(piped) = piped {
-            if arity > 0 {
+            if let Some(first) = given.first_mut() {
+                *first = true;
                 self.expr_to(piped, base + 1);
-                given[0] = true;
                 position = 1;
             }
         }
@@ -833,12 +857,12 @@ impl ModuleCompiler<'_> {
                     Some(slot)
                 }
             };
-            match slot {
-                Some(slot) if slot < arity => {
+            match slot.and_then(|slot| Some((slot, given.get_mut(slot)?))) {
+                Some((slot, was_given)) => {
+                    *was_given = true;
                     self.expr_to(&arg.value, base + 1 + slot as u16);
-                    given[slot] = true;
                 }
-                _ => self.error(span, "too many arguments"),
+                None => self.error(span, "too many arguments"),
             }
         }
         for (slot, was_given) in given.iter().enumerate() {

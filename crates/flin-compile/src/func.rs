@@ -117,17 +117,17 @@ impl FnBuilder {
     }
 
     pub fn patch_to(&mut self, at: usize, target: u32) {
-        if let Some(op) = self.code.get_mut(at) {
-            match op {
-                Op::Jump { target: t }
-                | Op::JumpIf { target: t, .. }
-                | Op::JumpIfNot { target: t, .. }
-                | Op::JumpIfNone { target: t, .. }
-                | Op::JumpIfNotLtInt { target: t, .. }
-                | Op::JumpIfGiven { target: t, .. }
-                | Op::TryStart { target: t, .. } => *t = target,
-                _ => {}
-            }
+        if let Some(
+            Op::Jump { target: t }
+            | Op::JumpIf { target: t, .. }
+            | Op::JumpIfNot { target: t, .. }
+            | Op::JumpIfNone { target: t, .. }
+            | Op::JumpIfNotLtInt { target: t, .. }
+            | Op::JumpIfGiven { target: t, .. }
+            | Op::TryStart { target: t, .. },
+        ) = self.code.get_mut(at)
+        {
+            *t = target;
         }
     }
 

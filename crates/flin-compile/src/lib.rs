@@ -18,6 +18,7 @@ mod compiler;
 mod expr;
 mod func;
 mod pattern;
+mod query;
 mod stmt;
 
 use std::collections::{HashMap, HashSet};
@@ -60,6 +61,7 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
     let mut global_names = Vec::new();
     let mut file_globals: HashMap<FileId, HashSet<Symbol>> = HashMap::new();
     let mut enums = HashMap::new();
+    let mut entities = HashMap::new();
     for (file, tree) in &checked.files {
         let project_wide = roles.get(file).is_some_and(Role::is_project_wide);
         for stmt in &tree.stmts {
@@ -91,6 +93,16 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
                             .collect::<Vec<_>>(),
                     );
                 }
+                StmtKind::Entity(decl) => {
+                    let mut fields = query::EntityFields::default();
+                    for field in &decl.fields {
+                        fields.fields.insert(field.name.sym);
+                        if is_list_type(&field.ty) {
+                            fields.lists.insert(field.name.sym);
+                        }
+                    }
+                    entities.insert(decl.name.sym, fields);
+                }
                 StmtKind::Assign(assign) => {
                     if let ast::ExprKind::Name(name) = &assign.target.kind {
                         if assign.op == ast::AssignOp::Set
@@ -114,6 +126,7 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         globals,
         file_globals,
         enums,
+        entities,
     };
     let n_top = fn_order.len();
     let sources: HashMap<FileId, &str> = project
@@ -266,5 +279,14 @@ fn compile_module(
         main,
         tests,
         errors: compiler.errors,
+    }
+}
+
+/// `[T]` or `[T]?`: a field queried with `.contains` as a list.
+fn is_list_type(ty: &ast::Type) -> bool {
+    match &ty.kind {
+        ast::TypeKind::List(_) => true,
+        ast::TypeKind::Optional(inner) => is_list_type(inner),
+        _ => false,
     }
 }

@@ -421,7 +421,7 @@ impl ModuleCompiler<'_> {
             self.close_loop(step);
             return;
         }
-        let source = self.expr_reg(&for_loop.iter);
+        let source = self.list_reg(&for_loop.iter);
         let iterator = self.b().temp();
         self.emit(Op::IterStart {
             a: iterator,

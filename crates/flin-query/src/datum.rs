@@ -9,7 +9,10 @@ pub enum Datum {
     Number(f64),
     Text(Box<str>),
     /// An amount in minor units and its ISO 4217 code.
-    Money { minor: i64, currency: Box<str> },
+    Money {
+        minor: i64,
+        currency: Box<str>,
+    },
     /// Microseconds since the Unix epoch, UTC.
     Time(i64),
     /// Microseconds.

@@ -7,7 +7,9 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use crate::{ArithOp, CmpOp, Cond, Datum, Deleted, Operand, QueryPlan, QueryShape, Terminal, TextMatch};
+use crate::{
+    ArithOp, CmpOp, Cond, Datum, Deleted, Operand, QueryPlan, QueryShape, Terminal, TextMatch,
+};
 
 impl Display for QueryShape {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -214,7 +216,9 @@ mod tests {
         let mut shape = QueryShape::all("Book");
         let p1 = shape.param();
         let p2 = shape.param();
-        shape.filter.push(Cond::Compare(CmpOp::Gt, field("pages"), Operand::Param(p1)));
+        shape
+            .filter
+            .push(Cond::Compare(CmpOp::Gt, field("pages"), Operand::Param(p1)));
         shape.filter.push(Cond::Or(
             Box::new(Cond::Text(
                 TextMatch::Contains,
@@ -245,11 +249,15 @@ mod tests {
     fn then_renumbers_the_later_parameters() {
         let mut first = QueryShape::all("Book");
         let p = first.param();
-        first.filter.push(Cond::Compare(CmpOp::Eq, field("status"), Operand::Param(p)));
+        first
+            .filter
+            .push(Cond::Compare(CmpOp::Eq, field("status"), Operand::Param(p)));
         first.limit = Some(first.param());
         let mut later = QueryShape::all("Book");
         let q = later.param();
-        later.filter.push(Cond::Compare(CmpOp::Ge, field("rating"), Operand::Param(q)));
+        later
+            .filter
+            .push(Cond::Compare(CmpOp::Ge, field("rating"), Operand::Param(q)));
         later.order.push(OrderKey {
             field: "title".into(),
             descending: false,
@@ -257,7 +265,10 @@ mod tests {
         later.deleted = Deleted::With;
         let both = first.then(&later);
         assert_eq!(both.n_params, 3);
-        assert_eq!(both.filter[1], Cond::Compare(CmpOp::Ge, field("rating"), Operand::Param(Param(2))));
+        assert_eq!(
+            both.filter[1],
+            Cond::Compare(CmpOp::Ge, field("rating"), Operand::Param(Param(2)))
+        );
         assert_eq!(
             both.to_string(),
             "Book with deleted where status == $1 and rating >= $3 order by title limit $2"

@@ -65,7 +65,10 @@ pub enum Cond {
     /// comparison; `==`/`!=` with a parameter that is `none` test for a missing value.
     Compare(CmpOp, Operand, Operand),
     /// `field == none` (`negated`: `field != none`).
-    IsNone { operand: Operand, negated: bool },
+    IsNone {
+        operand: Operand,
+        negated: bool,
+    },
     /// `field in list` (a list parameter).
     In(Operand, Param),
     /// `title.contains(word)` …: case-sensitive, the pattern a parameter.

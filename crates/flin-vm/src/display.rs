@@ -102,6 +102,9 @@ pub fn write_value(out: &mut String, value: &Value, nested: bool) {
         }
         Value::Cell(cell) => write_value(out, &cell.borrow(), nested),
         Value::Iter(_) => out.push_str("<iterator>"),
+        Value::Query(query) => {
+            let _ = write!(out, "<query {}>", query.shape);
+        }
     }
 }
 

@@ -8,6 +8,19 @@ pub trait Host {
     fn print(&mut self, line: &str);
     /// `log`, `log_info`, `log_warn`, `log_error`: a line at a level.
     fn log(&mut self, level: &'static str, line: &str);
+
+    /// Runs a query (data.md §4): the rows as a list, or what `terminal` asks for.
+    /// A host without a database says so.
+    fn query(
+        &mut self,
+        plan: &flin_query::QueryPlan,
+        terminal: &flin_query::Terminal,
+    ) -> Result<crate::Value, crate::RuntimeError> {
+        let _ = (plan, terminal);
+        Err(crate::RuntimeError::runtime(
+            "queries need the database, which this run does not open",
+        ))
+    }
 }
 
 /// A host that writes `print` to standard output (buffered) and logs to standard error,

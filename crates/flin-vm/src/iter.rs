@@ -81,7 +81,7 @@ impl IterState {
         })
     }
 
-    pub fn next(&mut self) -> Option<Value> {
+    pub fn advance(&mut self) -> Option<Value> {
         match self {
             IterState::List { items, next } => {
                 let item = items.borrow().get(*next).cloned()?;

@@ -19,7 +19,7 @@ pub fn parse(text: &str) -> Result<Value, RuntimeError> {
 pub fn to_json_value(value: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match value {
-        Value::None | Value::Absent | Value::Iter(_) => J::Null,
+        Value::None | Value::Absent | Value::Iter(_) | Value::Query(_) => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
         Value::Number(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),

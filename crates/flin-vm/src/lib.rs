@@ -21,6 +21,7 @@ pub mod json;
 pub mod opcode;
 pub mod ops;
 pub mod program;
+pub mod query;
 pub mod value;
 pub mod verify;
 pub mod vm;

@@ -208,6 +208,16 @@ pub enum Op {
     Assert { a: Reg, k: u32 },
     /// stop with an error of kind "none" naming K[k] (a value needed, none found)
     Unwrap { a: Reg, k: u32 },
+
+    // ---------------------------------------------------------------- queries
+    /// R[a] = the query of shape K[k] with its parameters R[a+1] … R[a+n]
+    QueryNew { a: Reg, k: u32 },
+    /// R[a] = the query R[a] followed by the steps of shape K[k], whose parameters are
+    /// R[a+1] … R[a+n] (`q.where(…)` on a query value)
+    QueryThen { a: Reg, k: u32 },
+    /// R[a] = what the store answers to the query R[a] for terminal K[k] (the rows, a
+    /// count …); a list in R[a] is already rows and stays as it is
+    QueryRun { a: Reg, k: u32 },
 }
 
 /// Constants a function refers to. Plain data (no reference counts), so compiled
@@ -255,6 +265,10 @@ pub enum Constant {
         text: Box<str>,
         values: bool,
     },
+    /// The shape of a query chain (or of the steps added to a query value).
+    Query(std::sync::Arc<flin_query::QueryShape>),
+    /// What a query brings back.
+    Terminal(flin_query::Terminal),
 }
 
 /// What `is` tests and what a json value converts to.

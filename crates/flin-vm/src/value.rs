@@ -18,6 +18,7 @@
 //! | `Json` | `serde_json::Value` | shared, immutable |
 //! | `Error` | [`ErrorValue`]: message, kind, fields | shared, immutable |
 //! | `Cell` | `RefCell<Value>`: a local captured by a closure | shared, mutable |
+//! | `Query` | [`QueryValue`]: a query's shape and parameter values | shared, immutable |
 //! | `Iter` | the state of a `for` loop (internal) | owned by the loop |
 //!
 //! Reference counting frees values as soon as the last reference goes; nothing is kept
@@ -57,6 +58,16 @@ pub enum Value {
     Absent,
     /// The state of a `for` loop over a list, map, text or json array (internal).
     Iter(Rc<RefCell<crate::iter::IterState>>),
+    /// A query not yet run (data.md §4: a query is a value).
+    Query(Rc<QueryValue>),
+}
+
+/// A query: its shape, shared by every run of the same chain, and the values of its
+/// parameters, computed when the chain was evaluated.
+#[derive(Debug)]
+pub struct QueryValue {
+    pub shape: std::sync::Arc<flin_query::QueryShape>,
+    pub params: Vec<Value>,
 }
 
 /// An immutable text with its character count known to be its byte count when ASCII,
@@ -274,6 +285,7 @@ impl Value {
             Value::Error(_) => "Error",
             Value::Cell(_) => "cell",
             Value::Iter(_) => "iterator",
+            Value::Query(_) => "query",
         }
     }
 

@@ -200,6 +200,18 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 };
                 regs(&[(a, width)])?;
             }
+            Op::QueryNew { a, k } | Op::QueryThen { a, k } => {
+                let Some(Constant::Query(shape)) = constant(k) else {
+                    return Err((pc, "a query instruction needs a query constant".into()));
+                };
+                regs(&[(a, shape.n_params as usize + 1)])?;
+            }
+            Op::QueryRun { a, k } => {
+                if !matches!(constant(k), Some(Constant::Terminal(_))) {
+                    return Err((pc, "QueryRun needs a terminal constant".into()));
+                }
+                regs(&[(a, 1)])?;
+            }
             Op::NewRecord { a, k } => {
                 let Some(Constant::Shape(shape)) = constant(k) else {
                     return Err((pc, "NewRecord needs a shape constant".into()));

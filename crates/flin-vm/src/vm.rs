@@ -830,7 +830,7 @@ impl<'h> Vm<'h> {
                 }
                 Op::IterNext { a, b } => {
                     let next = match &r!(a) {
-                        Value::Iter(state) => state.borrow_mut().next(),
+                        Value::Iter(state) => state.borrow_mut().advance(),
                         _ => None,
                     };
                     if let Some(item) = next {
@@ -895,6 +895,36 @@ impl<'h> Vm<'h> {
                         }
                         return Err(RuntimeError::new("assertion", message));
                     }
+                }
+                Op::QueryNew { a, k } | Op::QueryThen { a, k } => {
+                    let Some(Constant::Query(shape)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad query constant"));
+                    };
+                    let n = shape.n_params;
+                    let params = (1..=n).map(|idx| r!(a + idx).clone()).collect();
+                    let base = matches!(op, Op::QueryThen { .. }).then(|| r!(a).clone());
+                    save_pc!();
+                    r!(a) = crate::query::build(base.as_ref(), shape, params)?;
+                }
+                Op::QueryRun { a, k } => {
+                    let Some(Constant::Terminal(terminal)) = code.constants.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad terminal constant"));
+                    };
+                    let query = match &r!(a) {
+                        Value::Query(query) => query.clone(),
+                        // A list already holds its rows (a branch that was not a query).
+                        Value::List(_) if *terminal == flin_query::Terminal::Rows => continue,
+                        other => {
+                            save_pc!();
+                            return Err(RuntimeError::type_error(format!(
+                                "a {} is not a query",
+                                other.type_name()
+                            )));
+                        }
+                    };
+                    save_pc!();
+                    let plan = crate::query::plan(&query)?;
+                    r!(a) = self.host.query(&plan, terminal)?;
                 }
                 Op::Unwrap { a, k } => {
                     if r!(a).is_none() {

@@ -404,7 +404,7 @@ impl<'c, 'a> Checker<'c, 'a> {
                 other => other,
             };
             let converts = match (&actual, &target) {
-                (Ty::Int, Ty::Number) => true,
+                (Ty::Int, Ty::Number) | (Ty::Query(_), Ty::List(_)) => true,
                 (Ty::Json, t) => !matches!(
                     t,
                     Ty::Json | Ty::Error | Ty::Var(_) | Ty::Param(_) | Ty::Never | Ty::None

@@ -30,7 +30,8 @@ macro_rules! num {
 }
 
 fn to_int(x: f64, what: &str) -> Result<Value, RuntimeError> {
-    if !x.is_finite() || x < -9.223_372_036_854_776e18 || x >= 9.223_372_036_854_776e18 {
+    // i64::MIN is exactly representable; i64::MAX rounds up to 2^63, which is out.
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&x) {
         return Err(RuntimeError::arithmetic(format!(
             "{what} of {x} does not fit in an int"
         )));
@@ -204,7 +205,7 @@ mod tests {
         assert_eq!(format_fixed(2.5, 0), "3");
         assert_eq!(format_fixed(-2.5, 0), "-3");
         assert_eq!(format_fixed(0.125, 2), "0.13");
-        assert_eq!(format_fixed(3.14159, 3), "3.142");
+        assert_eq!(format_fixed(1.23456, 3), "1.235");
         assert_eq!(format_fixed(9.999, 2), "10.00");
         assert_eq!(format_fixed(5.0, 2), "5.00");
         assert_eq!(format_fixed(-0.001, 2), "0.00");
