@@ -45,12 +45,17 @@ pub fn run_script(built: &Built, host: &mut dyn Host, limits: Limits) -> ScriptO
     let mut vm = Vm::new(program, host);
     vm.limits = limits;
     vm.start_unit();
+    let mut outcome = ScriptOutcome::Finished;
     for (_, entry) in &built.code.entries {
         if let Err(err) = vm.run_function(*entry, &[]) {
-            return ScriptOutcome::Failed(err);
+            outcome = ScriptOutcome::Failed(err);
+            break;
         }
     }
-    ScriptOutcome::Finished
+    // Nothing of a unit of work outlives it, cycles included.
+    drop(vm);
+    flin_vm::cycles::collect();
+    outcome
 }
 
 pub enum TestOutcome {
@@ -80,6 +85,8 @@ pub fn run_tests(built: &Built, host: &mut dyn Host, limits: Limits) -> Vec<Test
                 Ok(_) => TestOutcome::Passed,
                 Err(err) => TestOutcome::Failed(err),
             };
+            drop(vm);
+            flin_vm::cycles::collect();
             TestResult {
                 name: test.name.clone(),
                 file: test.file,

@@ -26,6 +26,15 @@ pub enum IterState {
 }
 
 impl IterState {
+    /// The values the loop holds on to (for the cycle collector).
+    pub fn held(&self, out: &mut Vec<Value>) {
+        match self {
+            IterState::List { items, .. } => out.push(Value::List(items.clone())),
+            IterState::Values { items, .. } => out.extend(items.iter().cloned()),
+            IterState::Text { .. } => {}
+        }
+    }
+
     pub fn new(source: &Value) -> Result<IterState, RuntimeError> {
         Ok(match source {
             Value::List(items) => IterState::List {

@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod builtins;
+pub mod cycles;
 pub mod display;
 pub mod error;
 pub mod host;

@@ -221,12 +221,24 @@ impl Value {
         Value::Text(Rc::new(Str::new(text)))
     }
 
+    // Containers that can change are registered with the cycle collector (`cycles.rs`).
+
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(RefCell::new(items)))
+        let value = Value::List(Rc::new(RefCell::new(items)));
+        crate::cycles::register(&value);
+        value
     }
 
     pub fn map(entries: IndexMap<Key, Value>) -> Value {
-        Value::Map(Rc::new(RefCell::new(entries)))
+        let value = Value::Map(Rc::new(RefCell::new(entries)));
+        crate::cycles::register(&value);
+        value
+    }
+
+    pub fn cell(inner: Value) -> Value {
+        let value = Value::Cell(Rc::new(RefCell::new(inner)));
+        crate::cycles::register(&value);
+        value
     }
 
     pub fn tuple(items: Vec<Value>) -> Value {
@@ -234,10 +246,12 @@ impl Value {
     }
 
     pub fn record(shape: Rc<[Symbol]>, values: Vec<Value>) -> Value {
-        Value::Record(Rc::new(Record {
+        let value = Value::Record(Rc::new(Record {
             shape,
             values: RefCell::new(values),
-        }))
+        }));
+        crate::cycles::register(&value);
+        value
     }
 
     pub fn variant(enum_name: &str, variant: &str, payload: Vec<Value>) -> Value {

@@ -190,6 +190,9 @@ impl<'h> Vm<'h> {
                     self.limits.max_steps
                 )));
             }
+            if crate::cycles::wanted() {
+                crate::cycles::collect();
+            }
             if let Some(limit) = self.limits.time_limit {
                 if self.started.elapsed() > limit {
                     return Err(RuntimeError::limit(format!(
@@ -407,7 +410,7 @@ impl<'h> Vm<'h> {
                 }
                 Op::NewCell { a, b } => {
                     let value = r!(b).clone();
-                    r!(a) = Value::Cell(Rc::new(std::cell::RefCell::new(value)));
+                    r!(a) = Value::cell(value);
                 }
                 Op::GetCell { a, b } => {
                     let value = r!(b).read_cell();
