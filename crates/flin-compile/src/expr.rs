@@ -449,6 +449,12 @@ impl ModuleCompiler<'_> {
                         }
                     }
                 }
+                if ints {
+                    if let Some(instruction) = self.int_immediate(op, lhs, rhs, dst) {
+                        self.emit(instruction);
+                        return;
+                    }
+                }
                 let a = self.expr_reg(lhs);
                 let b = self.expr_reg(rhs);
                 let text = matches!(left_ty, Some(Ty::Text)) || matches!(right_ty, Some(Ty::Text));
@@ -486,6 +492,45 @@ impl ModuleCompiler<'_> {
                 self.emit(instruction);
             }
         }
+    }
+
+    /// An int operation with a small constant operand as one instruction
+    /// (`i * 3`, `n % 1000`, `n < 2`, `2 * i`), or `None`.
+    fn int_immediate(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: u16) -> Option<Op> {
+        let small = |e: &Expr| match e.kind {
+            ExprKind::Int(value) => i16::try_from(value).ok(),
+            _ => None,
+        };
+        // A constant on the left of a commutative operation or comparison: swap.
+        let (op, lhs, value) = match (small(lhs), small(rhs)) {
+            (_, Some(value)) => (op, lhs, value),
+            (Some(value), None) => {
+                let swapped = match op {
+                    BinaryOp::Mul | BinaryOp::Eq | BinaryOp::NotEq => op,
+                    BinaryOp::Lt => BinaryOp::Gt,
+                    BinaryOp::Le => BinaryOp::Ge,
+                    BinaryOp::Gt => BinaryOp::Lt,
+                    BinaryOp::Ge => BinaryOp::Le,
+                    _ => return None,
+                };
+                (swapped, rhs, value)
+            }
+            (None, None) => return None,
+        };
+        let make: fn(u16, u16, i16) -> Op = match op {
+            BinaryOp::Mul => |a, b, value| Op::MulIntImm { a, b, value },
+            BinaryOp::Div if value != 0 => |a, b, value| Op::DivIntImm { a, b, value },
+            BinaryOp::Rem if value != 0 => |a, b, value| Op::RemIntImm { a, b, value },
+            BinaryOp::Lt => |a, b, value| Op::LtIntImm { a, b, value },
+            BinaryOp::Le => |a, b, value| Op::LeIntImm { a, b, value },
+            BinaryOp::Gt => |a, b, value| Op::GtIntImm { a, b, value },
+            BinaryOp::Ge => |a, b, value| Op::GeIntImm { a, b, value },
+            BinaryOp::Eq => |a, b, value| Op::EqIntImm { a, b, value },
+            BinaryOp::NotEq => |a, b, value| Op::NotEqIntImm { a, b, value },
+            _ => return None,
+        };
+        let b = self.expr_reg(lhs);
+        Some(make(dst, b, value))
     }
 
     /// `object.member` that is not called.
@@ -692,7 +737,7 @@ impl ModuleCompiler<'_> {
             }
         }
         let n = 1 + args.len() + usize::from(piped.is_some());
-        let base = self.b().temps(n as u16 + 1);
+        let base = self.b().call_base(dst, n as u16);
         self.expr_to(object, base + 1);
         self.rows_if_query(object, base + 1);
         let skip = optional.then(|| {
@@ -712,7 +757,9 @@ impl ModuleCompiler<'_> {
         }
         let owner = owner(receiver_ty.as_ref()).unwrap_or("");
         self.builtin_call(owner, method.as_str(), base, n as u16);
-        self.emit(Op::Move { a: dst, b: base });
+        if base != dst {
+            self.emit(Op::Move { a: dst, b: base });
+        }
         if let Some(skip) = skip {
             let to_end = self.emit(Op::Jump { target: 0 });
             self.b().patch(skip);
@@ -838,7 +885,7 @@ impl ModuleCompiler<'_> {
     ) {
         let params = self.ctx.fn_params.get(&index).cloned().unwrap_or_default();
         let arity = params.len();
-        let base = self.b().temps(arity as u16 + 1);
+        let base = self.b().call_base(dst, arity as u16);
         let mut given = vec![false; arity];
         let mut position = 0;
         if let Some(piped) = piped {
@@ -874,7 +921,9 @@ impl ModuleCompiler<'_> {
         }
         let k = self.constant(Constant::Function(index));
         self.emit(Op::CallFn { a: base, k });
-        self.emit(Op::Move { a: dst, b: base });
+        if base != dst {
+            self.emit(Op::Move { a: dst, b: base });
+        }
     }
 
     fn ast_type_test(&self, ty: &ast::Type) -> TypeTest {

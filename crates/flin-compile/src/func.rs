@@ -131,6 +131,19 @@ impl FnBuilder {
         }
     }
 
+    /// The base register of a call whose result goes to `dst`, with `n` argument
+    /// registers above it: `dst` itself when nothing is in use above it (so the result
+    /// needs no move), else fresh registers. Only for calls that write the base with
+    /// their result alone (the callee is not computed into it).
+    pub fn call_base(&mut self, dst: u16, n: u16) -> u16 {
+        if dst.checked_add(1) == Some(self.free) {
+            self.temps(n);
+            dst
+        } else {
+            self.temps(n + 1)
+        }
+    }
+
     /// A fresh register above everything in use.
     pub fn temp(&mut self) -> u16 {
         self.temps(1)

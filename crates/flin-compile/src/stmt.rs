@@ -17,6 +17,15 @@ impl ModuleCompiler<'_> {
         self.b().pop_scope();
     }
 
+    /// A block run for its effects only (a loop body, a statement `if`).
+    pub fn block_effect(&mut self, block: &Block) {
+        self.b().push_scope();
+        for stmt in &block.stmts {
+            self.stmt(stmt, None);
+        }
+        self.b().pop_scope();
+    }
+
     /// Statements in order; the last one's value (if it has one) goes to `dst`.
     pub fn stmts_value(&mut self, stmts: &[Stmt], dst: u16) {
         let last = stmts.len().saturating_sub(1);
@@ -75,8 +84,7 @@ impl ModuleCompiler<'_> {
                     breaks: Vec::new(),
                     continues: Vec::new(),
                 });
-                let scratch = self.b().temp();
-                self.block_value(body, scratch);
+                self.block_effect(body);
                 self.emit(Op::Jump { target: head });
                 self.b().patch(exit);
                 self.close_loop(head);
@@ -94,13 +102,14 @@ impl ModuleCompiler<'_> {
                 }
             }
             StmtKind::Return(value) => {
-                let reg = self.b().temp();
-                match value {
-                    Some(value) => self.expr_to(value, reg),
+                let reg = match value {
+                    Some(value) => self.expr_reg(value),
                     None => {
+                        let reg = self.b().temp();
                         self.emit(Op::LoadNone { a: reg });
+                        reg
                     }
-                }
+                };
                 self.emit(Op::Return { a: reg });
             }
             StmtKind::Assert(cond) => {
@@ -160,10 +169,13 @@ impl ModuleCompiler<'_> {
                 });
                 self.emit(Op::Assert { a: base, k });
             }
-            StmtKind::Block(block) | StmtKind::Transaction(block) => {
-                let scratch = self.b().temp();
-                self.block_value(block, scratch);
-            }
+            StmtKind::Block(block) | StmtKind::Transaction(block) => match value_dst {
+                Some(dst) => {
+                    self.block_value(block, dst);
+                    wrote = true;
+                }
+                None => self.block_effect(block),
+            },
             StmtKind::Persist { .. } => {
                 let scratch = self.b().temp();
                 self.needs_database(scratch, "`save`, `delete`, `restore` and `destroy` need the database, which `flin run` does not open yet");
@@ -347,12 +359,13 @@ impl ModuleCompiler<'_> {
 
     /// `if`/`else if`/`else`; with `dst`, the branch values go there.
     fn if_stmt(&mut self, branch: &If, dst: Option<u16>) -> bool {
+        let Some(dst) = dst else {
+            self.if_effect(branch);
+            return false;
+        };
         let test = self.expr_reg(&branch.cond);
         let to_else = self.emit(Op::JumpIfNot { a: test, target: 0 });
-        let scratch = match dst {
-            Some(dst) => dst,
-            None => self.b().temp(),
-        };
+        let scratch = dst;
         self.block_value(&branch.then_block, scratch);
         let to_end = self.emit(Op::Jump { target: 0 });
         self.b().patch(to_else);
@@ -366,7 +379,28 @@ impl ModuleCompiler<'_> {
             }
         }
         self.b().patch(to_end);
-        dst.is_some() && branch.else_branch.is_some()
+        branch.else_branch.is_some()
+    }
+
+    /// An `if` run for its effects: no value, no `none` for a missing `else`.
+    fn if_effect(&mut self, branch: &If) {
+        let mark = self.b().free;
+        let test = self.expr_reg(&branch.cond);
+        self.b().free = mark;
+        let to_else = self.emit(Op::JumpIfNot { a: test, target: 0 });
+        self.block_effect(&branch.then_block);
+        match &branch.else_branch {
+            None => self.b().patch(to_else),
+            Some(other) => {
+                let to_end = self.emit(Op::Jump { target: 0 });
+                self.b().patch(to_else);
+                match other {
+                    Else::If(inner, _) => self.if_effect(inner),
+                    Else::Block(block) => self.block_effect(block),
+                }
+                self.b().patch(to_end);
+            }
+        }
     }
 
     fn for_stmt(&mut self, for_loop: &ast::For) {
@@ -392,23 +426,14 @@ impl ModuleCompiler<'_> {
                 self.emit(Op::LoadInt { a: reg, value: 0 });
                 reg
             });
-            let item = self.b().temp();
-            let head = self.b().here();
+            // Test once on entry, then step and test at the end of each iteration.
             let exit = self.emit(Op::JumpIfNotLtInt {
                 a: counter,
                 target: 0,
             });
-            self.emit(Op::Move {
-                a: item,
-                b: counter,
-            });
-            self.loop_body(for_loop, item, position);
+            let body = self.b().here();
+            self.loop_body(for_loop, counter, position);
             let step = self.b().here();
-            self.emit(Op::AddIntImm {
-                a: counter,
-                b: counter,
-                value: 1,
-            });
             if let Some(position) = position {
                 self.emit(Op::AddIntImm {
                     a: position,
@@ -416,7 +441,10 @@ impl ModuleCompiler<'_> {
                     value: 1,
                 });
             }
-            self.emit(Op::Jump { target: head });
+            self.emit(Op::ForLoopInt {
+                a: counter,
+                target: body,
+            });
             self.b().patch(exit);
             self.close_loop(step);
             return;
@@ -459,12 +487,21 @@ impl ModuleCompiler<'_> {
             continues: Vec::new(),
         });
         self.b().push_scope();
-        let item_reg = self.b().temp();
-        self.emit(Op::Move {
-            a: item_reg,
-            b: item,
-        });
-        self.declare_local(&for_loop.item, item_reg);
+        // The item is the loop's own register unless the body assigns it or a closure
+        // captures it: then each iteration gets a copy of its own.
+        let captured = self
+            .captured
+            .contains(&(for_loop.item.span.start, for_loop.item.span.end));
+        if captured || assigns(&for_loop.body, for_loop.item.sym) {
+            let item_reg = self.b().temp();
+            self.emit(Op::Move {
+                a: item_reg,
+                b: item,
+            });
+            self.declare_local(&for_loop.item, item_reg);
+        } else {
+            self.b().declare(for_loop.item.sym, Slot::Reg(item));
+        }
         if let (Some(index), Some(position)) = (&for_loop.index, position) {
             let index_reg = self.b().temp();
             self.emit(Op::Move {
@@ -473,8 +510,7 @@ impl ModuleCompiler<'_> {
             });
             self.declare_local(index, index_reg);
         }
-        let scratch = self.b().temp();
-        self.block_value(&for_loop.body, scratch);
+        self.block_effect(&for_loop.body);
         self.b().pop_scope();
     }
 
@@ -510,4 +546,36 @@ fn balanced(text: &str) -> bool {
         }
     }
     depth == 0
+}
+
+/// Whether `block` assigns the variable `name` anywhere (closures included).
+fn assigns(block: &Block, name: flin_syntax::Symbol) -> bool {
+    struct Finder {
+        name: flin_syntax::Symbol,
+        found: bool,
+    }
+    impl flin_syntax::visit::Visitor for Finder {
+        fn visit_stmt(&mut self, stmt: &Stmt) {
+            let target = match &stmt.kind {
+                StmtKind::Assign(assign) => Some(&assign.target),
+                StmtKind::Step { target, .. } => Some(target),
+                _ => None,
+            };
+            if let Some(Expr {
+                kind: ExprKind::Name(n),
+                ..
+            }) = target
+            {
+                if n.sym == self.name {
+                    self.found = true;
+                }
+            }
+            flin_syntax::visit::walk_stmt(self, stmt);
+        }
+    }
+    let mut finder = Finder { name, found: false };
+    for stmt in &block.stmts {
+        flin_syntax::visit::Visitor::visit_stmt(&mut finder, stmt);
+    }
+    finder.found
 }

@@ -360,6 +360,7 @@ mod tests {
             code: std::sync::Arc::new(crate::program::ProgramCode::default()),
             index: 0,
             values: Vec::new(),
+            ops: Box::new([]),
         });
         let cell = Value::cell(Value::None);
         let closure = Value::Func(Rc::new(crate::value::Closure {

@@ -91,6 +91,12 @@ pub enum Op {
     Rem { a: Reg, b: Reg, c: Reg },
     /// R[a] = R[b] + value on ints (`i += 1`, `n - 1`)
     AddIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = R[b] * value on ints
+    MulIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = R[b] / value on ints (value is not 0)
+    DivIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = R[b] % value on ints (value is not 0)
+    RemIntImm { a: Reg, b: Reg, value: i16 },
     /// R[a] = -R[b]
     Neg { a: Reg, b: Reg },
     /// R[a] = not R[b] (a bool, or an optional meaning "is none")
@@ -120,6 +126,18 @@ pub enum Op {
     LtInt { a: Reg, b: Reg, c: Reg },
     /// R[a] = R[b] <= R[c] on ints
     LeInt { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b] < value on ints
+    LtIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = R[b] <= value on ints
+    LeIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = R[b] > value on ints
+    GtIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = R[b] >= value on ints
+    GeIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = R[b] == value on ints
+    EqIntImm { a: Reg, b: Reg, value: i16 },
+    /// R[a] = R[b] != value on ints
+    NotEqIntImm { a: Reg, b: Reg, value: i16 },
     /// R[a] = R[b] in R[c] (element of a list, key of a map, part of a text)
     In { a: Reg, b: Reg, c: Reg },
     /// R[a] = R[a] is of the type described by K[k]
@@ -136,6 +154,9 @@ pub enum Op {
     JumpIfNone { a: Reg, target: u32 },
     /// if not (R[a] < R[a+1]) on ints: pc = target (loop test of `for i in x..y`)
     JumpIfNotLtInt { a: Reg, target: u32 },
+    /// R[a] += 1; if R[a] < R[a+1]: pc = target (the step and test that end each
+    /// iteration of `for i in x..y`; R[a] < R[a+1] held, so the step cannot overflow)
+    ForLoopInt { a: Reg, target: u32 },
     /// if R[a] is not Absent: pc = target (skip a default parameter's code)
     JumpIfGiven { a: Reg, target: u32 },
 

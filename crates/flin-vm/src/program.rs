@@ -66,6 +66,9 @@ pub struct Function {
     pub code: Arc<ProgramCode>,
     pub index: u32,
     pub values: Vec<Value>,
+    /// The instructions, copied out of the program so the dispatch loop reaches them
+    /// in one step.
+    pub ops: Box<[Op]>,
 }
 
 impl Function {
@@ -111,10 +114,16 @@ impl Program {
                     .get(index as usize)
                     .map(|f| f.constants.iter().map(constant_value).collect())
                     .unwrap_or_default();
+                let ops = code
+                    .functions
+                    .get(index as usize)
+                    .map(|f| f.code.clone().into_boxed_slice())
+                    .unwrap_or_default();
                 Rc::new(Function {
                     code: code.clone(),
                     index,
                     values,
+                    ops,
                 })
             })
             .collect();

@@ -88,6 +88,13 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
             | Op::ToText { a, b }
             | Op::ToNumber { a, b }
             | Op::AddIntImm { a, b, .. }
+            | Op::MulIntImm { a, b, .. }
+            | Op::LtIntImm { a, b, .. }
+            | Op::LeIntImm { a, b, .. }
+            | Op::GtIntImm { a, b, .. }
+            | Op::GeIntImm { a, b, .. }
+            | Op::EqIntImm { a, b, .. }
+            | Op::NotEqIntImm { a, b, .. }
             | Op::GetPayload { a, b, .. }
             | Op::LenIs { a, b, .. }
             | Op::ListFrom { a, b, .. }
@@ -135,6 +142,12 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 regs(&[(a, 1), (b, c as usize)])?
             }
             Op::NewMap { a, b, c } => regs(&[(a, 1), (b, 2 * c as usize)])?,
+            Op::DivIntImm { a, b, value } | Op::RemIntImm { a, b, value } => {
+                if value == 0 {
+                    return Err((pc, "a constant divisor of 0".into()));
+                }
+                regs(&[(a, 1), (b, 1)])?;
+            }
             Op::Jump { target: t } => target(t)?,
             Op::JumpIf { a, target: t }
             | Op::JumpIfNot { a, target: t }
@@ -143,7 +156,7 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 regs(&[(a, 1)])?;
                 target(t)?;
             }
-            Op::JumpIfNotLtInt { a, target: t } => {
+            Op::JumpIfNotLtInt { a, target: t } | Op::ForLoopInt { a, target: t } => {
                 regs(&[(a, 2)])?;
                 target(t)?;
             }

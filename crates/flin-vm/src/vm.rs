@@ -299,9 +299,9 @@ impl<'h> Vm<'h> {
         }
         macro_rules! int_op {
             ($a:expr, $b:expr, $c:expr, $method:ident, $generic:path, $sym:literal) => {{
-                let value = match (&r!($b), &r!($c)) {
+                match (&r!($b), &r!($c)) {
                     (Value::Int(x), Value::Int(y)) => match x.$method(*y) {
-                        Some(v) => Value::Int(v),
+                        Some(v) => set_int(&mut r!($a), v),
                         None => {
                             save_pc!();
                             return Err(RuntimeError::arithmetic(concat!(
@@ -313,29 +313,90 @@ impl<'h> Vm<'h> {
                     },
                     (x, y) => {
                         save_pc!();
-                        $generic(x, y)?
+                        let value = $generic(x, y)?;
+                        set(&mut r!($a), value);
+                    }
+                }
+            }};
+        }
+        // `/` and `%` on ints: a zero divisor is an error; MIN / -1 overflows.
+        macro_rules! div_op {
+            ($a:expr, $b:expr, $c:expr, $method:ident, $generic:path) => {{
+                match (&r!($b), &r!($c)) {
+                    (Value::Int(x), Value::Int(y)) if *y != 0 => match x.$method(*y) {
+                        Some(v) => set_int(&mut r!($a), v),
+                        None => {
+                            save_pc!();
+                            let value = $generic(&Value::Int(*x), &Value::Int(*y))?;
+                            set(&mut r!($a), value);
+                        }
+                    },
+                    (x, y) => {
+                        save_pc!();
+                        let value = $generic(x, y)?;
+                        set(&mut r!($a), value);
+                    }
+                }
+            }};
+        }
+        // An int operation with a constant right operand.
+        macro_rules! int_imm {
+            ($a:expr, $b:expr, $value:expr, $method:ident, $generic:path, $sym:literal) => {{
+                let value = i64::from($value);
+                match &r!($b) {
+                    Value::Int(x) => match x.$method(value) {
+                        Some(v) => set_int(&mut r!($a), v),
+                        None => {
+                            save_pc!();
+                            return Err(RuntimeError::arithmetic(concat!(
+                                "integer overflow in `",
+                                $sym,
+                                "`"
+                            )));
+                        }
+                    },
+                    other => {
+                        save_pc!();
+                        let result = $generic(other, &Value::Int(value))?;
+                        set(&mut r!($a), result);
+                    }
+                }
+            }};
+        }
+        // An int comparison with a constant right operand.
+        macro_rules! cmp_imm {
+            ($a:expr, $b:expr, $value:expr, $op:tt) => {{
+                let value = i64::from($value);
+                let result = match &r!($b) {
+                    Value::Int(x) => *x $op value,
+                    other => {
+                        save_pc!();
+                        ops::compare(other, &Value::Int(value))? $op std::cmp::Ordering::Equal
                     }
                 };
-                r!($a) = value;
+                set_bool(&mut r!($a), result);
             }};
         }
         macro_rules! num_op {
             ($a:expr, $b:expr, $c:expr, $op:tt, $generic:path) => {{
-                let value = match (&r!($b), &r!($c)) {
-                    (Value::Number(x), Value::Number(y)) => Value::Number(x $op y),
+                match (&r!($b), &r!($c)) {
+                    (Value::Number(x), Value::Number(y)) => {
+                        let v = x $op y;
+                        set_number(&mut r!($a), v)
+                    }
                     (x, y) => {
                         save_pc!();
-                        $generic(x, y)?
+                        let value = $generic(x, y)?;
+                        set(&mut r!($a), value);
                     }
-                };
-                r!($a) = value;
+                }
             }};
         }
         macro_rules! generic {
             ($a:expr, $b:expr, $c:expr, $f:path) => {{
                 save_pc!();
                 let value = $f(&r!($b), &r!($c))?;
-                r!($a) = value;
+                set(&mut r!($a), value);
             }};
         }
         macro_rules! jump {
@@ -350,8 +411,7 @@ impl<'h> Vm<'h> {
         }
 
         loop {
-            let code = function.code();
-            let Some(op) = code.code.get(pc).copied() else {
+            let Some(op) = function.ops.get(pc).copied() else {
                 return Err(RuntimeError::runtime(
                     "internal: ran past the end of a function",
                 ));
@@ -360,13 +420,21 @@ impl<'h> Vm<'h> {
             match op {
                 Op::LoadNone { a } => r!(a) = Value::None,
                 Op::LoadAbsent { a } => r!(a) = Value::Absent,
-                Op::LoadBool { a, value } => r!(a) = Value::Bool(value),
-                Op::LoadInt { a, value } => r!(a) = Value::Int(i64::from(value)),
-                Op::LoadConst { a, k } => r!(a) = function.values[k as usize].clone(),
-                Op::Move { a, b } => {
-                    let value = r!(b).clone();
-                    r!(a) = value;
+                Op::LoadBool { a, value } => set_bool(&mut r!(a), value),
+                Op::LoadInt { a, value } => set_int(&mut r!(a), i64::from(value)),
+                Op::LoadConst { a, k } => {
+                    let value = function.values[k as usize].clone();
+                    set(&mut r!(a), value);
                 }
+                Op::Move { a, b } => match r!(b) {
+                    Value::Int(i) => set_int(&mut r!(a), i),
+                    Value::Number(n) => set_number(&mut r!(a), n),
+                    Value::Bool(v) => set_bool(&mut r!(a), v),
+                    ref other => {
+                        let value = other.clone();
+                        r!(a) = value;
+                    }
+                },
                 Op::GetGlobal { a, k } => {
                     let value = self.globals[k as usize].clone();
                     if matches!(value, Value::Absent) {
@@ -428,8 +496,8 @@ impl<'h> Vm<'h> {
                 Op::AddInt { a, b, c } => int_op!(a, b, c, checked_add, ops::add, "+"),
                 Op::SubInt { a, b, c } => int_op!(a, b, c, checked_sub, ops::sub, "-"),
                 Op::MulInt { a, b, c } => int_op!(a, b, c, checked_mul, ops::mul, "*"),
-                Op::DivInt { a, b, c } => generic!(a, b, c, ops::div),
-                Op::RemInt { a, b, c } => generic!(a, b, c, ops::rem),
+                Op::DivInt { a, b, c } => div_op!(a, b, c, checked_div, ops::div),
+                Op::RemInt { a, b, c } => div_op!(a, b, c, checked_rem, ops::rem),
                 Op::AddNum { a, b, c } => num_op!(a, b, c, +, ops::add),
                 Op::SubNum { a, b, c } => num_op!(a, b, c, -, ops::sub),
                 Op::MulNum { a, b, c } => num_op!(a, b, c, *, ops::mul),
@@ -439,22 +507,41 @@ impl<'h> Vm<'h> {
                 Op::Mul { a, b, c } => generic!(a, b, c, ops::mul),
                 Op::Div { a, b, c } => generic!(a, b, c, ops::div),
                 Op::Rem { a, b, c } => generic!(a, b, c, ops::rem),
-                Op::AddIntImm { a, b, value } => {
+                Op::MulIntImm { a, b, value } => int_imm!(a, b, value, checked_mul, ops::mul, "*"),
+                Op::DivIntImm { a, b, value } => int_imm!(a, b, value, checked_div, ops::div, "/"),
+                Op::RemIntImm { a, b, value } => int_imm!(a, b, value, checked_rem, ops::rem, "%"),
+                Op::LtIntImm { a, b, value } => cmp_imm!(a, b, value, <),
+                Op::LeIntImm { a, b, value } => cmp_imm!(a, b, value, <=),
+                Op::GtIntImm { a, b, value } => cmp_imm!(a, b, value, >),
+                Op::GeIntImm { a, b, value } => cmp_imm!(a, b, value, >=),
+                Op::EqIntImm { a, b, value } => {
                     let result = match &r!(b) {
-                        Value::Int(x) => match x.checked_add(i64::from(value)) {
-                            Some(v) => Value::Int(v),
-                            None => {
-                                save_pc!();
-                                return Err(RuntimeError::arithmetic("integer overflow in `+`"));
-                            }
-                        },
-                        other => {
-                            save_pc!();
-                            ops::add(other, &Value::Int(i64::from(value)))?
-                        }
+                        Value::Int(x) => *x == i64::from(value),
+                        other => ops::equal(other, &Value::Int(i64::from(value))),
                     };
-                    r!(a) = result;
+                    set_bool(&mut r!(a), result);
                 }
+                Op::NotEqIntImm { a, b, value } => {
+                    let result = match &r!(b) {
+                        Value::Int(x) => *x != i64::from(value),
+                        other => !ops::equal(other, &Value::Int(i64::from(value))),
+                    };
+                    set_bool(&mut r!(a), result);
+                }
+                Op::AddIntImm { a, b, value } => match &r!(b) {
+                    Value::Int(x) => match x.checked_add(i64::from(value)) {
+                        Some(v) => set_int(&mut r!(a), v),
+                        None => {
+                            save_pc!();
+                            return Err(RuntimeError::arithmetic("integer overflow in `+`"));
+                        }
+                    },
+                    other => {
+                        save_pc!();
+                        let result = ops::add(other, &Value::Int(i64::from(value)))?;
+                        set(&mut r!(a), result);
+                    }
+                },
                 Op::Neg { a, b } => {
                     save_pc!();
                     let value = ops::neg(&r!(b))?;
@@ -462,7 +549,7 @@ impl<'h> Vm<'h> {
                 }
                 Op::Not { a, b } => {
                     let value = !ops::truthy(&r!(b));
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::Concat { a, b, c } if a == b && a != c => {
                     // `s += piece`: when no one else holds the text, it grows in place.
@@ -512,7 +599,8 @@ impl<'h> Vm<'h> {
                 }
                 Op::FromJson { a, k } => {
                     save_pc!();
-                    let Some(Constant::Type(target)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Type(target)) = function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad conversion constant"));
                     };
                     let value = crate::json::convert(&r!(a), target, "value")?;
@@ -521,21 +609,21 @@ impl<'h> Vm<'h> {
 
                 Op::Eq { a, b, c } => {
                     let value = ops::equal(&r!(b), &r!(c));
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::NotEq { a, b, c } => {
                     let value = !ops::equal(&r!(b), &r!(c));
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::Lt { a, b, c } => {
                     save_pc!();
                     let value = ops::compare(&r!(b), &r!(c))?.is_lt();
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::Le { a, b, c } => {
                     save_pc!();
                     let value = ops::compare(&r!(b), &r!(c))?.is_le();
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::LtInt { a, b, c } => {
                     let value = match (&r!(b), &r!(c)) {
@@ -545,7 +633,7 @@ impl<'h> Vm<'h> {
                             ops::compare(x, y)?.is_lt()
                         }
                     };
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::LeInt { a, b, c } => {
                     let value = match (&r!(b), &r!(c)) {
@@ -555,19 +643,20 @@ impl<'h> Vm<'h> {
                             ops::compare(x, y)?.is_le()
                         }
                     };
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::In { a, b, c } => {
                     save_pc!();
                     let value = ops::contains(&r!(b), &r!(c))?;
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::Is { a, k } => {
-                    let Some(Constant::Type(test)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Type(test)) = function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad type constant"));
                     };
                     let value = crate::json::is_type(&r!(a), test);
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
 
                 Op::Jump { target } => jump!(target),
@@ -598,6 +687,22 @@ impl<'h> Vm<'h> {
                         jump!(target);
                     }
                 }
+                Op::ForLoopInt { a, target } => {
+                    let end = match r!(a + 1) {
+                        Value::Int(end) => end,
+                        _ => i64::MIN,
+                    };
+                    let again = match &mut r!(a) {
+                        Value::Int(x) => {
+                            *x = x.saturating_add(1);
+                            *x < end
+                        }
+                        _ => false,
+                    };
+                    if again {
+                        jump!(target);
+                    }
+                }
                 Op::JumpIfGiven { a, target } => {
                     if !matches!(r!(a), Value::Absent) {
                         pc = target as usize;
@@ -625,7 +730,8 @@ impl<'h> Vm<'h> {
                 }
                 Op::CallFn { a, k } => {
                     save_pc!();
-                    let Some(Constant::Function(index)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Function(index)) = function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad function constant"));
                     };
                     let Some(callee) = self.program.function(*index).cloned() else {
@@ -650,7 +756,8 @@ impl<'h> Vm<'h> {
                 }
                 Op::CallMethod { a, k } => {
                     save_pc!();
-                    let Some(Constant::Method { name, n_args }) = code.constants.get(k as usize)
+                    let Some(Constant::Method { name, n_args }) =
+                        function.code().constants.get(k as usize)
                     else {
                         return Err(RuntimeError::runtime("internal: bad method constant"));
                     };
@@ -682,7 +789,8 @@ impl<'h> Vm<'h> {
                     reload!();
                 }
                 Op::Closure { a, k } => {
-                    let Some(Constant::Function(index)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Function(index)) = function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad closure constant"));
                     };
                     let Some(target) = self.program.function(*index).cloned() else {
@@ -725,7 +833,8 @@ impl<'h> Vm<'h> {
                     r!(a) = Value::tuple(items);
                 }
                 Op::NewRecord { a, k } => {
-                    let Some(Constant::Shape(shape)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Shape(shape)) = function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad shape constant"));
                     };
                     let values: Vec<Value> = (0..shape.len() as u16)
@@ -738,7 +847,7 @@ impl<'h> Vm<'h> {
                         enum_name,
                         variant,
                         arity,
-                    }) = code.constants.get(k as usize)
+                    }) = function.code().constants.get(k as usize)
                     else {
                         return Err(RuntimeError::runtime("internal: bad variant constant"));
                     };
@@ -762,7 +871,8 @@ impl<'h> Vm<'h> {
                 }
                 Op::GetField { a, k } => {
                     save_pc!();
-                    let Some(Constant::Name(name)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Name(name)) = function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad field constant"));
                     };
                     let object = r!(a).clone();
@@ -771,7 +881,8 @@ impl<'h> Vm<'h> {
                 }
                 Op::SetField { a, k } => {
                     save_pc!();
-                    let Some(Constant::Name(name)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Name(name)) = function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad field constant"));
                     };
                     let value = r!(a + 1).clone();
@@ -792,12 +903,12 @@ impl<'h> Vm<'h> {
                 Op::IsVariant { a, k } => {
                     let Some(Constant::Variant {
                         variant, enum_name, ..
-                    }) = code.constants.get(k as usize)
+                    }) = function.code().constants.get(k as usize)
                     else {
                         return Err(RuntimeError::runtime("internal: bad variant constant"));
                     };
                     let value = matches!(&r!(a).read_cell(), Value::Enum(e) if e.variant == *variant && (e.enum_name == *enum_name || enum_name.as_str().is_empty()));
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::LenIs { a, b, c } => {
                     let at_least = c & 0x8000 != 0;
@@ -814,7 +925,7 @@ impl<'h> Vm<'h> {
                             len == wanted
                         }
                     });
-                    r!(a) = Value::Bool(value);
+                    set_bool(&mut r!(a), value);
                 }
                 Op::ListFrom { a, b, c } => {
                     let value = match &r!(b).read_cell() {
@@ -871,7 +982,7 @@ impl<'h> Vm<'h> {
                         kind,
                         message,
                         status,
-                    }) = code.constants.get(k as usize)
+                    }) = function.code().constants.get(k as usize)
                     else {
                         return Err(RuntimeError::runtime("internal: bad error constant"));
                     };
@@ -882,7 +993,7 @@ impl<'h> Vm<'h> {
                 Op::Assert { a, k } => {
                     if !ops::truthy(&r!(a)) {
                         save_pc!();
-                        let (text, values) = match code.constants.get(k as usize) {
+                        let (text, values) = match function.code().constants.get(k as usize) {
                             Some(Constant::Assertion { text, values }) => {
                                 (text.to_string(), *values)
                             }
@@ -900,7 +1011,8 @@ impl<'h> Vm<'h> {
                     }
                 }
                 Op::QueryNew { a, k } | Op::QueryThen { a, k } => {
-                    let Some(Constant::Query(shape)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Query(shape)) = function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad query constant"));
                     };
                     let n = shape.n_params;
@@ -910,7 +1022,9 @@ impl<'h> Vm<'h> {
                     r!(a) = crate::query::build(base.as_ref(), shape, params)?;
                 }
                 Op::QueryRun { a, k } => {
-                    let Some(Constant::Terminal(terminal)) = code.constants.get(k as usize) else {
+                    let Some(Constant::Terminal(terminal)) =
+                        function.code().constants.get(k as usize)
+                    else {
                         return Err(RuntimeError::runtime("internal: bad terminal constant"));
                     };
                     let query = match &r!(a) {
@@ -932,7 +1046,7 @@ impl<'h> Vm<'h> {
                 Op::Unwrap { a, k } => {
                     if r!(a).is_none() {
                         save_pc!();
-                        let what = match code.constants.get(k as usize) {
+                        let what = match function.code().constants.get(k as usize) {
                             Some(Constant::Name(name)) => name.as_str().to_string(),
                             _ => "value".to_string(),
                         };
@@ -943,5 +1057,45 @@ impl<'h> Vm<'h> {
                 }
             }
         }
+    }
+}
+
+// Writing a scalar into a register that already holds one of the same kind changes only
+// its payload: no drop of the old value, no 16-byte copy of a value built on the stack
+// (which stalls store forwarding). Registers keep their kind across a loop, so this is
+// the common case.
+
+#[inline(always)]
+fn set_int(slot: &mut Value, value: i64) {
+    match slot {
+        Value::Int(x) => *x = value,
+        _ => *slot = Value::Int(value),
+    }
+}
+
+#[inline(always)]
+fn set_number(slot: &mut Value, value: f64) {
+    match slot {
+        Value::Number(x) => *x = value,
+        _ => *slot = Value::Number(value),
+    }
+}
+
+#[inline(always)]
+fn set_bool(slot: &mut Value, value: bool) {
+    match slot {
+        Value::Bool(x) => *x = value,
+        _ => *slot = Value::Bool(value),
+    }
+}
+
+/// `*slot = value`, writing a scalar in place when it can.
+#[inline(always)]
+fn set(slot: &mut Value, value: Value) {
+    match value {
+        Value::Int(i) => set_int(slot, i),
+        Value::Number(n) => set_number(slot, n),
+        Value::Bool(b) => set_bool(slot, b),
+        other => *slot = other,
     }
 }
