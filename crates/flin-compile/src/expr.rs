@@ -201,13 +201,15 @@ impl ModuleCompiler<'_> {
                 });
             }
             ExprKind::Record(fields) | ExprKind::Response(fields) => {
-                let base = self.b().temps(fields.len() as u16 + 1);
+                let base = self.b().call_base(dst, fields.len() as u16);
                 for (idx, (_, value)) in fields.iter().enumerate() {
                     self.expr_to(value, base + 1 + idx as u16);
                 }
                 let k = self.constant(Constant::Shape(fields.iter().map(|(n, _)| n.sym).collect()));
                 self.emit(Op::NewRecord { a: base, k });
-                self.emit(Op::Move { a: dst, b: base });
+                if base != dst {
+                    self.emit(Op::Move { a: dst, b: base });
+                }
             }
             ExprKind::Unary { op, operand } => {
                 let src = self.expr_reg(operand);
@@ -580,36 +582,79 @@ impl ModuleCompiler<'_> {
             Some(Ty::Optional(inner)) => Some((**inner).clone()),
             other => other.clone(),
         };
-        self.expr_to(object, dst);
-        self.rows_if_query(object, dst);
-        let skip = optional.then(|| self.emit(Op::JumpIfNone { a: dst, target: 0 }));
-        self.member_of(inner_ty.as_ref(), name, dst);
+        let object_reg = self.list_reg(object);
+        let skip = optional.then(|| {
+            self.emit(Op::JumpIfNone {
+                a: object_reg,
+                target: 0,
+            })
+        });
+        self.member_of(inner_ty.as_ref(), name, object_reg, dst);
         if let Some(skip) = skip {
+            let to_end = self.emit(Op::Jump { target: 0 });
             self.b().patch(skip);
+            self.emit(Op::LoadNone { a: dst });
+            self.b().patch(to_end);
         }
     }
 
-    /// Reads `.name` of the value in `dst` (of type `ty`) into `dst`.
-    fn member_of(&mut self, ty: Option<&Ty>, name: ast::Name, dst: u16) {
+    /// Reads `.name` of the value in `object` (of type `ty`) into `dst`.
+    fn member_of(&mut self, ty: Option<&Ty>, name: ast::Name, object: u16, dst: u16) {
         let owner = owner(ty);
         let is_method =
             owner.is_some_and(|o| flin_vm::builtins::find(o, name.as_str(), 1).is_some());
         match (ty, owner) {
-            (Some(Ty::Map(..)), Some(o)) if !flin_vm::builtins::has_method(o, name.as_str()) => {
-                let k = self.constant(Constant::Name(name.sym));
-                self.emit(Op::GetField { a: dst, k });
-            }
-            (_, Some(o)) if is_method => {
-                let base = self.b().temps(2);
+            (_, Some(o))
+                if is_method
+                    && !(matches!(ty, Some(Ty::Map(..)))
+                        && !flin_vm::builtins::has_method(o, name.as_str())) =>
+            {
+                let base = self.b().call_base(dst, 1);
                 self.emit(Op::Move {
                     a: base + 1,
-                    b: dst,
+                    b: object,
                 });
                 self.builtin_call(o, name.as_str(), base, 1);
-                self.emit(Op::Move { a: dst, b: base });
+                if base != dst {
+                    self.emit(Op::Move { a: dst, b: base });
+                }
             }
-            _ => {
-                let k = self.constant(Constant::Name(name.sym));
+            _ => self.get_field(object, name.sym, dst),
+        }
+    }
+
+    /// `object.name = value`.
+    pub fn set_field(&mut self, object: u16, name: Symbol, value: u16) {
+        let k = self.constant(Constant::Name(name));
+        match u16::try_from(k) {
+            Ok(k) => {
+                self.emit(Op::SetFieldTo {
+                    a: object,
+                    b: value,
+                    k,
+                });
+            }
+            Err(_) => {
+                let base = self.b().temps(2);
+                self.emit(Op::Move { a: base, b: object });
+                self.emit(Op::Move {
+                    a: base + 1,
+                    b: value,
+                });
+                self.emit(Op::SetField { a: base, k });
+            }
+        }
+    }
+
+    /// `dst = object.name` for a field (record, map, json, error …).
+    pub fn get_field(&mut self, object: u16, name: Symbol, dst: u16) {
+        let k = self.constant(Constant::Name(name));
+        match u16::try_from(k) {
+            Ok(k) => {
+                self.emit(Op::GetFieldOf { a: dst, b: object, k });
+            }
+            Err(_) => {
+                self.emit(Op::Move { a: dst, b: object });
                 self.emit(Op::GetField { a: dst, k });
             }
         }
@@ -851,7 +896,7 @@ impl ModuleCompiler<'_> {
             }
         }
         if flin_vm::builtins::find("", text, n).is_some() {
-            let base = self.b().temps(n as u16 + 1);
+            let base = self.b().call_base(dst, n as u16);
             let mut at = base + 1;
             if let Some(piped) = piped {
                 self.expr_to(piped, at);
@@ -862,7 +907,9 @@ impl ModuleCompiler<'_> {
                 at += 1;
             }
             self.builtin_call("", text, base, n as u16);
-            self.emit(Op::Move { a: dst, b: base });
+            if base != dst {
+                self.emit(Op::Move { a: dst, b: base });
+            }
             return;
         }
         if let Some((enum_name, arity)) = self.ctx.variant_owner(name.sym) {

@@ -286,11 +286,9 @@ impl ModuleCompiler<'_> {
                 member: Member::Named(field),
                 ..
             } => {
-                let base = self.b().temps(2);
-                self.expr_to(object, base);
-                self.expr_to(&assign.value, base + 1);
-                let k = self.constant(Constant::Name(field.sym));
-                self.emit(Op::SetField { a: base, k });
+                let object_reg = self.expr_reg(object);
+                let value = self.expr_reg(&assign.value);
+                self.set_field(object_reg, field.sym, value);
                 None
             }
             ExprKind::Index { object, index } => {
@@ -326,16 +324,11 @@ impl ModuleCompiler<'_> {
                 member: Member::Named(field),
                 ..
             } => {
-                let base = self.b().temps(2);
-                self.expr_to(object, base);
-                let k = self.constant(Constant::Name(field.sym));
-                self.emit(Op::Move {
-                    a: base + 1,
-                    b: base,
-                });
-                self.emit(Op::GetField { a: base + 1, k });
-                apply(self, base + 1);
-                self.emit(Op::SetField { a: base, k });
+                let object_reg = self.expr_reg(object);
+                let value = self.b().temp();
+                self.get_field(object_reg, field.sym, value);
+                apply(self, value);
+                self.set_field(object_reg, field.sym, value);
             }
             ExprKind::Index { object, index } => {
                 let object_reg = self.expr_reg(object);

@@ -24,7 +24,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use indexmap::IndexMap;
 
 use crate::value::{Key, Record, Value};
 
@@ -32,7 +31,7 @@ use crate::value::{Key, Record, Value};
 enum Candidate {
     Cell(Weak<RefCell<Value>>),
     List(Weak<RefCell<Vec<Value>>>),
-    Map(Weak<RefCell<IndexMap<Key, Value>>>),
+    Map(Weak<RefCell<crate::value::Entries>>),
     Record(Weak<Record>),
 }
 
@@ -165,7 +164,7 @@ struct Node {
 #[derive(Default)]
 struct Graph {
     nodes: Vec<Node>,
-    index: HashMap<usize, usize>,
+    index: HashMap<usize, usize, foldhash::fast::FixedState>,
 }
 
 impl Graph {
@@ -361,6 +360,9 @@ mod tests {
             index: 0,
             values: Vec::new(),
             ops: Box::new([]),
+            arity: 0,
+            n_registers: 0,
+            shapes: Vec::new(),
         });
         let cell = Value::cell(Value::None);
         let closure = Value::Func(Rc::new(crate::value::Closure {

@@ -124,7 +124,7 @@ pub fn convert(value: &Value, target: &TypeTest, path: &str) -> Result<Value, Ru
             Value::list(out)
         }
         (TypeTest::Map(item), J::Object(fields)) => {
-            let mut out = indexmap::IndexMap::new();
+            let mut out = crate::value::Entries::default();
             for (key, child) in fields {
                 out.insert(
                     Key(Value::text(key.as_str())),

@@ -179,7 +179,8 @@ pub enum Op {
     Closure { a: Reg, k: u32 },
 
     // ---------------------------------------------------------------- data
-    /// R[a] = [R[b] … R[b+c-1]]
+    /// R[a] = [R[b] … R[b+c-1]] (temporaries: their values move into the list, and so
+    /// for the other constructors)
     NewList { a: Reg, b: Reg, c: u16 },
     /// R[a] = map of the pairs R[b], R[b+1] … (c pairs)
     NewMap { a: Reg, b: Reg, c: u16 },
@@ -197,6 +198,10 @@ pub enum Op {
     GetField { a: Reg, k: u32 },
     /// field K[k] of R[a] = R[a+1]
     SetField { a: Reg, k: u32 },
+    /// R[a] = field K[k] of R[b] (the common form, for constants numbered below 65,536)
+    GetFieldOf { a: Reg, b: Reg, k: u16 },
+    /// field K[k] of R[a] = R[b]
+    SetFieldTo { a: Reg, b: Reg, k: u16 },
     /// R[a] = R[a][R[a+1]:R[a+2]] (none bounds are the ends)
     Slice { a: Reg },
     /// R[a] = payload item c of the enum value R[b]

@@ -69,6 +69,11 @@ pub struct Function {
     /// The instructions, copied out of the program so the dispatch loop reaches them
     /// in one step.
     pub ops: Box<[Op]>,
+    pub arity: u16,
+    pub n_registers: u16,
+    /// Record shapes (`Constant::Shape`) by constant index, shared by every record
+    /// the function makes.
+    pub shapes: Vec<Option<Rc<[Symbol]>>>,
 }
 
 impl Function {
@@ -119,11 +124,31 @@ impl Program {
                     .get(index as usize)
                     .map(|f| f.code.clone().into_boxed_slice())
                     .unwrap_or_default();
+                let (arity, n_registers) = code
+                    .functions
+                    .get(index as usize)
+                    .map_or((0, 0), |f| (f.arity, f.n_registers));
+                let shapes = code
+                    .functions
+                    .get(index as usize)
+                    .map(|f| {
+                        f.constants
+                            .iter()
+                            .map(|c| match c {
+                                Constant::Shape(fields) => Some(Rc::from(fields.as_slice())),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 Rc::new(Function {
                     code: code.clone(),
                     index,
                     values,
                     ops,
+                    arity,
+                    n_registers,
+                    shapes,
                 })
             })
             .collect();

@@ -32,7 +32,7 @@ use indexmap::IndexMap;
 
 use crate::program::Function;
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Value {
     None,
     Bool(bool),
@@ -45,7 +45,7 @@ pub enum Value {
     Time(i64),
     Text(Rc<Str>),
     List(Rc<RefCell<Vec<Value>>>),
-    Map(Rc<RefCell<IndexMap<Key, Value>>>),
+    Map(Rc<RefCell<Entries>>),
     Record(Rc<Record>),
     Tuple(Rc<Vec<Value>>),
     Enum(Rc<EnumValue>),
@@ -62,6 +62,36 @@ pub enum Value {
     Query(Rc<QueryValue>),
 }
 
+impl Clone for Value {
+    /// Written out (not derived) so it inlines where values are copied in the dispatch
+    /// loop: a scalar is a copy, a heap value one reference count more.
+    #[inline(always)]
+    fn clone(&self) -> Value {
+        match self {
+            Value::None => Value::None,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Int(i) => Value::Int(*i),
+            Value::Number(n) => Value::Number(*n),
+            Value::Money(m) => Value::Money(*m),
+            Value::Duration(d) => Value::Duration(*d),
+            Value::Time(t) => Value::Time(*t),
+            Value::Absent => Value::Absent,
+            Value::Text(rc) => Value::Text(Rc::clone(rc)),
+            Value::List(rc) => Value::List(Rc::clone(rc)),
+            Value::Map(rc) => Value::Map(Rc::clone(rc)),
+            Value::Record(rc) => Value::Record(Rc::clone(rc)),
+            Value::Tuple(rc) => Value::Tuple(Rc::clone(rc)),
+            Value::Enum(rc) => Value::Enum(Rc::clone(rc)),
+            Value::Func(rc) => Value::Func(Rc::clone(rc)),
+            Value::Json(rc) => Value::Json(Rc::clone(rc)),
+            Value::Error(rc) => Value::Error(Rc::clone(rc)),
+            Value::Cell(rc) => Value::Cell(Rc::clone(rc)),
+            Value::Iter(rc) => Value::Iter(Rc::clone(rc)),
+            Value::Query(rc) => Value::Query(Rc::clone(rc)),
+        }
+    }
+}
+
 /// A query: its shape, shared by every run of the same chain, and the values of its
 /// parameters, computed when the chain was evaluated.
 #[derive(Debug)]
@@ -69,6 +99,11 @@ pub struct QueryValue {
     pub shape: std::sync::Arc<flin_query::QueryShape>,
     pub params: Vec<Value>,
 }
+
+/// The entries of a map, in insertion order. Hashed with foldhash: several times
+/// faster than SipHash on short keys, and seeded per process, so keys chosen by a
+/// client cannot be made to collide.
+pub type Entries = IndexMap<Key, Value, foldhash::fast::RandomState>;
 
 /// An immutable text with its character count known to be its byte count when ASCII,
 /// so indexing ASCII text is O(1).
@@ -148,9 +183,29 @@ pub struct Record {
 }
 
 impl Record {
+    #[inline]
     pub fn get(&self, name: Symbol) -> Option<Value> {
         let idx = self.shape.iter().position(|field| *field == name)?;
         self.values.borrow().get(idx).cloned()
+    }
+
+    /// Sets an existing field; gives the value back when the record has no such
+    /// field (or is being read right now).
+    #[inline]
+    pub fn set(&self, name: Symbol, value: Value) -> Result<(), Value> {
+        let Some(idx) = self.shape.iter().position(|field| *field == name) else {
+            return Err(value);
+        };
+        let Ok(mut values) = self.values.try_borrow_mut() else {
+            return Err(value);
+        };
+        match values.get_mut(idx) {
+            Some(slot) => {
+                *slot = value;
+                Ok(())
+            }
+            None => Err(value),
+        }
     }
 }
 
@@ -229,7 +284,7 @@ impl Value {
         value
     }
 
-    pub fn map(entries: IndexMap<Key, Value>) -> Value {
+    pub fn map(entries: Entries) -> Value {
         let value = Value::Map(Rc::new(RefCell::new(entries)));
         crate::cycles::register(&value);
         value
@@ -301,6 +356,22 @@ impl Value {
             Value::Iter(_) => "iterator",
             Value::Query(_) => "query",
         }
+    }
+
+    /// Whether the value points to a heap object (dropping it does something).
+    #[inline(always)]
+    pub fn is_heap(&self) -> bool {
+        !matches!(
+            self,
+            Value::None
+                | Value::Absent
+                | Value::Bool(_)
+                | Value::Int(_)
+                | Value::Number(_)
+                | Value::Money(_)
+                | Value::Duration(_)
+                | Value::Time(_)
+        )
     }
 
     pub fn is_none(&self) -> bool {

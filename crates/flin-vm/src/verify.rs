@@ -225,6 +225,12 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 }
                 regs(&[(a, 1)])?;
             }
+            Op::GetFieldOf { a, b, k } | Op::SetFieldTo { a, b, k } => {
+                if !matches!(constant(u32::from(k)), Some(Constant::Name(_))) {
+                    return Err((pc, "a field instruction needs a name constant".into()));
+                }
+                regs(&[(a, 1), (b, 1)])?;
+            }
             Op::NewRecord { a, k } => {
                 let Some(Constant::Shape(shape)) = constant(k) else {
                     return Err((pc, "NewRecord needs a shape constant".into()));

@@ -21,7 +21,7 @@ use crate::host::Host;
 use crate::iter::IterState;
 use crate::opcode::{Constant, Op};
 use crate::ops;
-use crate::program::{CaptureFrom, Function, Program};
+use crate::program::{CaptureFrom, Program};
 use crate::value::{Closure, EnumValue, Key, Value};
 
 /// What one unit of work may use (language.md §6, §9).
@@ -45,7 +45,8 @@ impl Default for Limits {
 }
 
 struct Frame {
-    function: Rc<Function>,
+    /// The running function, by index in the program.
+    function: u32,
     closure: Option<Rc<Closure>>,
     pc: usize,
     base: usize,
@@ -71,6 +72,8 @@ pub struct Vm<'h> {
     pub limits: Limits,
     steps: u64,
     started: Instant,
+    /// The arguments of the built-in being called (reused between calls).
+    args: Vec<Value>,
 }
 
 impl<'h> Vm<'h> {
@@ -86,6 +89,7 @@ impl<'h> Vm<'h> {
             limits: Limits::default(),
             steps: 0,
             started: Instant::now(),
+            args: Vec::with_capacity(8),
         }
     }
 
@@ -97,20 +101,13 @@ impl<'h> Vm<'h> {
 
     /// Runs a function of the program with arguments.
     pub fn run_function(&mut self, index: u32, args: &[Value]) -> Result<Value, RuntimeError> {
-        let Some(function) = self.program.function(index).cloned() else {
-            return Err(RuntimeError::runtime(format!(
-                "internal: no function {index}"
-            )));
-        };
-        self.invoke(function, None, args)
+        self.invoke(index, None, args)
     }
 
     /// Calls a function value (used by built-ins such as `map` and `sort_by`).
     pub fn call_value(&mut self, callee: &Value, args: &[Value]) -> Result<Value, RuntimeError> {
         match callee {
-            Value::Func(closure) => {
-                self.invoke(closure.function.clone(), Some(closure.clone()), args)
-            }
+            Value::Func(closure) => self.invoke(closure.function.index, Some(closure.clone()), args),
             Value::Cell(cell) => {
                 let inner = cell.borrow().clone();
                 self.call_value(&inner, args)
@@ -124,7 +121,7 @@ impl<'h> Vm<'h> {
 
     fn invoke(
         &mut self,
-        function: Rc<Function>,
+        function: u32,
         closure: Option<Rc<Closure>>,
         args: &[Value],
     ) -> Result<Value, RuntimeError> {
@@ -145,7 +142,7 @@ impl<'h> Vm<'h> {
 
     fn push_frame(
         &mut self,
-        function: Rc<Function>,
+        function: u32,
         closure: Option<Rc<Closure>>,
         base: usize,
         n_args: usize,
@@ -157,19 +154,24 @@ impl<'h> Vm<'h> {
                 self.limits.max_depth
             )));
         }
-        let code = function.code();
+        let Some(code) = self.program.functions.get(function as usize) else {
+            return Err(RuntimeError::runtime(format!(
+                "internal: no function {function}"
+            )));
+        };
         let arity = code.arity as usize;
         let needed = base + (code.n_registers as usize).max(arity);
         if self.stack.len() < needed {
             self.stack.resize(needed, Value::None);
         }
         // Parameters the caller left out take their defaults in the callee; other
-        // registers start empty.
+        // registers start empty (a scalar left by an earlier frame is overwritten
+        // without a drop).
         for slot in &mut self.stack[base + n_args.min(arity)..base + arity] {
             *slot = Value::Absent;
         }
         for slot in &mut self.stack[base + arity..needed] {
-            *slot = Value::None;
+            overwrite(slot, Value::None);
         }
         self.frames.push(Frame {
             function,
@@ -181,6 +183,7 @@ impl<'h> Vm<'h> {
         self.count_step()
     }
 
+    #[inline]
     fn count_step(&mut self) -> Result<(), RuntimeError> {
         self.steps += 1;
         if self.steps & 0xfff == 0 {
@@ -210,18 +213,18 @@ impl<'h> Vm<'h> {
         self.frames
             .iter()
             .rev()
-            .map(|frame| {
-                let code = frame.function.code();
+            .filter_map(|frame| {
+                let code = self.program.functions.get(frame.function as usize)?.code();
                 let span = code
                     .spans
                     .get(frame.pc.saturating_sub(1))
                     .copied()
                     .unwrap_or(code.span);
-                TraceEntry {
+                Some(TraceEntry {
                     function: code.name,
                     file: code.file,
                     span,
-                }
+                })
             })
             .collect()
     }
@@ -266,10 +269,15 @@ impl<'h> Vm<'h> {
 
     /// The dispatch loop proper; returns on the entry frame's return or on an error.
     fn step_frames(&mut self, entry_depth: usize) -> Result<(), RuntimeError> {
+        // The program outlives this loop; its functions are borrowed from a local handle
+        // so calls and returns switch functions without touching reference counts.
+        let program = self.program.clone();
         let Some(frame) = self.frames.last() else {
             return Ok(());
         };
-        let mut function = frame.function.clone();
+        let Some(mut function) = program.functions.get(frame.function as usize) else {
+            return Err(RuntimeError::runtime("internal: no such function"));
+        };
         let mut base = frame.base;
         let mut pc = frame.pc;
 
@@ -292,7 +300,10 @@ impl<'h> Vm<'h> {
                 let Some(frame) = self.frames.last() else {
                     return Ok(());
                 };
-                function = frame.function.clone();
+                let Some(next) = program.functions.get(frame.function as usize) else {
+                    return Err(RuntimeError::runtime("internal: no such function"));
+                };
+                function = next;
                 base = frame.base;
                 pc = frame.pc;
             }};
@@ -432,7 +443,7 @@ impl<'h> Vm<'h> {
                     Value::Bool(v) => set_bool(&mut r!(a), v),
                     ref other => {
                         let value = other.clone();
-                        r!(a) = value;
+                        overwrite(&mut r!(a), value);
                     }
                 },
                 Op::GetGlobal { a, k } => {
@@ -661,12 +672,20 @@ impl<'h> Vm<'h> {
 
                 Op::Jump { target } => jump!(target),
                 Op::JumpIf { a, target } => {
-                    if ops::truthy(&r!(a)) {
+                    let yes = match r!(a) {
+                        Value::Bool(b) => b,
+                        ref other => ops::truthy(other),
+                    };
+                    if yes {
                         jump!(target);
                     }
                 }
                 Op::JumpIfNot { a, target } => {
-                    if !ops::truthy(&r!(a)) {
+                    let yes = match r!(a) {
+                        Value::Bool(b) => b,
+                        ref other => ops::truthy(other),
+                    };
+                    if !yes {
                         jump!(target);
                     }
                 }
@@ -718,9 +737,9 @@ impl<'h> Vm<'h> {
                             callee.type_name()
                         )));
                     };
-                    let callee_fn = closure.function.clone();
+                    let callee = closure.function.index;
                     self.push_frame(
-                        callee_fn,
+                        callee,
                         Some(closure),
                         base + a as usize + 1,
                         n as usize,
@@ -734,12 +753,12 @@ impl<'h> Vm<'h> {
                     else {
                         return Err(RuntimeError::runtime("internal: bad function constant"));
                     };
-                    let Some(callee) = self.program.function(*index).cloned() else {
+                    let Some(callee) = program.functions.get(*index as usize) else {
                         return Err(RuntimeError::runtime("internal: no such function"));
                     };
-                    let arity = callee.code().arity as usize;
+                    let arity = callee.arity as usize;
                     self.push_frame(
-                        callee,
+                        *index,
                         None,
                         base + a as usize + 1,
                         arity,
@@ -750,9 +769,20 @@ impl<'h> Vm<'h> {
                 Op::CallBuiltin { a, b, n } => {
                     save_pc!();
                     let start = base + a as usize + 1;
-                    let args: Vec<Value> = self.stack[start..start + n as usize].to_vec();
-                    let result = builtins::call(self, b, &args)?;
-                    r!(a) = result;
+                    // The arguments are copied into a buffer the VM keeps, so a call
+                    // allocates nothing (a built-in calling back into FLIN takes a fresh
+                    // one while this one is out).
+                    let mut args = std::mem::take(&mut self.args);
+                    // Argument registers are temporaries: their values move out.
+                    args.extend(
+                        self.stack[start..start + n as usize]
+                            .iter_mut()
+                            .map(|slot| std::mem::replace(slot, Value::None)),
+                    );
+                    let result = builtins::call(self, b, &args);
+                    args.clear();
+                    self.args = args;
+                    set(&mut r!(a), result?);
                 }
                 Op::CallMethod { a, k } => {
                     save_pc!();
@@ -762,9 +792,16 @@ impl<'h> Vm<'h> {
                         return Err(RuntimeError::runtime("internal: bad method constant"));
                     };
                     let start = base + a as usize + 1;
-                    let args: Vec<Value> = self.stack[start..start + *n_args as usize].to_vec();
-                    let result = builtins::call_method(self, *name, &args)?;
-                    r!(a) = result;
+                    let mut args = std::mem::take(&mut self.args);
+                    args.extend(
+                        self.stack[start..start + *n_args as usize]
+                            .iter_mut()
+                            .map(|slot| std::mem::replace(slot, Value::None)),
+                    );
+                    let result = builtins::call_method(self, *name, &args);
+                    args.clear();
+                    self.args = args;
+                    set(&mut r!(a), result?);
                 }
                 Op::Print { a, n } => {
                     let mut line = String::new();
@@ -781,8 +818,10 @@ impl<'h> Vm<'h> {
                     let Some(frame) = self.frames.pop() else {
                         return Ok(());
                     };
-                    self.stack[frame.ret] = value;
-                    self.handlers.retain(|h| h.depth <= self.frames.len());
+                    set(&mut self.stack[frame.ret], value);
+                    if !self.handlers.is_empty() {
+                        self.handlers.retain(|h| h.depth <= self.frames.len());
+                    }
                     if self.frames.len() <= entry_depth {
                         return Ok(());
                     }
@@ -815,32 +854,36 @@ impl<'h> Vm<'h> {
                     }));
                 }
 
+                // Items come from temporaries, so they move into the new value.
                 Op::NewList { a, b, c } => {
-                    let items: Vec<Value> = (0..c).map(|idx| r!(b + idx).clone()).collect();
+                    let items: Vec<Value> = (0..c)
+                        .map(|idx| std::mem::replace(&mut r!(b + idx), Value::None))
+                        .collect();
                     r!(a) = Value::list(items);
                 }
                 Op::NewMap { a, b, c } => {
-                    let mut entries = indexmap::IndexMap::with_capacity(c as usize);
+                    let mut entries = crate::value::Entries::with_capacity_and_hasher(c as usize, Default::default());
                     for idx in 0..c {
-                        let key = r!(b + idx * 2).clone();
-                        let value = r!(b + idx * 2 + 1).clone();
+                        let key = std::mem::replace(&mut r!(b + idx * 2), Value::None);
+                        let value = std::mem::replace(&mut r!(b + idx * 2 + 1), Value::None);
                         entries.insert(Key(key), value);
                     }
                     r!(a) = Value::map(entries);
                 }
                 Op::NewTuple { a, b, c } => {
-                    let items: Vec<Value> = (0..c).map(|idx| r!(b + idx).clone()).collect();
+                    let items: Vec<Value> = (0..c)
+                        .map(|idx| std::mem::replace(&mut r!(b + idx), Value::None))
+                        .collect();
                     r!(a) = Value::tuple(items);
                 }
                 Op::NewRecord { a, k } => {
-                    let Some(Constant::Shape(shape)) = function.code().constants.get(k as usize)
-                    else {
+                    let Some(Some(shape)) = function.shapes.get(k as usize) else {
                         return Err(RuntimeError::runtime("internal: bad shape constant"));
                     };
                     let values: Vec<Value> = (0..shape.len() as u16)
-                        .map(|idx| r!(a + 1 + idx).clone())
+                        .map(|idx| std::mem::replace(&mut r!(a + 1 + idx), Value::None))
                         .collect();
-                    r!(a) = Value::record(shape.clone().into(), values);
+                    r!(a) = Value::record(shape.clone(), values);
                 }
                 Op::NewVariant { a, k } => {
                     let Some(Constant::Variant {
@@ -860,9 +903,21 @@ impl<'h> Vm<'h> {
                     }));
                 }
                 Op::GetIndex { a, b, c } => {
-                    save_pc!();
-                    let value = crate::access::get_index(&r!(b), &r!(c))?;
-                    r!(a) = value;
+                    // A list read by an int in range: inline, the rest in `access`.
+                    let fast = match (&r!(b), &r!(c)) {
+                        (Value::List(items), Value::Int(i)) => usize::try_from(*i)
+                            .ok()
+                            .and_then(|i| items.borrow().get(i).cloned()),
+                        _ => None,
+                    };
+                    let value = match fast {
+                        Some(value) => value,
+                        None => {
+                            save_pc!();
+                            crate::access::get_index(&r!(b), &r!(c))?
+                        }
+                    };
+                    set(&mut r!(a), value);
                 }
                 Op::SetIndex { a, b, c } => {
                     save_pc!();
@@ -878,6 +933,42 @@ impl<'h> Vm<'h> {
                     let object = r!(a).clone();
                     let value = crate::access::get_field(self, &object, *name)?;
                     r!(a) = value;
+                }
+                Op::GetFieldOf { a, b, k } => {
+                    let Some(Constant::Name(name)) =
+                        function.code().constants.get(usize::from(k))
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad field constant"));
+                    };
+                    let fast = match &r!(b) {
+                        Value::Record(record) => record.get(*name),
+                        _ => None,
+                    };
+                    let value = match fast {
+                        Some(value) => value,
+                        None => {
+                            save_pc!();
+                            let object = r!(b).clone();
+                            crate::access::get_field(self, &object, *name)?
+                        }
+                    };
+                    set(&mut r!(a), value);
+                }
+                Op::SetFieldTo { a, b, k } => {
+                    let Some(Constant::Name(name)) =
+                        function.code().constants.get(usize::from(k))
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad field constant"));
+                    };
+                    let value = r!(b).clone();
+                    let left = match &r!(a) {
+                        Value::Record(record) => record.set(*name, value).err(),
+                        _ => Some(value),
+                    };
+                    if let Some(value) = left {
+                        save_pc!();
+                        crate::access::set_field(&r!(a), *name, value)?;
+                    }
                 }
                 Op::SetField { a, k } => {
                     save_pc!();
@@ -1069,7 +1160,7 @@ impl<'h> Vm<'h> {
 fn set_int(slot: &mut Value, value: i64) {
     match slot {
         Value::Int(x) => *x = value,
-        _ => *slot = Value::Int(value),
+        _ => overwrite(slot, Value::Int(value)),
     }
 }
 
@@ -1077,7 +1168,7 @@ fn set_int(slot: &mut Value, value: i64) {
 fn set_number(slot: &mut Value, value: f64) {
     match slot {
         Value::Number(x) => *x = value,
-        _ => *slot = Value::Number(value),
+        _ => overwrite(slot, Value::Number(value)),
     }
 }
 
@@ -1085,7 +1176,7 @@ fn set_number(slot: &mut Value, value: f64) {
 fn set_bool(slot: &mut Value, value: bool) {
     match slot {
         Value::Bool(x) => *x = value,
-        _ => *slot = Value::Bool(value),
+        _ => overwrite(slot, Value::Bool(value)),
     }
 }
 
@@ -1096,6 +1187,16 @@ fn set(slot: &mut Value, value: Value) {
         Value::Int(i) => set_int(slot, i),
         Value::Number(n) => set_number(slot, n),
         Value::Bool(b) => set_bool(slot, b),
-        other => *slot = other,
+        other => overwrite(slot, other),
+    }
+}
+
+/// `*slot = value`, calling the destructor of the old value only when it has one.
+#[inline(always)]
+fn overwrite(slot: &mut Value, value: Value) {
+    if slot.is_heap() {
+        *slot = value;
+    } else {
+        std::mem::forget(std::mem::replace(slot, value));
     }
 }

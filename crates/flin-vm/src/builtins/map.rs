@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
 
 use super::{Builtin, arg, optional};
 use crate::error::RuntimeError;
@@ -22,7 +21,7 @@ macro_rules! b {
     };
 }
 
-fn map_arg(a: &[Value], idx: usize) -> Result<Rc<RefCell<IndexMap<Key, Value>>>, RuntimeError> {
+fn map_arg(a: &[Value], idx: usize) -> Result<Rc<RefCell<crate::value::Entries>>, RuntimeError> {
     match arg(a, idx).read_cell() {
         Value::Map(entries) => Ok(entries),
         Value::None => Err(RuntimeError::none("a map is needed, found none")),
