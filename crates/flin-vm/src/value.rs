@@ -32,7 +32,12 @@ use indexmap::IndexMap;
 
 use crate::program::Function;
 
+// The tag is a whole word (`repr(u64)`) and every payload sits in the second word, so
+// a value is written and read as two 8-byte words. With a one-byte tag, a value
+// written tag-then-payload and then copied as 16 bytes stalls the CPU's store
+// forwarding, and the dispatch loop copies values all the time.
 #[derive(Debug)]
+#[repr(u64)]
 pub enum Value {
     None,
     Bool(bool),
