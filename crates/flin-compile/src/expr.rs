@@ -651,7 +651,11 @@ impl ModuleCompiler<'_> {
         let k = self.constant(Constant::Name(name));
         match u16::try_from(k) {
             Ok(k) => {
-                self.emit(Op::GetFieldOf { a: dst, b: object, k });
+                self.emit(Op::GetFieldOf {
+                    a: dst,
+                    b: object,
+                    k,
+                });
             }
             Err(_) => {
                 self.emit(Op::Move { a: dst, b: object });

@@ -24,7 +24,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-
 use crate::value::{Key, Record, Value};
 
 /// A container that could be part of a cycle, held weakly.

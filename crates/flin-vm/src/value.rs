@@ -188,6 +188,12 @@ pub struct Record {
 }
 
 impl Record {
+    /// The position of a field in the record's values.
+    #[inline]
+    pub fn index_of(&self, name: Symbol) -> Option<usize> {
+        self.shape.iter().position(|field| *field == name)
+    }
+
     #[inline]
     pub fn get(&self, name: Symbol) -> Option<Value> {
         let idx = self.shape.iter().position(|field| *field == name)?;

@@ -107,7 +107,9 @@ impl<'h> Vm<'h> {
     /// Calls a function value (used by built-ins such as `map` and `sort_by`).
     pub fn call_value(&mut self, callee: &Value, args: &[Value]) -> Result<Value, RuntimeError> {
         match callee {
-            Value::Func(closure) => self.invoke(closure.function.index, Some(closure.clone()), args),
+            Value::Func(closure) => {
+                self.invoke(closure.function.index, Some(closure.clone()), args)
+            }
             Value::Cell(cell) => {
                 let inner = cell.borrow().clone();
                 self.call_value(&inner, args)
@@ -437,15 +439,13 @@ impl<'h> Vm<'h> {
                     let value = function.values[k as usize].clone();
                     set(&mut r!(a), value);
                 }
-                Op::Move { a, b } => match r!(b) {
-                    Value::Int(i) => set_int(&mut r!(a), i),
-                    Value::Number(n) => set_number(&mut r!(a), n),
-                    Value::Bool(v) => set_bool(&mut r!(a), v),
-                    ref other => {
-                        let value = other.clone();
-                        overwrite(&mut r!(a), value);
+                Op::Move { a, b } => {
+                    if let Some((dst, src)) =
+                        pair(&mut self.stack, base + a as usize, base + b as usize)
+                    {
+                        copy_into(dst, src);
                     }
-                },
+                }
                 Op::GetGlobal { a, k } => {
                     let value = self.globals[k as usize].clone();
                     if matches!(value, Value::Absent) {
@@ -862,7 +862,10 @@ impl<'h> Vm<'h> {
                     r!(a) = Value::list(items);
                 }
                 Op::NewMap { a, b, c } => {
-                    let mut entries = crate::value::Entries::with_capacity_and_hasher(c as usize, Default::default());
+                    let mut entries = crate::value::Entries::with_capacity_and_hasher(
+                        c as usize,
+                        Default::default(),
+                    );
                     for idx in 0..c {
                         let key = std::mem::replace(&mut r!(b + idx * 2), Value::None);
                         let value = std::mem::replace(&mut r!(b + idx * 2 + 1), Value::None);
@@ -903,21 +906,30 @@ impl<'h> Vm<'h> {
                     }));
                 }
                 Op::GetIndex { a, b, c } => {
-                    // A list read by an int in range: inline, the rest in `access`.
-                    let fast = match (&r!(b), &r!(c)) {
-                        (Value::List(items), Value::Int(i)) => usize::try_from(*i)
-                            .ok()
-                            .and_then(|i| items.borrow().get(i).cloned()),
+                    // A list read by an int in range, copied straight into its register;
+                    // the rest in `access`.
+                    let index = match r!(c) {
+                        Value::Int(i) => usize::try_from(i).ok(),
                         _ => None,
                     };
-                    let value = match fast {
-                        Some(value) => value,
-                        None => {
-                            save_pc!();
-                            crate::access::get_index(&r!(b), &r!(c))?
-                        }
+                    let done = match (
+                        index,
+                        pair(&mut self.stack, base + a as usize, base + b as usize),
+                    ) {
+                        (Some(i), Some((dst, Value::List(items)))) => match items.borrow().get(i) {
+                            Some(item) => {
+                                copy_into(dst, item);
+                                true
+                            }
+                            None => false,
+                        },
+                        _ => false,
                     };
-                    set(&mut r!(a), value);
+                    if !done {
+                        save_pc!();
+                        let value = crate::access::get_index(&r!(b), &r!(c))?;
+                        set(&mut r!(a), value);
+                    }
                 }
                 Op::SetIndex { a, b, c } => {
                     save_pc!();
@@ -935,28 +947,36 @@ impl<'h> Vm<'h> {
                     r!(a) = value;
                 }
                 Op::GetFieldOf { a, b, k } => {
-                    let Some(Constant::Name(name)) =
-                        function.code().constants.get(usize::from(k))
+                    let Some(Constant::Name(name)) = function.code().constants.get(usize::from(k))
                     else {
                         return Err(RuntimeError::runtime("internal: bad field constant"));
                     };
-                    let fast = match &r!(b) {
-                        Value::Record(record) => record.get(*name),
-                        _ => None,
-                    };
-                    let value = match fast {
-                        Some(value) => value,
-                        None => {
-                            save_pc!();
-                            let object = r!(b).clone();
-                            crate::access::get_field(self, &object, *name)?
+                    // A record's field, copied straight into its register.
+                    let done = match pair(&mut self.stack, base + a as usize, base + b as usize) {
+                        Some((dst, Value::Record(record))) => {
+                            let values = record.values.try_borrow();
+                            match (record.index_of(*name), values) {
+                                (Some(i), Ok(values)) => match values.get(i) {
+                                    Some(value) => {
+                                        copy_into(dst, value);
+                                        true
+                                    }
+                                    None => false,
+                                },
+                                _ => false,
+                            }
                         }
+                        _ => false,
                     };
-                    set(&mut r!(a), value);
+                    if !done {
+                        save_pc!();
+                        let object = r!(b).clone();
+                        let value = crate::access::get_field(self, &object, *name)?;
+                        set(&mut r!(a), value);
+                    }
                 }
                 Op::SetFieldTo { a, b, k } => {
-                    let Some(Constant::Name(name)) =
-                        function.code().constants.get(usize::from(k))
+                    let Some(Constant::Name(name)) = function.code().constants.get(usize::from(k))
                     else {
                         return Err(RuntimeError::runtime("internal: bad field constant"));
                     };
@@ -1198,5 +1218,31 @@ fn overwrite(slot: &mut Value, value: Value) {
         *slot = value;
     } else {
         std::mem::forget(std::mem::replace(slot, value));
+    }
+}
+
+/// `*dst = src.clone()`, scalars written in place.
+#[inline(always)]
+fn copy_into(dst: &mut Value, src: &Value) {
+    match src {
+        Value::Int(i) => set_int(dst, *i),
+        Value::Number(n) => set_number(dst, *n),
+        Value::Bool(b) => set_bool(dst, *b),
+        other => overwrite(dst, other.clone()),
+    }
+}
+
+/// Register `a` to write and register `b` to read, at once; `None` when they are the
+/// same register (a copy to itself is nothing to do).
+#[inline(always)]
+fn pair(stack: &mut [Value], a: usize, b: usize) -> Option<(&mut Value, &Value)> {
+    if a < b {
+        let (low, high) = stack.split_at_mut(b);
+        Some((low.get_mut(a)?, high.first()?))
+    } else if b < a {
+        let (low, high) = stack.split_at_mut(a);
+        Some((high.first_mut()?, low.get(b)?))
+    } else {
+        None
     }
 }

@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-
 use super::{Builtin, arg, optional};
 use crate::error::RuntimeError;
 use crate::value::{Key, Value};
