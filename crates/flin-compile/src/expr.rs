@@ -600,14 +600,19 @@ impl ModuleCompiler<'_> {
 
     /// Reads `.name` of the value in `object` (of type `ty`) into `dst`.
     fn member_of(&mut self, ty: Option<&Ty>, name: ast::Name, object: u16, dst: u16) {
+        if name.as_str() == "length" && matches!(ty, Some(Ty::List(_) | Ty::Text | Ty::Map(..))) {
+            self.emit(Op::Length { a: dst, b: object });
+            return;
+        }
         let owner = owner(ty);
         let is_method =
             owner.is_some_and(|o| flin_vm::builtins::find(o, name.as_str(), 1).is_some());
         match (ty, owner) {
             (_, Some(o))
+                // On a map, a key of the same name as a method is read as a key.
                 if is_method
-                    && !(matches!(ty, Some(Ty::Map(..)))
-                        && !flin_vm::builtins::has_method(o, name.as_str())) =>
+                    && (!matches!(ty, Some(Ty::Map(..)))
+                        || flin_vm::builtins::has_method(o, name.as_str())) =>
             {
                 let base = self.b().call_base(dst, 1);
                 self.emit(Op::Move {
@@ -621,6 +626,44 @@ impl ModuleCompiler<'_> {
             }
             _ => self.get_field(object, name.sym, dst),
         }
+    }
+
+    /// The most used methods of maps and lists as single instructions: `m.get(k)`,
+    /// `m.set(k, v)`, `xs.push(x)`; `false` when `method` is not one of them.
+    fn collection_op(
+        &mut self,
+        receiver: &Option<Ty>,
+        object: &Expr,
+        method: ast::Name,
+        args: &[Arg],
+        dst: u16,
+    ) -> bool {
+        match (receiver, method.as_str(), args) {
+            (Some(Ty::Map(..)), "get", [key]) => {
+                let map = self.expr_reg(object);
+                let key = self.expr_reg(&key.value);
+                self.emit(Op::MapGet { a: dst, b: map, c: key });
+            }
+            (Some(Ty::Map(..)), "set", [key, value]) => {
+                let map = self.expr_reg(object);
+                let key = self.expr_reg(&key.value);
+                let value = self.expr_reg(&value.value);
+                self.emit(Op::MapSet {
+                    a: map,
+                    b: key,
+                    c: value,
+                });
+                self.emit(Op::LoadNone { a: dst });
+            }
+            (Some(Ty::List(_)), "push", [item]) => {
+                let list = self.expr_reg(object);
+                let item = self.expr_reg(&item.value);
+                self.emit(Op::ListPush { a: list, b: item });
+                self.emit(Op::LoadNone { a: dst });
+            }
+            _ => return false,
+        }
+        true
     }
 
     /// `object.name = value`.
@@ -784,6 +827,9 @@ impl ModuleCompiler<'_> {
                 self.emit(Op::Move { a: dst, b: base });
                 return;
             }
+        }
+        if !optional && piped.is_none() && self.collection_op(&receiver_ty, object, method, args, dst) {
+            return;
         }
         let n = 1 + args.len() + usize::from(piped.is_some());
         let base = self.b().call_base(dst, n as u16);

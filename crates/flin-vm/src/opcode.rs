@@ -192,6 +192,14 @@ pub enum Op {
     NewVariant { a: Reg, k: u32 },
     /// R[a] = R[b][R[c]] (list, text, map, json, tuple)
     GetIndex { a: Reg, b: Reg, c: Reg },
+    /// R[a] = R[b].get(R[c]): the value of a key of a map, or none
+    MapGet { a: Reg, b: Reg, c: Reg },
+    /// R[a].set(R[b], R[c]) on a map
+    MapSet { a: Reg, b: Reg, c: Reg },
+    /// R[a].push(R[b]) on a list
+    ListPush { a: Reg, b: Reg },
+    /// R[a] = R[b].length (a list, a text in characters, a map)
+    Length { a: Reg, b: Reg },
     /// R[a][R[b]] = R[c]
     SetIndex { a: Reg, b: Reg, c: Reg },
     /// R[a] = field K[k] of R[a] (record, map, json, error, file …)

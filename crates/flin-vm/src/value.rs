@@ -258,27 +258,50 @@ impl PartialEq for Key {
 
 impl Eq for Key {}
 
+/// A key looked up without being copied into a [`Key`] (hashes and compares the same).
+pub struct KeyRef<'v>(pub &'v Value);
+
+impl std::hash::Hash for KeyRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        hash_key(self.0, state);
+    }
+}
+
+impl indexmap::Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        match (self.0, &key.0) {
+            (Value::Number(a), Value::Number(b)) => a.to_bits() == b.to_bits(),
+            (a, b) => crate::ops::equal(a, b),
+        }
+    }
+}
+
 impl std::hash::Hash for Key {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        match &self.0 {
-            Value::None => 0u8.hash(state),
-            Value::Bool(b) => b.hash(state),
-            Value::Int(i) => i.hash(state),
-            Value::Number(n) => n.to_bits().hash(state),
-            Value::Text(t) => t.text.hash(state),
-            Value::Money(m) => m.hash(state),
-            Value::Duration(d) | Value::Time(d) => d.hash(state),
-            Value::Enum(e) => {
-                e.enum_name.hash(state);
-                e.variant.hash(state);
-            }
-            Value::Tuple(items) => {
-                for item in items.iter() {
-                    Key(item.clone()).hash(state);
-                }
-            }
-            _ => 1u8.hash(state),
+        hash_key(&self.0, state);
+    }
+}
+
+fn hash_key<H: std::hash::Hasher>(value: &Value, state: &mut H) {
+    use std::hash::Hash;
+    match value {
+        Value::None => 0u8.hash(state),
+        Value::Bool(b) => b.hash(state),
+        Value::Int(i) => i.hash(state),
+        Value::Number(n) => n.to_bits().hash(state),
+        Value::Text(t) => t.text.hash(state),
+        Value::Money(m) => m.hash(state),
+        Value::Duration(d) | Value::Time(d) => d.hash(state),
+        Value::Enum(e) => {
+            e.enum_name.hash(state);
+            e.variant.hash(state);
         }
+        Value::Tuple(items) => {
+            for item in items.iter() {
+                hash_key(item, state);
+            }
+        }
+        _ => 1u8.hash(state),
     }
 }
 

@@ -98,7 +98,9 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
             | Op::GetPayload { a, b, .. }
             | Op::LenIs { a, b, .. }
             | Op::ListFrom { a, b, .. }
-            | Op::IterStart { a, b } => regs(&[(a, 1), (b, 1)])?,
+            | Op::IterStart { a, b }
+            | Op::ListPush { a, b }
+            | Op::Length { a, b } => regs(&[(a, 1), (b, 1)])?,
             Op::FromJson { a, k } | Op::Is { a, k } => {
                 regs(&[(a, 1)])?;
                 kind(k, |c| matches!(c, Constant::Type(_)))?;
@@ -136,6 +138,8 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
             | Op::LtInt { a, b, c }
             | Op::LeInt { a, b, c }
             | Op::In { a, b, c }
+            | Op::MapGet { a, b, c }
+            | Op::MapSet { a, b, c }
             | Op::GetIndex { a, b, c }
             | Op::SetIndex { a, b, c } => regs(&[(a, 1), (b, 1), (c, 1)])?,
             Op::JoinText { a, b, c } | Op::NewList { a, b, c } | Op::NewTuple { a, b, c } => {

@@ -23,6 +23,7 @@ use crate::opcode::{Constant, Op};
 use crate::ops;
 use crate::program::{CaptureFrom, Program};
 use crate::value::{Closure, EnumValue, Key, Value};
+use flin_syntax::Symbol;
 
 /// What one unit of work may use (language.md §6, §9).
 #[derive(Clone, Copy, Debug)]
@@ -929,6 +930,80 @@ impl<'h> Vm<'h> {
                         save_pc!();
                         let value = crate::access::get_index(&r!(b), &r!(c))?;
                         set(&mut r!(a), value);
+                    }
+                }
+                Op::MapGet { a, b, c } => {
+                    let found = match &r!(b) {
+                        Value::Map(entries) => Some(
+                            entries
+                                .borrow()
+                                .get(&crate::value::KeyRef(&r!(c)))
+                                .cloned()
+                                .unwrap_or(Value::None),
+                        ),
+                        _ => None,
+                    };
+                    let value = match found {
+                        Some(value) => value,
+                        None => {
+                            save_pc!();
+                            let args = [r!(b).clone(), r!(c).clone()];
+                            builtins::call_method(self, Symbol::intern("get"), &args)?
+                        }
+                    };
+                    set(&mut r!(a), value);
+                }
+                Op::MapSet { a, b, c } => {
+                    let done = match &r!(a) {
+                        Value::Map(entries) => match entries.try_borrow_mut() {
+                            Ok(mut entries) => {
+                                let key = r!(b).clone();
+                                let value = r!(c).clone();
+                                entries.insert(Key(key), value);
+                                true
+                            }
+                            Err(_) => false,
+                        },
+                        _ => false,
+                    };
+                    if !done {
+                        save_pc!();
+                        let args = [r!(a).clone(), r!(b).clone(), r!(c).clone()];
+                        builtins::call_method(self, Symbol::intern("set"), &args)?;
+                    }
+                }
+                Op::ListPush { a, b } => {
+                    let done = match &r!(a) {
+                        Value::List(items) => match items.try_borrow_mut() {
+                            Ok(mut items) => {
+                                items.push(r!(b).clone());
+                                true
+                            }
+                            Err(_) => false,
+                        },
+                        _ => false,
+                    };
+                    if !done {
+                        save_pc!();
+                        let args = [r!(a).clone(), r!(b).clone()];
+                        builtins::call_method(self, Symbol::intern("push"), &args)?;
+                    }
+                }
+                Op::Length { a, b } => {
+                    let length = match &r!(b) {
+                        Value::List(items) => Some(items.borrow().len()),
+                        Value::Text(text) => Some(text.char_len()),
+                        Value::Map(entries) => Some(entries.borrow().len()),
+                        _ => None,
+                    };
+                    match length {
+                        Some(n) => set_int(&mut r!(a), n as i64),
+                        None => {
+                            save_pc!();
+                            let args = [r!(b).clone()];
+                            let value = builtins::call_method(self, Symbol::intern("length"), &args)?;
+                            set(&mut r!(a), value);
+                        }
                     }
                 }
                 Op::SetIndex { a, b, c } => {
