@@ -642,7 +642,11 @@ impl ModuleCompiler<'_> {
             (Some(Ty::Map(..)), "get", [key]) => {
                 let map = self.expr_reg(object);
                 let key = self.expr_reg(&key.value);
-                self.emit(Op::MapGet { a: dst, b: map, c: key });
+                self.emit(Op::MapGet {
+                    a: dst,
+                    b: map,
+                    c: key,
+                });
             }
             (Some(Ty::Map(..)), "set", [key, value]) => {
                 let map = self.expr_reg(object);
@@ -828,7 +832,10 @@ impl ModuleCompiler<'_> {
                 return;
             }
         }
-        if !optional && piped.is_none() && self.collection_op(&receiver_ty, object, method, args, dst) {
+        if !optional
+            && piped.is_none()
+            && self.collection_op(&receiver_ty, object, method, args, dst)
+        {
             return;
         }
         let n = 1 + args.len() + usize::from(piped.is_some());

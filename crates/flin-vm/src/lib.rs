@@ -16,6 +16,7 @@ pub mod builtins;
 pub mod cycles;
 pub mod display;
 pub mod error;
+pub mod frames;
 pub mod host;
 pub mod iter;
 pub mod json;

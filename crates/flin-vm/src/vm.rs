@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::builtins;
 use crate::error::{RuntimeError, TraceEntry};
+use crate::frames::CallStack;
 use crate::host::Host;
 use crate::iter::IterState;
 use crate::opcode::{Constant, Op};
@@ -45,16 +46,6 @@ impl Default for Limits {
     }
 }
 
-struct Frame {
-    /// The running function, by index in the program.
-    function: u32,
-    closure: Option<Rc<Closure>>,
-    pc: usize,
-    base: usize,
-    /// Absolute slot of the caller's register that receives the result.
-    ret: usize,
-}
-
 struct Handler {
     /// The number of frames when the handler was set: it belongs to the top one.
     depth: usize,
@@ -65,7 +56,7 @@ struct Handler {
 pub struct Vm<'h> {
     pub program: Rc<Program>,
     stack: Vec<Value>,
-    frames: Vec<Frame>,
+    frames: CallStack,
     /// File variables; `Absent` until first assigned.
     pub globals: Vec<Value>,
     handlers: Vec<Handler>,
@@ -83,7 +74,7 @@ impl<'h> Vm<'h> {
         Vm {
             program,
             stack: Vec::with_capacity(1024),
-            frames: Vec::with_capacity(64),
+            frames: CallStack::with_capacity(64),
             globals: vec![Value::Absent; n_globals],
             handlers: Vec::new(),
             host,
@@ -176,13 +167,7 @@ impl<'h> Vm<'h> {
         for slot in &mut self.stack[base + arity..needed] {
             overwrite(slot, Value::None);
         }
-        self.frames.push(Frame {
-            function,
-            closure,
-            pc: 0,
-            base,
-            ret,
-        });
+        self.frames.push(function as usize, closure, base, ret);
         self.count_step()
     }
 
@@ -217,7 +202,7 @@ impl<'h> Vm<'h> {
             .iter()
             .rev()
             .filter_map(|frame| {
-                let code = self.program.functions.get(frame.function as usize)?.code();
+                let code = self.program.functions.get(frame.function)?.code();
                 let span = code
                     .spans
                     .get(frame.pc.saturating_sub(1))
@@ -278,7 +263,7 @@ impl<'h> Vm<'h> {
         let Some(frame) = self.frames.last() else {
             return Ok(());
         };
-        let Some(mut function) = program.functions.get(frame.function as usize) else {
+        let Some(mut function) = program.functions.get(frame.function) else {
             return Err(RuntimeError::runtime("internal: no such function"));
         };
         let mut base = frame.base;
@@ -303,7 +288,7 @@ impl<'h> Vm<'h> {
                 let Some(frame) = self.frames.last() else {
                     return Ok(());
                 };
-                let Some(next) = program.functions.get(frame.function as usize) else {
+                let Some(next) = program.functions.get(frame.function) else {
                     return Err(RuntimeError::runtime("internal: no such function"));
                 };
                 function = next;
@@ -815,11 +800,10 @@ impl<'h> Vm<'h> {
                     self.host.print(&line);
                 }
                 Op::Return { a } => {
-                    let value = std::mem::replace(&mut r!(a), Value::None);
-                    let Some(frame) = self.frames.pop() else {
+                    let Some(ret) = self.frames.pop() else {
                         return Ok(());
                     };
-                    set(&mut self.stack[frame.ret], value);
+                    move_value(&mut self.stack, ret, base + a as usize);
                     if !self.handlers.is_empty() {
                         self.handlers.retain(|h| h.depth <= self.frames.len());
                     }
@@ -1001,7 +985,8 @@ impl<'h> Vm<'h> {
                         None => {
                             save_pc!();
                             let args = [r!(b).clone()];
-                            let value = builtins::call_method(self, Symbol::intern("length"), &args)?;
+                            let value =
+                                builtins::call_method(self, Symbol::intern("length"), &args)?;
                             set(&mut r!(a), value);
                         }
                     }
@@ -1319,5 +1304,33 @@ fn pair(stack: &mut [Value], a: usize, b: usize) -> Option<(&mut Value, &Value)>
         Some((high.first_mut()?, low.get(b)?))
     } else {
         None
+    }
+}
+
+/// Moves register `src` into register `dst` (a result to its caller): scalars are
+/// copied in place, a heap value is taken, so no reference stays behind in a finished
+/// frame.
+#[inline(always)]
+fn move_value(stack: &mut [Value], dst: usize, src: usize) {
+    let (dst, src) = if dst < src {
+        let (low, high) = stack.split_at_mut(src);
+        match (low.get_mut(dst), high.first_mut()) {
+            (Some(d), Some(s)) => (d, s),
+            _ => return,
+        }
+    } else if src < dst {
+        let (low, high) = stack.split_at_mut(dst);
+        match (high.first_mut(), low.get_mut(src)) {
+            (Some(d), Some(s)) => (d, s),
+            _ => return,
+        }
+    } else {
+        return;
+    };
+    match *src {
+        Value::Int(i) => set_int(dst, i),
+        Value::Number(n) => set_number(dst, n),
+        Value::Bool(b) => set_bool(dst, b),
+        _ => overwrite(dst, std::mem::replace(src, Value::None)),
     }
 }
