@@ -546,6 +546,9 @@ fn mismatch_help(expected: &Ty, found: &Ty) -> String {
         (inner, Ty::Optional(value)) if **value == *inner => {
             "the value may be `none`: check it first (`if x { … }`) or give a fallback (`x ?? value`)".into()
         }
+        (Ty::Map(..), Ty::Record(fields)) if fields.is_empty() => {
+            "an empty map is written `[:]` (`{}` is an empty record)".into()
+        }
         _ => format!("give a `{expected}` here"),
     }
 }

@@ -199,3 +199,23 @@ fn test_blocks_do_not_run_top_level_code() {
         stdout(&output)
     );
 }
+
+#[test]
+fn the_example_script_runs_and_its_tests_pass() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scripts");
+    let output = flin(&["run", "inventory.flin"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    for line in [
+        "  Fountain pen   32.00 EUR  only 3 left",
+        "Value of the stock: 1076.80 EUR",
+        "plenty: Notebook, Pencil",
+        "skipped: `two` is not a quantity",
+        "skipped: cannot read the order `a stapler`",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+    let output = flin(&["test", "inventory.flin"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stdout(&output).ends_with("2 tests: 2 passed, 0 failed\n"));
+}
