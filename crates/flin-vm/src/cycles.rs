@@ -362,6 +362,7 @@ mod tests {
             arity: 0,
             n_registers: 0,
             shapes: Vec::new(),
+            callees: Vec::new(),
         });
         let cell = Value::cell(Value::None);
         let closure = Value::Func(Rc::new(crate::value::Closure {

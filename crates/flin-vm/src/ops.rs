@@ -3,6 +3,7 @@
 //! opcodes take fast paths; everything else comes here.
 
 use std::cmp::Ordering;
+use std::rc::Rc;
 
 use crate::display::display;
 use crate::error::RuntimeError;
@@ -21,7 +22,7 @@ pub fn equal(a: &Value, b: &Value) -> bool {
         (Value::Int(x), Value::Number(y)) | (Value::Number(y), Value::Int(x)) => (*x as f64) == *y,
         (Value::Money(x), Value::Money(y)) => x == y,
         (Value::Duration(x), Value::Duration(y)) | (Value::Time(x), Value::Time(y)) => x == y,
-        (Value::Text(x), Value::Text(y)) => x.as_str() == y.as_str(),
+        (Value::Text(x), Value::Text(y)) => Rc::ptr_eq(x, y) || x.as_str() == y.as_str(),
         (Value::List(x), Value::List(y)) => {
             std::rc::Rc::ptr_eq(x, y) || {
                 let (x, y) = (x.borrow(), y.borrow());

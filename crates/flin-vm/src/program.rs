@@ -74,6 +74,9 @@ pub struct Function {
     /// Record shapes (`Constant::Shape`) by constant index, shared by every record
     /// the function makes.
     pub shapes: Vec<Option<Rc<[Symbol]>>>,
+    /// The function each `Constant::Function` names, by constant index (`u32::MAX`
+    /// for other constants), so a direct call finds its callee in one step.
+    pub callees: Vec<u32>,
 }
 
 impl Function {
@@ -141,6 +144,19 @@ impl Program {
                             .collect()
                     })
                     .unwrap_or_default();
+                let callees = code
+                    .functions
+                    .get(index as usize)
+                    .map(|f| {
+                        f.constants
+                            .iter()
+                            .map(|c| match c {
+                                Constant::Function(callee) => *callee,
+                                _ => u32::MAX,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 Rc::new(Function {
                     code: code.clone(),
                     index,
@@ -149,6 +165,7 @@ impl Program {
                     arity,
                     n_registers,
                     shapes,
+                    callees,
                 })
             })
             .collect();

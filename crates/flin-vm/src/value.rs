@@ -111,26 +111,57 @@ pub struct QueryValue {
 pub type Entries = IndexMap<Key, Value, foldhash::fast::RandomState>;
 
 /// An immutable text with its character count known to be its byte count when ASCII,
-/// so indexing ASCII text is O(1).
-#[derive(Debug, PartialEq, Eq, Hash)]
+/// so indexing ASCII text is O(1), and its hash remembered once computed, so a text
+/// used again and again as a map key is hashed once.
+#[derive(Debug)]
 pub struct Str {
     /// A `String`, not a `Box<str>`: a text held only by the variable being appended to
     /// grows in place (`s += piece` in a loop is linear, not quadratic).
     text: String,
     pub ascii: bool,
+    /// The content hash, 0 until computed (and after the text changes).
+    hash: std::cell::Cell<u64>,
 }
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Str {}
 
 impl Str {
     pub fn new(text: impl Into<String>) -> Str {
         let text = text.into();
         let ascii = text.is_ascii();
-        Str { text, ascii }
+        Str {
+            text,
+            ascii,
+            hash: std::cell::Cell::new(0),
+        }
     }
 
     /// Appends `more`; only for a text no one else holds (`Rc::get_mut`).
     pub fn push_str(&mut self, more: &str) {
         self.ascii &= more.is_ascii();
         self.text.push_str(more);
+        self.hash.set(0);
+    }
+
+    /// A hash of the content, seeded once per process (so clients cannot choose
+    /// colliding keys), computed on first use.
+    #[inline]
+    pub fn content_hash(&self) -> u64 {
+        let known = self.hash.get();
+        if known != 0 {
+            return known;
+        }
+        static SEED: std::sync::OnceLock<foldhash::fast::RandomState> = std::sync::OnceLock::new();
+        let state = SEED.get_or_init(foldhash::fast::RandomState::default);
+        let hash = std::hash::BuildHasher::hash_one(state, self.text.as_str()).max(1);
+        self.hash.set(hash);
+        hash
     }
 
     pub fn as_str(&self) -> &str {
@@ -289,7 +320,7 @@ fn hash_key<H: std::hash::Hasher>(value: &Value, state: &mut H) {
         Value::Bool(b) => b.hash(state),
         Value::Int(i) => i.hash(state),
         Value::Number(n) => n.to_bits().hash(state),
-        Value::Text(t) => t.text.hash(state),
+        Value::Text(t) => state.write_u64(t.content_hash()),
         Value::Money(m) => m.hash(state),
         Value::Duration(d) | Value::Time(d) => d.hash(state),
         Value::Enum(e) => {

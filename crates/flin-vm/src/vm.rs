@@ -134,6 +134,7 @@ impl<'h> Vm<'h> {
         result.map(|()| value)
     }
 
+    #[inline]
     fn push_frame(
         &mut self,
         function: u32,
@@ -735,22 +736,26 @@ impl<'h> Vm<'h> {
                 }
                 Op::CallFn { a, k } => {
                     save_pc!();
-                    let Some(Constant::Function(index)) = function.code().constants.get(k as usize)
-                    else {
-                        return Err(RuntimeError::runtime("internal: bad function constant"));
-                    };
-                    let Some(callee) = program.functions.get(*index as usize) else {
+                    let index = function
+                        .callees
+                        .get(k as usize)
+                        .copied()
+                        .unwrap_or(u32::MAX);
+                    let Some(callee) = program.functions.get(index as usize) else {
                         return Err(RuntimeError::runtime("internal: no such function"));
                     };
-                    let arity = callee.arity as usize;
+                    let callee_base = base + a as usize + 1;
                     self.push_frame(
-                        *index,
+                        index,
                         None,
-                        base + a as usize + 1,
-                        arity,
+                        callee_base,
+                        callee.arity as usize,
                         base + a as usize,
                     )?;
-                    reload!();
+                    // The new frame is known: no need to read it back.
+                    function = callee;
+                    base = callee_base;
+                    pc = 0;
                 }
                 Op::CallBuiltin { a, b, n } => {
                     save_pc!();
