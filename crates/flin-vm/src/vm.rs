@@ -123,7 +123,10 @@ impl<'h> Vm<'h> {
         self.stack.push(Value::None);
         self.stack.extend(args.iter().cloned());
         let entry_depth = self.frames.len();
-        let result = match self.push_frame(function, closure, slot + 1, args.len(), slot) {
+        let mut stack = std::mem::take(&mut self.stack);
+        let pushed = self.push_frame(&mut stack, function, closure, slot + 1, args.len(), slot);
+        self.stack = stack;
+        let result = match pushed {
             Ok(()) => self.run(entry_depth),
             Err(err) => Err(err),
         };
@@ -137,6 +140,7 @@ impl<'h> Vm<'h> {
     #[inline]
     fn push_frame(
         &mut self,
+        stack: &mut Vec<Value>,
         function: u32,
         closure: Option<Rc<Closure>>,
         base: usize,
@@ -156,42 +160,50 @@ impl<'h> Vm<'h> {
         };
         let arity = code.arity as usize;
         let needed = base + (code.n_registers as usize).max(arity);
-        if self.stack.len() < needed {
-            self.stack.resize(needed, Value::None);
+        if stack.len() < needed {
+            stack.resize(needed, Value::None);
         }
         // Parameters the caller left out take their defaults in the callee; other
         // registers start empty (a scalar left by an earlier frame is overwritten
         // without a drop).
-        for slot in &mut self.stack[base + n_args.min(arity)..base + arity] {
+        for slot in &mut stack[base + n_args.min(arity)..base + arity] {
             *slot = Value::Absent;
         }
-        for slot in &mut self.stack[base + arity..needed] {
+        for slot in &mut stack[base + arity..needed] {
             overwrite(slot, Value::None);
         }
         self.frames.push(function as usize, closure, base, ret);
         self.count_step()
     }
 
-    #[inline]
+    /// Counts a step (a backward jump or a call); every 4,096 steps, checks the limits.
+    #[inline(always)]
     fn count_step(&mut self) -> Result<(), RuntimeError> {
         self.steps += 1;
         if self.steps & 0xfff == 0 {
-            if self.steps >= self.limits.max_steps {
+            return self.check_limits();
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn check_limits(&mut self) -> Result<(), RuntimeError> {
+        if self.steps >= self.limits.max_steps {
+            return Err(RuntimeError::limit(format!(
+                "step budget exhausted ({} steps)",
+                self.limits.max_steps
+            )));
+        }
+        if crate::cycles::wanted() {
+            crate::cycles::collect();
+        }
+        if let Some(limit) = self.limits.time_limit {
+            if self.started.elapsed() > limit {
                 return Err(RuntimeError::limit(format!(
-                    "step budget exhausted ({} steps)",
-                    self.limits.max_steps
+                    "time limit exceeded ({} ms)",
+                    limit.as_millis()
                 )));
-            }
-            if crate::cycles::wanted() {
-                crate::cycles::collect();
-            }
-            if let Some(limit) = self.limits.time_limit {
-                if self.started.elapsed() > limit {
-                    return Err(RuntimeError::limit(format!(
-                        "time limit exceeded ({} ms)",
-                        limit.as_millis()
-                    )));
-                }
             }
         }
         Ok(())
@@ -256,8 +268,18 @@ impl<'h> Vm<'h> {
         }
     }
 
-    /// The dispatch loop proper; returns on the entry frame's return or on an error.
+    /// Runs the dispatch loop with the register stack held apart from `self`, so the
+    /// loop keeps its address in a register (every instruction reads registers). Code
+    /// that may call back into the VM gets it back for the time of the call.
     fn step_frames(&mut self, entry_depth: usize) -> Result<(), RuntimeError> {
+        let mut stack = std::mem::take(&mut self.stack);
+        let result = self.dispatch(&mut stack, entry_depth);
+        self.stack = stack;
+        result
+    }
+
+    /// The dispatch loop proper; returns on the entry frame's return or on an error.
+    fn dispatch(&mut self, stack: &mut Vec<Value>, entry_depth: usize) -> Result<(), RuntimeError> {
         // The program outlives this loop; its functions are borrowed from a local handle
         // so calls and returns switch functions without touching reference counts.
         let program = self.program.clone();
@@ -272,7 +294,7 @@ impl<'h> Vm<'h> {
 
         macro_rules! r {
             ($reg:expr) => {
-                self.stack[base + $reg as usize]
+                stack[base + $reg as usize]
             };
         }
         // Saves pc before anything that may fail or call, so errors point at the
@@ -283,6 +305,15 @@ impl<'h> Vm<'h> {
                     frame.pc = pc;
                 }
             };
+        }
+        // Lends the stack back to `self` while `$e` runs (it may call FLIN functions).
+        macro_rules! lend {
+            ($e:expr) => {{
+                std::mem::swap(&mut self.stack, stack);
+                let result = $e;
+                std::mem::swap(&mut self.stack, stack);
+                result
+            }};
         }
         macro_rules! reload {
             () => {{
@@ -403,8 +434,11 @@ impl<'h> Vm<'h> {
             ($target:expr) => {{
                 let target = $target as usize;
                 if target < pc {
-                    save_pc!();
-                    self.count_step()?;
+                    self.steps += 1;
+                    if self.steps & 0xfff == 0 {
+                        save_pc!();
+                        self.check_limits()?;
+                    }
                 }
                 pc = target;
             }};
@@ -427,9 +461,7 @@ impl<'h> Vm<'h> {
                     set(&mut r!(a), value);
                 }
                 Op::Move { a, b } => {
-                    if let Some((dst, src)) =
-                        pair(&mut self.stack, base + a as usize, base + b as usize)
-                    {
+                    if let Some((dst, src)) = pair(stack, base + a as usize, base + b as usize) {
                         copy_into(dst, src);
                     }
                 }
@@ -726,6 +758,7 @@ impl<'h> Vm<'h> {
                     };
                     let callee = closure.function.index;
                     self.push_frame(
+                        stack,
                         callee,
                         Some(closure),
                         base + a as usize + 1,
@@ -746,6 +779,7 @@ impl<'h> Vm<'h> {
                     };
                     let callee_base = base + a as usize + 1;
                     self.push_frame(
+                        stack,
                         index,
                         None,
                         callee_base,
@@ -766,11 +800,11 @@ impl<'h> Vm<'h> {
                     let mut args = std::mem::take(&mut self.args);
                     // Argument registers are temporaries: their values move out.
                     args.extend(
-                        self.stack[start..start + n as usize]
+                        stack[start..start + n as usize]
                             .iter_mut()
                             .map(|slot| std::mem::replace(slot, Value::None)),
                     );
-                    let result = builtins::call(self, b, &args);
+                    let result = lend!(builtins::call(self, b, &args));
                     args.clear();
                     self.args = args;
                     set(&mut r!(a), result?);
@@ -785,11 +819,11 @@ impl<'h> Vm<'h> {
                     let start = base + a as usize + 1;
                     let mut args = std::mem::take(&mut self.args);
                     args.extend(
-                        self.stack[start..start + *n_args as usize]
+                        stack[start..start + *n_args as usize]
                             .iter_mut()
                             .map(|slot| std::mem::replace(slot, Value::None)),
                     );
-                    let result = builtins::call_method(self, *name, &args);
+                    let result = lend!(builtins::call_method(self, *name, &args));
                     args.clear();
                     self.args = args;
                     set(&mut r!(a), result?);
@@ -808,7 +842,7 @@ impl<'h> Vm<'h> {
                     let Some(ret) = self.frames.pop() else {
                         return Ok(());
                     };
-                    move_value(&mut self.stack, ret, base + a as usize);
+                    move_value(stack, ret, base + a as usize);
                     if !self.handlers.is_empty() {
                         self.handlers.retain(|h| h.depth <= self.frames.len());
                     }
@@ -902,10 +936,7 @@ impl<'h> Vm<'h> {
                         Value::Int(i) => usize::try_from(i).ok(),
                         _ => None,
                     };
-                    let done = match (
-                        index,
-                        pair(&mut self.stack, base + a as usize, base + b as usize),
-                    ) {
+                    let done = match (index, pair(stack, base + a as usize, base + b as usize)) {
                         (Some(i), Some((dst, Value::List(items)))) => match items.borrow().get(i) {
                             Some(item) => {
                                 copy_into(dst, item);
@@ -937,7 +968,7 @@ impl<'h> Vm<'h> {
                         None => {
                             save_pc!();
                             let args = [r!(b).clone(), r!(c).clone()];
-                            builtins::call_method(self, Symbol::intern("get"), &args)?
+                            lend!(builtins::call_method(self, Symbol::intern("get"), &args))?
                         }
                     };
                     set(&mut r!(a), value);
@@ -958,7 +989,7 @@ impl<'h> Vm<'h> {
                     if !done {
                         save_pc!();
                         let args = [r!(a).clone(), r!(b).clone(), r!(c).clone()];
-                        builtins::call_method(self, Symbol::intern("set"), &args)?;
+                        lend!(builtins::call_method(self, Symbol::intern("set"), &args))?;
                     }
                 }
                 Op::ListPush { a, b } => {
@@ -975,7 +1006,7 @@ impl<'h> Vm<'h> {
                     if !done {
                         save_pc!();
                         let args = [r!(a).clone(), r!(b).clone()];
-                        builtins::call_method(self, Symbol::intern("push"), &args)?;
+                        lend!(builtins::call_method(self, Symbol::intern("push"), &args))?;
                     }
                 }
                 Op::Length { a, b } => {
@@ -990,8 +1021,11 @@ impl<'h> Vm<'h> {
                         None => {
                             save_pc!();
                             let args = [r!(b).clone()];
-                            let value =
-                                builtins::call_method(self, Symbol::intern("length"), &args)?;
+                            let value = lend!(builtins::call_method(
+                                self,
+                                Symbol::intern("length"),
+                                &args
+                            ))?;
                             set(&mut r!(a), value);
                         }
                     }
@@ -1008,7 +1042,7 @@ impl<'h> Vm<'h> {
                         return Err(RuntimeError::runtime("internal: bad field constant"));
                     };
                     let object = r!(a).clone();
-                    let value = crate::access::get_field(self, &object, *name)?;
+                    let value = lend!(crate::access::get_field(self, &object, *name))?;
                     r!(a) = value;
                 }
                 Op::GetFieldOf { a, b, k } => {
@@ -1017,7 +1051,7 @@ impl<'h> Vm<'h> {
                         return Err(RuntimeError::runtime("internal: bad field constant"));
                     };
                     // A record's field, copied straight into its register.
-                    let done = match pair(&mut self.stack, base + a as usize, base + b as usize) {
+                    let done = match pair(stack, base + a as usize, base + b as usize) {
                         Some((dst, Value::Record(record))) => {
                             let values = record.values.try_borrow();
                             match (record.index_of(*name), values) {
@@ -1036,7 +1070,7 @@ impl<'h> Vm<'h> {
                     if !done {
                         save_pc!();
                         let object = r!(b).clone();
-                        let value = crate::access::get_field(self, &object, *name)?;
+                        let value = lend!(crate::access::get_field(self, &object, *name))?;
                         set(&mut r!(a), value);
                     }
                 }
@@ -1217,7 +1251,7 @@ impl<'h> Vm<'h> {
                     };
                     save_pc!();
                     let plan = crate::query::plan(&query)?;
-                    r!(a) = self.host.query(&plan, terminal)?;
+                    r!(a) = lend!(self.host.query(&plan, terminal))?;
                 }
                 Op::Unwrap { a, k } => {
                     if r!(a).is_none() {
