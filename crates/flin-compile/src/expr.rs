@@ -451,6 +451,20 @@ impl ModuleCompiler<'_> {
                         }
                     }
                 }
+                // `a + b` on texts into a temporary: the left text is built in the
+                // temporary and the right appended to it, in place when it is unshared
+                // (a call's result, an interpolation) — one allocation less per `+`.
+                let text = matches!(left_ty, Some(Ty::Text)) || matches!(right_ty, Some(Ty::Text));
+                if op == BinaryOp::Add && text && !self.b().is_variable(dst) {
+                    self.expr_to(lhs, dst);
+                    let b = self.expr_reg(rhs);
+                    self.emit(Op::Concat {
+                        a: dst,
+                        b: dst,
+                        c: b,
+                    });
+                    return;
+                }
                 if ints {
                     if let Some(instruction) = self.int_immediate(op, lhs, rhs, dst) {
                         self.emit(instruction);
@@ -928,6 +942,12 @@ impl ModuleCompiler<'_> {
                 });
                 self.emit(Op::Assert { a: base, k });
                 self.emit(Op::LoadNone { a: dst });
+                return;
+            }
+            "to_text" if args.len() == 1 && piped.is_none() => {
+                let [value] = args else { return };
+                let reg = self.expr_reg(&value.value);
+                self.emit(Op::ToText { a: dst, b: reg });
                 return;
             }
             "fail" if args.len() == 1 && piped.is_none() => {

@@ -144,6 +144,17 @@ impl FnBuilder {
         }
     }
 
+    /// Whether `reg` holds a variable (parameter or local) rather than a temporary.
+    pub fn is_variable(&self, reg: u16) -> bool {
+        reg < self.arity
+            || self.scopes.iter().any(|scope| {
+                scope
+                    .locals
+                    .iter()
+                    .any(|local| matches!(local.slot, Slot::Reg(r) | Slot::Cell(r) if r == reg))
+            })
+    }
+
     /// A fresh register above everything in use.
     pub fn temp(&mut self) -> u16 {
         self.temps(1)
