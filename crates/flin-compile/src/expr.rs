@@ -408,11 +408,9 @@ impl ModuleCompiler<'_> {
             }
             BinaryOp::Coalesce | BinaryOp::Or => {
                 self.expr_to(lhs, dst);
-                let present = self.emit(Op::JumpIfNone { a: dst, target: 0 });
-                let to_end = self.emit(Op::Jump { target: 0 });
-                self.b().patch(present);
+                let present = self.emit(Op::JumpIfSome { a: dst, target: 0 });
                 self.expr_to(rhs, dst);
-                self.b().patch(to_end);
+                self.b().patch(present);
             }
             BinaryOp::Pipe => {
                 let (callee, args): (&Expr, &[Arg]) = match &rhs.kind {

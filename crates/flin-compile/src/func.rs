@@ -122,6 +122,7 @@ impl FnBuilder {
             | Op::JumpIf { target: t, .. }
             | Op::JumpIfNot { target: t, .. }
             | Op::JumpIfNone { target: t, .. }
+            | Op::JumpIfSome { target: t, .. }
             | Op::JumpIfNotLtInt { target: t, .. }
             | Op::JumpIfGiven { target: t, .. }
             | Op::TryStart { target: t, .. },
@@ -141,6 +142,15 @@ impl FnBuilder {
             dst
         } else {
             self.temps(n + 1)
+        }
+    }
+
+    /// Removes the last instruction when it is `op` (a jump to the end of the code
+    /// still lands on whatever comes next).
+    pub fn drop_last_if(&mut self, op: Op) {
+        if self.code.last() == Some(&op) {
+            self.code.pop();
+            self.spans.pop();
         }
     }
 

@@ -56,6 +56,8 @@ impl ModuleCompiler<'_> {
                 None => {
                     let scratch = self.b().temp();
                     self.expr_to(expr, scratch);
+                    // A call made for its effect need not load its `none` result.
+                    self.b().drop_last_if(Op::LoadNone { a: scratch });
                 }
             },
             StmtKind::Assign(assign) => {

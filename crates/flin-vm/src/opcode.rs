@@ -152,6 +152,8 @@ pub enum Op {
     JumpIfNot { a: Reg, target: u32 },
     /// if R[a] is none: pc = target
     JumpIfNone { a: Reg, target: u32 },
+    /// if R[a] is not none: pc = target (`a ?? b` keeps `a`)
+    JumpIfSome { a: Reg, target: u32 },
     /// if not (R[a] < R[a+1]) on ints: pc = target (loop test of `for i in x..y`)
     JumpIfNotLtInt { a: Reg, target: u32 },
     /// R[a] += 1; if R[a] < R[a+1]: pc = target (the step and test that end each

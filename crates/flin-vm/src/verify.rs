@@ -156,6 +156,7 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
             Op::JumpIf { a, target: t }
             | Op::JumpIfNot { a, target: t }
             | Op::JumpIfNone { a, target: t }
+            | Op::JumpIfSome { a, target: t }
             | Op::JumpIfGiven { a, target: t } => {
                 regs(&[(a, 1)])?;
                 target(t)?;

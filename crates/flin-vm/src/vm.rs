@@ -713,6 +713,11 @@ impl<'h> Vm<'h> {
                         jump!(target);
                     }
                 }
+                Op::JumpIfSome { a, target } => {
+                    if !r!(a).is_none() {
+                        jump!(target);
+                    }
+                }
                 Op::JumpIfNotLtInt { a, target } => {
                     let below = match (&r!(a), &r!(a + 1)) {
                         (Value::Int(x), Value::Int(y)) => x < y,
