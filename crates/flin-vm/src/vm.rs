@@ -289,12 +289,19 @@ impl<'h> Vm<'h> {
         let Some(mut function) = program.functions.get(frame.function) else {
             return Err(RuntimeError::runtime("internal: no such function"));
         };
+        // The running function's instructions, kept as a slice in the loop's locals.
+        let mut ops: &[Op] = &function.ops;
         let mut base = frame.base;
         let mut pc = frame.pc;
+        // The running frame's registers as a slice, taken again whenever the frame
+        // changes or the stack may have grown (a call, code lent the stack).
+        let Some(mut regs) = stack.get_mut(base..) else {
+            return Err(RuntimeError::runtime("internal: a frame beyond the stack"));
+        };
 
         macro_rules! r {
             ($reg:expr) => {
-                stack[base + $reg as usize]
+                regs[$reg as usize]
             };
         }
         // Saves pc before anything that may fail or call, so errors point at the
@@ -306,12 +313,21 @@ impl<'h> Vm<'h> {
                 }
             };
         }
+        macro_rules! window {
+            () => {
+                regs = match stack.get_mut(base..) {
+                    Some(regs) => regs,
+                    None => return Err(RuntimeError::runtime("internal: a frame beyond the stack")),
+                }
+            };
+        }
         // Lends the stack back to `self` while `$e` runs (it may call FLIN functions).
         macro_rules! lend {
             ($e:expr) => {{
                 std::mem::swap(&mut self.stack, stack);
                 let result = $e;
                 std::mem::swap(&mut self.stack, stack);
+                window!();
                 result
             }};
         }
@@ -324,8 +340,10 @@ impl<'h> Vm<'h> {
                     return Err(RuntimeError::runtime("internal: no such function"));
                 };
                 function = next;
+                ops = &function.ops;
                 base = frame.base;
                 pc = frame.pc;
+                window!();
             }};
         }
         macro_rules! int_op {
@@ -445,7 +463,7 @@ impl<'h> Vm<'h> {
         }
 
         loop {
-            let Some(op) = function.ops.get(pc).copied() else {
+            let Some(op) = ops.get(pc).copied() else {
                 return Err(RuntimeError::runtime(
                     "internal: ran past the end of a function",
                 ));
@@ -461,7 +479,7 @@ impl<'h> Vm<'h> {
                     set(&mut r!(a), value);
                 }
                 Op::Move { a, b } => {
-                    if let Some((dst, src)) = pair(stack, base + a as usize, base + b as usize) {
+                    if let Some((dst, src)) = pair(regs, a as usize, b as usize) {
                         copy_into(dst, src);
                     }
                 }
@@ -793,19 +811,21 @@ impl<'h> Vm<'h> {
                     )?;
                     // The new frame is known: no need to read it back.
                     function = callee;
+                    ops = &function.ops;
                     base = callee_base;
                     pc = 0;
+                    window!();
                 }
                 Op::CallBuiltin { a, b, n } => {
                     save_pc!();
-                    let start = base + a as usize + 1;
+                    let start = a as usize + 1;
                     // The arguments are copied into a buffer the VM keeps, so a call
                     // allocates nothing (a built-in calling back into FLIN takes a fresh
                     // one while this one is out).
                     let mut args = std::mem::take(&mut self.args);
                     // Argument registers are temporaries: their values move out.
                     args.extend(
-                        stack[start..start + n as usize]
+                        regs[start..start + n as usize]
                             .iter_mut()
                             .map(|slot| std::mem::replace(slot, Value::None)),
                     );
@@ -821,10 +841,10 @@ impl<'h> Vm<'h> {
                     else {
                         return Err(RuntimeError::runtime("internal: bad method constant"));
                     };
-                    let start = base + a as usize + 1;
+                    let start = a as usize + 1;
                     let mut args = std::mem::take(&mut self.args);
                     args.extend(
-                        stack[start..start + *n_args as usize]
+                        regs[start..start + *n_args as usize]
                             .iter_mut()
                             .map(|slot| std::mem::replace(slot, Value::None)),
                     );
@@ -941,7 +961,7 @@ impl<'h> Vm<'h> {
                         Value::Int(i) => usize::try_from(i).ok(),
                         _ => None,
                     };
-                    let done = match (index, pair(stack, base + a as usize, base + b as usize)) {
+                    let done = match (index, pair(regs, a as usize, b as usize)) {
                         (Some(i), Some((dst, Value::List(items)))) => match items.borrow().get(i) {
                             Some(item) => {
                                 copy_into(dst, item);
@@ -1056,7 +1076,7 @@ impl<'h> Vm<'h> {
                         return Err(RuntimeError::runtime("internal: bad field constant"));
                     };
                     // A record's field, copied straight into its register.
-                    let done = match pair(stack, base + a as usize, base + b as usize) {
+                    let done = match pair(regs, a as usize, b as usize) {
                         Some((dst, Value::Record(record))) => {
                             let values = record.values.try_borrow();
                             match (record.index_of(*name), values) {
