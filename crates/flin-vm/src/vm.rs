@@ -163,14 +163,17 @@ impl<'h> Vm<'h> {
         if stack.len() < needed {
             stack.resize(needed, Value::None);
         }
-        // Parameters the caller left out take their defaults in the callee; other
-        // registers start empty (a scalar left by an earlier frame is overwritten
-        // without a drop).
+        // Parameters the caller left out take their defaults in the callee.
         for slot in &mut stack[base + n_args.min(arity)..base + arity] {
             *slot = Value::Absent;
         }
+        // The compiler writes every register before reading it (the test suite passes
+        // with them poisoned), so a scalar left by an earlier frame may stay; a heap
+        // value is let go now rather than when its register is next written.
         for slot in &mut stack[base + arity..needed] {
-            overwrite(slot, Value::None);
+            if slot.is_heap() {
+                *slot = Value::None;
+            }
         }
         self.frames.push(function as usize, closure, base, ret);
         self.count_step()
