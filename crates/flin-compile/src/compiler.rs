@@ -293,6 +293,12 @@ impl<'a> ModuleCompiler<'a> {
         if builder.overflow {
             self.error(span, "this function needs more than 65,535 registers");
         }
+        if builder.too_long {
+            self.error(
+                span,
+                "this function is longer than 65,535 instructions: split it into smaller ones",
+            );
+        }
         builder.finish()
     }
 

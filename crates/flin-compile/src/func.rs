@@ -73,6 +73,8 @@ pub struct FnBuilder {
     pub span: Span,
     /// Set when the function needs more than 65,535 registers.
     pub overflow: bool,
+    /// A compare-and-branch got a target past 65,535 (the function is too long).
+    pub too_long: bool,
 }
 
 impl FnBuilder {
@@ -97,6 +99,7 @@ impl FnBuilder {
             loops: Vec::new(),
             span: decl_span,
             overflow: false,
+            too_long: false,
         }
     }
 
@@ -129,6 +132,26 @@ impl FnBuilder {
         ) = self.code.get_mut(at)
         {
             *t = target;
+            return;
+        }
+        // Compare-and-branch instructions hold a 16-bit target.
+        if let Some(
+            Op::JumpUnlessLtInt { target: t, .. }
+            | Op::JumpUnlessLeInt { target: t, .. }
+            | Op::JumpUnlessEq { target: t, .. }
+            | Op::JumpUnlessNotEq { target: t, .. }
+            | Op::JumpUnlessLtIntImm { target: t, .. }
+            | Op::JumpUnlessLeIntImm { target: t, .. }
+            | Op::JumpUnlessGtIntImm { target: t, .. }
+            | Op::JumpUnlessGeIntImm { target: t, .. }
+            | Op::JumpUnlessEqIntImm { target: t, .. }
+            | Op::JumpUnlessNotEqIntImm { target: t, .. },
+        ) = self.code.get_mut(at)
+        {
+            match u16::try_from(target) {
+                Ok(target) => *t = target,
+                Err(_) => self.too_long = true,
+            }
         }
     }
 

@@ -79,8 +79,7 @@ impl ModuleCompiler<'_> {
             StmtKind::For(for_loop) => self.for_stmt(for_loop),
             StmtKind::While { cond, body } => {
                 let head = self.b().here();
-                let test = self.expr_reg(cond);
-                let exit = self.emit(Op::JumpIfNot { a: test, target: 0 });
+                let exit = self.jump_unless(cond);
                 self.b().free = mark;
                 self.b().loops.push(LoopLabels {
                     breaks: Vec::new(),
@@ -358,8 +357,7 @@ impl ModuleCompiler<'_> {
             self.if_effect(branch);
             return false;
         };
-        let test = self.expr_reg(&branch.cond);
-        let to_else = self.emit(Op::JumpIfNot { a: test, target: 0 });
+        let to_else = self.jump_unless(&branch.cond);
         let scratch = dst;
         self.block_value(&branch.then_block, scratch);
         let to_end = self.emit(Op::Jump { target: 0 });
@@ -377,12 +375,102 @@ impl ModuleCompiler<'_> {
         branch.else_branch.is_some()
     }
 
+    /// Jumps (to a target patched later) unless `cond` holds; a comparison of ints, or
+    /// an equality, is one compare-and-branch instruction. Returns the jump to patch.
+    fn jump_unless(&mut self, cond: &Expr) -> usize {
+        let mark = self.b().free;
+        let fused = self.compare_and_branch(cond);
+        let at = match fused {
+            Some(op) => self.emit(op),
+            None => {
+                let test = self.expr_reg(cond);
+                self.emit(Op::JumpIfNot { a: test, target: 0 })
+            }
+        };
+        self.b().free = mark;
+        at
+    }
+
+    /// The compare-and-branch instruction for `cond` (target 0, patched later), with its
+    /// operands compiled; `None` when `cond` is not a comparison it covers or the
+    /// function is already too long for a 16-bit target.
+    fn compare_and_branch(&mut self, cond: &Expr) -> Option<Op> {
+        let ExprKind::Binary { op, lhs, rhs } = &cond.kind else {
+            return None;
+        };
+        if self.b().here() > 32_768 {
+            return None;
+        }
+        let ints = matches!(self.ty(lhs), Some(Ty::Int)) && matches!(self.ty(rhs), Some(Ty::Int));
+        let small = |e: &Expr| match e.kind {
+            ExprKind::Int(value) => i16::try_from(value).ok(),
+            _ => None,
+        };
+        use ast::BinaryOp as B;
+        if ints {
+            if let Some(value) = small(rhs) {
+                let make: fn(u16, i16) -> Op = match op {
+                    B::Lt => |a, value| Op::JumpUnlessLtIntImm {
+                        a,
+                        value,
+                        target: 0,
+                    },
+                    B::Le => |a, value| Op::JumpUnlessLeIntImm {
+                        a,
+                        value,
+                        target: 0,
+                    },
+                    B::Gt => |a, value| Op::JumpUnlessGtIntImm {
+                        a,
+                        value,
+                        target: 0,
+                    },
+                    B::Ge => |a, value| Op::JumpUnlessGeIntImm {
+                        a,
+                        value,
+                        target: 0,
+                    },
+                    B::Eq => |a, value| Op::JumpUnlessEqIntImm {
+                        a,
+                        value,
+                        target: 0,
+                    },
+                    B::NotEq => |a, value| Op::JumpUnlessNotEqIntImm {
+                        a,
+                        value,
+                        target: 0,
+                    },
+                    _ => return None,
+                };
+                let a = self.expr_reg(lhs);
+                return Some(make(a, value));
+            }
+        }
+        let make: fn(u16, u16) -> Op = match op {
+            B::Lt if ints => |a, b| Op::JumpUnlessLtInt { a, b, target: 0 },
+            B::Le if ints => |a, b| Op::JumpUnlessLeInt { a, b, target: 0 },
+            B::Gt if ints => |a, b| Op::JumpUnlessLtInt {
+                a: b,
+                b: a,
+                target: 0,
+            },
+            B::Ge if ints => |a, b| Op::JumpUnlessLeInt {
+                a: b,
+                b: a,
+                target: 0,
+            },
+            B::Eq => |a, b| Op::JumpUnlessEq { a, b, target: 0 },
+            B::NotEq => |a, b| Op::JumpUnlessNotEq { a, b, target: 0 },
+            _ => return None,
+        };
+        let a = self.expr_reg(lhs);
+        let b = self.expr_reg(rhs);
+        Some(make(a, b))
+    }
+
     /// An `if` run for its effects: no value, no `none` for a missing `else`.
     fn if_effect(&mut self, branch: &If) {
-        let mark = self.b().free;
-        let test = self.expr_reg(&branch.cond);
-        self.b().free = mark;
-        let to_else = self.emit(Op::JumpIfNot { a: test, target: 0 });
+        let to_else = self.jump_unless(&branch.cond);
         self.block_effect(&branch.then_block);
         match &branch.else_branch {
             None => self.b().patch(to_else),

@@ -159,6 +159,28 @@ pub enum Op {
     /// R[a] += 1; if R[a] < R[a+1]: pc = target (the step and test that end each
     /// iteration of `for i in x..y`; R[a] < R[a+1] held, so the step cannot overflow)
     ForLoopInt { a: Reg, target: u32 },
+    /// Compare-and-branch (the condition of an `if` or a loop fused with its jump by
+    /// the compiler): unless R[a] < R[b] on ints, pc = target. The target is absolute
+    /// and below 65,536 (the compiler keeps the two instructions otherwise).
+    JumpUnlessLtInt { a: Reg, b: Reg, target: u16 },
+    /// unless R[a] <= R[b] on ints: pc = target
+    JumpUnlessLeInt { a: Reg, b: Reg, target: u16 },
+    /// unless R[a] == R[b]: pc = target
+    JumpUnlessEq { a: Reg, b: Reg, target: u16 },
+    /// unless R[a] != R[b]: pc = target
+    JumpUnlessNotEq { a: Reg, b: Reg, target: u16 },
+    /// unless R[a] < value on ints: pc = target
+    JumpUnlessLtIntImm { a: Reg, value: i16, target: u16 },
+    /// unless R[a] <= value: pc = target
+    JumpUnlessLeIntImm { a: Reg, value: i16, target: u16 },
+    /// unless R[a] > value: pc = target
+    JumpUnlessGtIntImm { a: Reg, value: i16, target: u16 },
+    /// unless R[a] >= value: pc = target
+    JumpUnlessGeIntImm { a: Reg, value: i16, target: u16 },
+    /// unless R[a] == value: pc = target
+    JumpUnlessEqIntImm { a: Reg, value: i16, target: u16 },
+    /// unless R[a] != value: pc = target
+    JumpUnlessNotEqIntImm { a: Reg, value: i16, target: u16 },
     /// if R[a] is not Absent: pc = target (skip a default parameter's code)
     JumpIfGiven { a: Reg, target: u32 },
 

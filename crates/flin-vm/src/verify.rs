@@ -153,6 +153,22 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 regs(&[(a, 1), (b, 1)])?;
             }
             Op::Jump { target: t } => target(t)?,
+            Op::JumpUnlessLtInt { a, b, target: t }
+            | Op::JumpUnlessLeInt { a, b, target: t }
+            | Op::JumpUnlessEq { a, b, target: t }
+            | Op::JumpUnlessNotEq { a, b, target: t } => {
+                regs(&[(a, 1), (b, 1)])?;
+                target(u32::from(t))?;
+            }
+            Op::JumpUnlessLtIntImm { a, target: t, .. }
+            | Op::JumpUnlessLeIntImm { a, target: t, .. }
+            | Op::JumpUnlessGtIntImm { a, target: t, .. }
+            | Op::JumpUnlessGeIntImm { a, target: t, .. }
+            | Op::JumpUnlessEqIntImm { a, target: t, .. }
+            | Op::JumpUnlessNotEqIntImm { a, target: t, .. } => {
+                regs(&[(a, 1)])?;
+                target(u32::from(t))?;
+            }
             Op::JumpIf { a, target: t }
             | Op::JumpIfNot { a, target: t }
             | Op::JumpIfNone { a, target: t }

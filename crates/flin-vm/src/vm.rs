@@ -429,6 +429,22 @@ impl<'h> Vm<'h> {
                 set_bool(&mut r!($a), result);
             }};
         }
+        // Unless R[a] `op` value on ints, jump.
+        macro_rules! branch_imm {
+            ($a:expr, $value:expr, $target:expr, $op:tt) => {{
+                let value = i64::from($value);
+                let yes = match &r!($a) {
+                    Value::Int(x) => *x $op value,
+                    other => {
+                        save_pc!();
+                        ops::compare(other, &Value::Int(value))? $op std::cmp::Ordering::Equal
+                    }
+                };
+                if !yes {
+                    jump!($target);
+                }
+            }};
+        }
         macro_rules! num_op {
             ($a:expr, $b:expr, $c:expr, $op:tt, $generic:path) => {{
                 match (&r!($b), &r!($c)) {
@@ -764,6 +780,62 @@ impl<'h> Vm<'h> {
                         _ => false,
                     };
                     if again {
+                        jump!(target);
+                    }
+                }
+                Op::JumpUnlessLtInt { a, b, target } => {
+                    let yes = match (&r!(a), &r!(b)) {
+                        (Value::Int(x), Value::Int(y)) => x < y,
+                        (x, y) => {
+                            save_pc!();
+                            ops::compare(x, y)?.is_lt()
+                        }
+                    };
+                    if !yes {
+                        jump!(target);
+                    }
+                }
+                Op::JumpUnlessLeInt { a, b, target } => {
+                    let yes = match (&r!(a), &r!(b)) {
+                        (Value::Int(x), Value::Int(y)) => x <= y,
+                        (x, y) => {
+                            save_pc!();
+                            ops::compare(x, y)?.is_le()
+                        }
+                    };
+                    if !yes {
+                        jump!(target);
+                    }
+                }
+                Op::JumpUnlessEq { a, b, target } => {
+                    if !ops::equal(&r!(a), &r!(b)) {
+                        jump!(target);
+                    }
+                }
+                Op::JumpUnlessNotEq { a, b, target } => {
+                    if ops::equal(&r!(a), &r!(b)) {
+                        jump!(target);
+                    }
+                }
+                Op::JumpUnlessLtIntImm { a, value, target } => branch_imm!(a, value, target, <),
+                Op::JumpUnlessLeIntImm { a, value, target } => branch_imm!(a, value, target, <=),
+                Op::JumpUnlessGtIntImm { a, value, target } => branch_imm!(a, value, target, >),
+                Op::JumpUnlessGeIntImm { a, value, target } => branch_imm!(a, value, target, >=),
+                Op::JumpUnlessEqIntImm { a, value, target } => {
+                    let yes = match &r!(a) {
+                        Value::Int(x) => *x == i64::from(value),
+                        other => ops::equal(other, &Value::Int(i64::from(value))),
+                    };
+                    if !yes {
+                        jump!(target);
+                    }
+                }
+                Op::JumpUnlessNotEqIntImm { a, value, target } => {
+                    let yes = match &r!(a) {
+                        Value::Int(x) => *x != i64::from(value),
+                        other => !ops::equal(other, &Value::Int(i64::from(value))),
+                    };
+                    if !yes {
                         jump!(target);
                     }
                 }
