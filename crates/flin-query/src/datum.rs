@@ -1,7 +1,7 @@
 //! A value as the database sees it: plain data, independent of the VM's layout.
 
 /// A parameter value, or a field value of a stored row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Datum {
     None,
     Bool(bool),

@@ -9,14 +9,18 @@
 //! store prepares its SQL once per shape. A [`QueryPlan`] is a shape with its parameter
 //! values ([`Datum`]); a [`Terminal`] says what to bring back (the rows, a count, a sum…).
 //!
+//! [`EntityDef`] describes an entity's fields, types and rules the same way for all three.
+//!
 //! Invariant: this crate knows nothing of FLIN syntax, of the VM's value layout or of
 //! SQL. Names are plain text; values are [`Datum`].
 
 mod datum;
 mod explain;
+mod schema;
 mod shape;
 
 pub use datum::Datum;
+pub use schema::{EntityDef, FieldDef, FieldType, OnDelete, Rule};
 pub use shape::{
     ArithOp, CmpOp, Cond, Deleted, Operand, OrderKey, Param, QueryPlan, QueryShape, Terminal,
     TextMatch,

@@ -1,10 +1,22 @@
 //! FlinDB: entities on SQLite (and later PostgreSQL): schema from entity declarations and
 //! its evolution, saves with full history, soft and hard deletes, query plans compiled to
-//! prepared SQL, time travel, and keyword indexes kept in the same transaction
-//! (spec/data.md).
-//!
-//! Not built yet: this crate is the place for issue "FlinDB".
+//! prepared SQL, time travel, and units of work as transactions (spec/data.md).
 //!
 //! Invariant: the store knows nothing of the VM's value layout or of FLIN syntax. It
-//! sees plain data at its boundary (entity descriptions, rows of typed values, query
-//! plans), so the VM and the database can change independently.
+//! sees plain data at its boundary (entity descriptions, rows of [`flin_query::Datum`],
+//! query plans), so the VM and the database can change independently.
+
+mod columns;
+mod db;
+mod error;
+mod query;
+mod row;
+mod schema;
+mod store;
+mod validate;
+
+pub use db::Db;
+pub use error::{Result, StoreError};
+pub use row::{At, QueryResult, Row};
+pub use schema::{Change, history as schema_history, stored as stored_schema};
+pub use store::{Durability, Location, Store, Unit, restore};

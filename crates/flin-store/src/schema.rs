@@ -1,0 +1,655 @@
+//! The declared entities against the stored schema (data.md §8): tables are created for
+//! new entities, new fields are added, renamed fields keep their data, and a change that
+//! would lose or invent data stops start-up with an error naming the entity, the field,
+//! the rows affected and the fix. Every applied change is recorded with its time.
+
+use std::collections::HashMap;
+
+use flin_query::{EntityDef, FieldDef, FieldType};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::columns::{
+    self, currency_column, field_columns, history_columns, history_table, join_table, quote,
+    sql_type, table,
+};
+use crate::error::{Result, StoreError};
+
+/// The entities a store serves, with lookups the operations need.
+#[derive(Debug, Default)]
+pub struct Schema {
+    pub entities: Vec<EntityDef>,
+    by_name: HashMap<String, usize>,
+    /// For each entity: the (entity, field) pairs that reference it.
+    referrers: HashMap<String, Vec<(usize, usize)>>,
+}
+
+impl Schema {
+    pub fn new(entities: Vec<EntityDef>) -> Schema {
+        let by_name = entities
+            .iter()
+            .enumerate()
+            .map(|(i, def)| (def.name.clone(), i))
+            .collect();
+        let mut referrers: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (e, def) in entities.iter().enumerate() {
+            for (f, field) in def.fields.iter().enumerate() {
+                if let FieldType::Ref(target) = &field.ty {
+                    referrers.entry(target.clone()).or_default().push((e, f));
+                }
+            }
+        }
+        Schema {
+            entities,
+            by_name,
+            referrers,
+        }
+    }
+
+    pub fn entity(&self, name: &str) -> Result<&EntityDef> {
+        self.by_name
+            .get(name)
+            .and_then(|i| self.entities.get(*i))
+            .ok_or_else(|| StoreError::Schema(format!("unknown entity `{name}`")))
+    }
+
+    /// The reference fields pointing at `entity`: (referencing entity, field).
+    pub fn referrers(&self, entity: &str) -> Vec<(&EntityDef, &FieldDef)> {
+        self.referrers
+            .get(entity)
+            .into_iter()
+            .flatten()
+            .filter_map(|(e, f)| {
+                let def = self.entities.get(*e)?;
+                Some((def, def.fields.get(*f)?))
+            })
+            .collect()
+    }
+}
+
+/// Creates the store's own tables when they are missing.
+pub fn ensure_meta(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS \"_flin_schema\" (entity TEXT PRIMARY KEY, def TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS \"_flin_changes\" (
+             seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, entity TEXT NOT NULL, change TEXT NOT NULL);",
+    )?;
+    Ok(())
+}
+
+/// One recorded schema change: when, which entity, what.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub at: i64,
+    pub entity: String,
+    pub change: String,
+}
+
+/// Brings the database to the declared entities, in one transaction. Returns the
+/// changes it applied (also recorded in the database).
+pub fn apply(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<Vec<Change>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    ensure_meta(&tx)?;
+    let mut stored: HashMap<String, EntityDef> = HashMap::new();
+    {
+        let mut stmt = tx.prepare("SELECT entity, def FROM \"_flin_schema\"")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (name, def) = row?;
+            let def: EntityDef = serde_json::from_str(&def).map_err(|e| {
+                StoreError::Schema(format!("the stored schema of `{name}` cannot be read: {e}"))
+            })?;
+            stored.insert(name, def);
+        }
+    }
+    let mut changes = Vec::new();
+    for def in declared {
+        let mut log = |change: String| {
+            changes.push(Change {
+                at: now,
+                entity: def.name.clone(),
+                change,
+            })
+        };
+        match stored.get(&def.name) {
+            None => {
+                create_entity(&tx, def)?;
+                log(format!("created entity {}", def.name));
+            }
+            Some(old) => evolve(&tx, old, def, &mut log)?,
+        }
+        let json = serde_json::to_string(def)
+            .map_err(|e| StoreError::Schema(format!("cannot record the schema: {e}")))?;
+        tx.execute(
+            "INSERT INTO \"_flin_schema\"(entity, def) VALUES (?1, ?2)
+             ON CONFLICT(entity) DO UPDATE SET def = excluded.def",
+            params![def.name, json],
+        )?;
+    }
+    for name in stored.keys() {
+        if !declared.iter().any(|d| &d.name == name) {
+            // Kept with its data; a later declaration brings it back.
+            let already: Option<i64> = tx
+                .query_row(
+                    "SELECT seq FROM \"_flin_changes\" WHERE entity = ?1 AND change LIKE 'entity no longer declared%' AND seq = (SELECT max(seq) FROM \"_flin_changes\" WHERE entity = ?1)",
+                    params![name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if already.is_none() {
+                changes.push(Change {
+                    at: now,
+                    entity: name.clone(),
+                    change: "entity no longer declared: its table and data are kept".into(),
+                });
+            }
+        }
+    }
+    for change in &changes {
+        tx.execute(
+            "INSERT INTO \"_flin_changes\"(at, entity, change) VALUES (?1, ?2, ?3)",
+            params![change.at, change.entity, change.change],
+        )?;
+    }
+    tx.commit()?;
+    Ok(changes)
+}
+
+/// The recorded changes, oldest first.
+pub fn history(conn: &Connection) -> Result<Vec<Change>> {
+    ensure_meta(conn)?;
+    let mut stmt = conn.prepare("SELECT at, entity, change FROM \"_flin_changes\" ORDER BY seq")?;
+    let rows = stmt.query_map([], |row| {
+        Ok(Change {
+            at: row.get(0)?,
+            entity: row.get(1)?,
+            change: row.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The stored entity definitions.
+pub fn stored(conn: &Connection) -> Result<Vec<EntityDef>> {
+    ensure_meta(conn)?;
+    let mut stmt = conn.prepare("SELECT def FROM \"_flin_schema\" ORDER BY entity")?;
+    let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+    let mut defs = Vec::new();
+    for row in rows {
+        if let Ok(def) = serde_json::from_str(&row?) {
+            defs.push(def);
+        }
+    }
+    Ok(defs)
+}
+
+fn create_entity(conn: &Connection, def: &EntityDef) -> Result<()> {
+    let mut columns = vec![
+        "\"id\" INTEGER PRIMARY KEY AUTOINCREMENT".to_string(),
+        "\"version\" INTEGER NOT NULL".into(),
+        "\"created_at\" INTEGER NOT NULL".into(),
+        "\"updated_at\" INTEGER NOT NULL".into(),
+        "\"deleted_at\" INTEGER".into(),
+    ];
+    let mut history = vec![
+        "\"id\" INTEGER NOT NULL".to_string(),
+        "\"version\" INTEGER NOT NULL".into(),
+        "\"created_at\" INTEGER NOT NULL".into(),
+        "\"updated_at\" INTEGER NOT NULL".into(),
+        "\"deleted_at\" INTEGER".into(),
+        "\"valid_from\" INTEGER NOT NULL".into(),
+        "\"valid_to\" INTEGER".into(),
+    ];
+    for field in &def.fields {
+        columns.extend(column_defs(field));
+        history.extend(history_column_defs(field));
+    }
+    history.push("PRIMARY KEY (\"id\", \"version\")".into());
+    conn.execute_batch(&format!(
+        "CREATE TABLE {} ({});\nCREATE TABLE {} ({}) WITHOUT ROWID;",
+        table(&def.name),
+        columns.join(", "),
+        history_table(&def.name),
+        history.join(", ")
+    ))?;
+    for field in &def.fields {
+        create_field_extras(conn, def, field)?;
+    }
+    Ok(())
+}
+
+/// Column definitions of a field in the main table.
+fn column_defs(field: &FieldDef) -> Vec<String> {
+    match &field.ty {
+        FieldType::Money => vec![
+            format!("{} INTEGER", quote(&field.name)),
+            format!("{} TEXT", currency_column(&field.name)),
+        ],
+        FieldType::RefList(_) => Vec::new(),
+        FieldType::Ref(target) => vec![format!(
+            "{} INTEGER REFERENCES {}(\"id\")",
+            quote(&field.name),
+            table(target)
+        )],
+        ty => vec![format!("{} {}", quote(&field.name), sql_type(ty))],
+    }
+}
+
+fn history_column_defs(field: &FieldDef) -> Vec<String> {
+    match &field.ty {
+        FieldType::RefList(_) => vec![format!("{} TEXT", quote(&field.name))],
+        FieldType::Ref(_) => vec![format!("{} INTEGER", quote(&field.name))],
+        _ => column_defs(field),
+    }
+}
+
+/// Join tables and indexes of a field.
+fn create_field_extras(conn: &Connection, def: &EntityDef, field: &FieldDef) -> Result<()> {
+    match &field.ty {
+        FieldType::RefList(target) => {
+            let join = join_table(&def.name, &field.name);
+            conn.execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {join} (
+                    \"owner\" INTEGER NOT NULL REFERENCES {}(\"id\") ON DELETE CASCADE,
+                    \"position\" INTEGER NOT NULL,
+                    \"target\" INTEGER NOT NULL REFERENCES {}(\"id\") ON DELETE CASCADE,
+                    PRIMARY KEY (\"owner\", \"position\")) WITHOUT ROWID;
+                 CREATE INDEX IF NOT EXISTS {} ON {join}(\"target\");",
+                table(&def.name),
+                table(target),
+                quote(&format!("{}${}$target", def.name, field.name)),
+            ))?;
+        }
+        FieldType::Ref(_) => create_index(conn, def, field, false)?,
+        _ if field.index => create_index(conn, def, field, false)?,
+        _ => {}
+    }
+    if field.unique {
+        create_unique(conn, def, field)?;
+    }
+    Ok(())
+}
+
+fn index_name(def: &EntityDef, field: &FieldDef, kind: &str) -> String {
+    quote(&format!("{}${kind}${}", def.name, field.name))
+}
+
+fn create_index(conn: &Connection, def: &EntityDef, field: &FieldDef, _unique: bool) -> Result<()> {
+    let cols = field_columns(field);
+    if cols.is_empty() {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "CREATE INDEX IF NOT EXISTS {} ON {}({})",
+        index_name(def, field, "index"),
+        table(&def.name),
+        cols.join(", ")
+    ))?;
+    Ok(())
+}
+
+fn create_unique(conn: &Connection, def: &EntityDef, field: &FieldDef) -> Result<()> {
+    let cols = field_columns(field);
+    if cols.is_empty() {
+        return Ok(());
+    }
+    let result = conn.execute_batch(&format!(
+        "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {}({}) WHERE \"deleted_at\" IS NULL",
+        index_name(def, field, "unique"),
+        table(&def.name),
+        cols.join(", ")
+    ));
+    if result.is_err() {
+        let column = quote(&field.name);
+        let rows: i64 = conn.query_row(
+            &format!(
+                "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE \"deleted_at\" IS NULL AND {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1)",
+                table(&def.name)
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        return Err(StoreError::Schema(format!(
+            "entity {}: field `{}` is now @unique, but {rows} live rows share values\n  = help: make the values unique (or soft-delete the duplicates) before adding @unique, or remove @unique",
+            def.name, field.name
+        )));
+    }
+    Ok(())
+}
+
+fn row_count(conn: &Connection, entity: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        &format!("SELECT count(*) FROM {}", table(entity)),
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+fn existing_columns(conn: &Connection, table_name: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let rows = stmt.query_map([table_name], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Whether values stored as `old` read back unchanged as `new`.
+fn compatible(old: &FieldType, new: &FieldType) -> bool {
+    use FieldType as T;
+    match (old, new) {
+        (a, b) if a == b => true,
+        (T::Int, T::Number) => true,
+        (T::Text | T::SemanticText, T::Text | T::SemanticText) => true,
+        (T::Enum { name: a, .. }, T::Enum { name: b, .. }) => a == b,
+        _ => false,
+    }
+}
+
+fn evolve(
+    conn: &Connection,
+    old: &EntityDef,
+    new: &EntityDef,
+    log: &mut dyn FnMut(String),
+) -> Result<()> {
+    let entity = &new.name;
+    let main_columns = existing_columns(conn, entity)?;
+    let history_name = format!("{entity}$history");
+    let history_columns_now = existing_columns(conn, &history_name)?;
+    for field in &new.fields {
+        let previous = old.field(&field.name);
+        let renamed = match (&field.renamed_from, previous) {
+            (Some(from), None) => old.field(from),
+            _ => None,
+        };
+        if let Some(from) = renamed {
+            rename_field(conn, new, from, field)?;
+            log(format!("renamed field {} to {}", from.name, field.name));
+            check_field_change(conn, new, from, field, log)?;
+            continue;
+        }
+        match previous {
+            Some(previous) => check_field_change(conn, new, previous, field, log)?,
+            None => {
+                let rows = row_count(conn, entity)?;
+                if field.is_required() && rows > 0 {
+                    return Err(StoreError::Schema(format!(
+                        "entity {entity}: new field `{}` is required, and the {rows} existing rows have no value for it\n  = help: give it a default (`{}: {} = …`), make it optional (`{}?`), or add it with @renamed_from(\"old_name\") if it replaces a field",
+                        field.name,
+                        field.name,
+                        field.ty.describe(),
+                        field.ty.describe()
+                    )));
+                }
+                add_field(conn, new, field, &main_columns, &history_columns_now)?;
+                log(format!(
+                    "added field {}: {}",
+                    field.name,
+                    field.ty.describe()
+                ));
+            }
+        }
+    }
+    for field in &old.fields {
+        let kept = new.field(&field.name).is_some()
+            || new
+                .fields
+                .iter()
+                .any(|f| f.renamed_from.as_deref() == Some(field.name.as_str()));
+        if !kept {
+            if field.unique {
+                conn.execute_batch(&format!(
+                    "DROP INDEX IF EXISTS {}",
+                    index_name(new, field, "unique")
+                ))?;
+            }
+            log(format!(
+                "removed field {}: its data is kept, unread (`flin db prune` deletes it)",
+                field.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn rename_field(conn: &Connection, def: &EntityDef, from: &FieldDef, to: &FieldDef) -> Result<()> {
+    let entity = &def.name;
+    for (old_col, new_col) in field_columns(from).iter().zip(field_columns(to).iter()) {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} RENAME COLUMN {old_col} TO {new_col}",
+            table(entity)
+        ))?;
+    }
+    for (old_col, new_col) in history_columns(from).iter().zip(history_columns(to).iter()) {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} RENAME COLUMN {old_col} TO {new_col}",
+            history_table(entity)
+        ))?;
+    }
+    if let FieldType::RefList(_) = from.ty {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {} RENAME TO {}",
+            join_table(entity, &from.name),
+            join_table(entity, &to.name)
+        ))?;
+    }
+    for kind in ["unique", "index"] {
+        conn.execute_batch(&format!(
+            "DROP INDEX IF EXISTS {}",
+            index_name(def, from, kind)
+        ))?;
+    }
+    create_field_extras(conn, def, to)?;
+    Ok(())
+}
+
+fn add_field(
+    conn: &Connection,
+    def: &EntityDef,
+    field: &FieldDef,
+    main_columns: &[String],
+    history_existing: &[String],
+) -> Result<()> {
+    let entity = &def.name;
+    // A field declared again after it was removed finds its column (and data) there.
+    let fresh = !main_columns.contains(&field.name);
+    if fresh {
+        for column in column_defs(field) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {} ADD COLUMN {column}",
+                table(entity)
+            ))?;
+        }
+    }
+    if !history_existing.contains(&field.name) {
+        for column in history_column_defs(field) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE {} ADD COLUMN {column}",
+                history_table(entity)
+            ))?;
+        }
+    }
+    if let Some(default) = &field.default_value {
+        let values = columns::to_sql(field, default)?;
+        for (column, value) in field_columns(field).iter().zip(values) {
+            conn.execute(
+                &format!(
+                    "UPDATE {} SET {column} = ?1 WHERE {column} IS NULL",
+                    table(entity)
+                ),
+                [value],
+            )?;
+        }
+    }
+    create_field_extras(conn, def, field)
+}
+
+fn check_field_change(
+    conn: &Connection,
+    def: &EntityDef,
+    old: &FieldDef,
+    new: &FieldDef,
+    log: &mut dyn FnMut(String),
+) -> Result<()> {
+    let entity = &def.name;
+    if !compatible(&old.ty, &new.ty) {
+        let filled = count_filled(conn, entity, old)?;
+        if filled > 0 {
+            return Err(StoreError::Schema(format!(
+                "entity {entity}: field `{}` changes type from {} to {}, which would lose the data of {filled} rows\n  = help: keep the type, or add a new field with the new type (and remove this one once its data is copied)",
+                new.name,
+                old.ty.describe(),
+                new.ty.describe()
+            )));
+        }
+        // Nothing stored: the column can simply change.
+        if old.ty.is_list() != new.ty.is_list()
+            || old.ty == FieldType::Money
+            || new.ty == FieldType::Money
+        {
+            for kind in ["unique", "index"] {
+                conn.execute_batch(&format!(
+                    "DROP INDEX IF EXISTS {}",
+                    index_name(def, old, kind)
+                ))?;
+            }
+            let main = existing_columns(conn, entity)?;
+            for column in field_columns(old) {
+                if main.iter().any(|c| quote(c) == column) {
+                    conn.execute_batch(&format!(
+                        "ALTER TABLE {} DROP COLUMN {column}",
+                        table(entity)
+                    ))?;
+                }
+            }
+            if let FieldType::Money = new.ty {
+                let main = existing_columns(conn, entity)?;
+                add_field(
+                    conn,
+                    def,
+                    new,
+                    &main,
+                    &existing_columns(conn, &format!("{entity}$history"))?,
+                )?;
+            } else if let FieldType::RefList(_) = new.ty {
+                create_field_extras(conn, def, new)?;
+            } else {
+                let main = existing_columns(conn, entity)?;
+                add_field(
+                    conn,
+                    def,
+                    new,
+                    &main,
+                    &existing_columns(conn, &format!("{entity}$history"))?,
+                )?;
+            }
+        }
+        log(format!(
+            "changed field {} from {} to {} (no data stored)",
+            new.name,
+            old.ty.describe(),
+            new.ty.describe()
+        ));
+    } else if let (
+        FieldType::Enum {
+            variants: before, ..
+        },
+        FieldType::Enum {
+            variants: after,
+            name,
+        },
+    ) = (&old.ty, &new.ty)
+    {
+        for gone in before.iter().filter(|v| !after.contains(v)) {
+            let used: i64 = conn.query_row(
+                &format!(
+                    "SELECT count(*) FROM {} WHERE {} = ?1",
+                    table(entity),
+                    quote(&new.name)
+                ),
+                [gone],
+                |r| r.get(0),
+            )?;
+            if used > 0 {
+                return Err(StoreError::Schema(format!(
+                    "entity {entity}: field `{}` holds {name}.{gone} in {used} rows, but the variant is gone\n  = help: keep the variant until no row uses it (change those rows first)",
+                    new.name
+                )));
+            }
+        }
+        if before != after {
+            log(format!(
+                "field {}: variants of {name} now {}",
+                new.name,
+                after.join(", ")
+            ));
+        }
+    }
+    if old.optional && new.is_required() && !new.ty.is_list() {
+        let missing: i64 = conn.query_row(
+            &format!(
+                "SELECT count(*) FROM {} WHERE {} IS NULL",
+                table(entity),
+                quote(&new.name)
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        if missing > 0 {
+            return Err(StoreError::Schema(format!(
+                "entity {entity}: field `{}` is now required, but {missing} rows have no value\n  = help: fill those rows first, or give the field a default",
+                new.name
+            )));
+        }
+    }
+    if new.unique && !old.unique {
+        create_unique(conn, def, new)?;
+        log(format!("field {} is now @unique", new.name));
+    } else if old.unique && !new.unique {
+        conn.execute_batch(&format!(
+            "DROP INDEX IF EXISTS {}",
+            index_name(def, new, "unique")
+        ))?;
+        log(format!("field {} is no longer @unique", new.name));
+    }
+    if new.index && !old.index {
+        create_index(conn, def, new, false)?;
+        log(format!("field {} is now @index", new.name));
+    } else if old.index && !new.index && !matches!(new.ty, FieldType::Ref(_)) {
+        conn.execute_batch(&format!(
+            "DROP INDEX IF EXISTS {}",
+            index_name(def, new, "index")
+        ))?;
+    }
+    Ok(())
+}
+
+fn count_filled(conn: &Connection, entity: &str, field: &FieldDef) -> Result<i64> {
+    if let FieldType::RefList(_) = field.ty {
+        let exists: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [format!("{entity}${}", field.name)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if exists.is_none() {
+            return Ok(0);
+        }
+        return Ok(conn.query_row(
+            &format!(
+                "SELECT count(DISTINCT owner) FROM {}",
+                join_table(entity, &field.name)
+            ),
+            [],
+            |r| r.get(0),
+        )?);
+    }
+    Ok(conn.query_row(
+        &format!(
+            "SELECT count(*) FROM {} WHERE {} IS NOT NULL",
+            table(entity),
+            quote(&field.name)
+        ),
+        [],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,375 @@
+//! Opening a database and handing out units of work: one writer connection (a unit of
+//! work that may write holds it from `BEGIN IMMEDIATE` to commit or rollback) and a
+//! small pool of read-only connections (WAL lets them read the last committed state
+//! while a writer works). Durability `full` syncs every commit to disk; `relaxed`
+//! (`database.durability = "relaxed"`) syncs at checkpoints only: a power cut may lose
+//! the last commits, never corrupt the file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use flin_query::{EntityDef, QueryShape, Terminal};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::db::Db;
+use crate::error::{Result, StoreError};
+use crate::schema::{self, Change, Schema};
+
+/// How hard a commit works to survive a power cut.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// `fsync` on every commit (`PRAGMA synchronous = FULL`).
+    #[default]
+    Full,
+    /// Sync at WAL checkpoints only (`PRAGMA synchronous = NORMAL`).
+    Relaxed,
+}
+
+impl Durability {
+    pub fn parse(text: &str) -> Option<Durability> {
+        match text {
+            "full" => Some(Durability::Full),
+            "relaxed" => Some(Durability::Relaxed),
+            _ => None,
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Clone, Debug)]
+pub enum Location {
+    File(PathBuf),
+    /// Nothing written to disk (`flin run --memory`, `flin test`).
+    Memory,
+}
+
+const READERS: usize = 4;
+
+/// An open FlinDB database with its schema applied.
+pub struct Store {
+    location: Location,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    pub(crate) schema: Schema,
+    /// SQL text per query shape, built once (each connection caches the prepared
+    /// statement for it).
+    pub(crate) sql: Mutex<HashMap<(QueryShape, Terminal), Arc<str>>>,
+    clock: Mutex<i64>,
+    statements: AtomicU64,
+    changes: Vec<Change>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+fn configure(conn: &Connection, durability: Durability, file: bool) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    if file {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unavailable(format!(
+                "the database cannot use write-ahead logging (journal mode is {mode})"
+            )));
+        }
+    }
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Relaxed => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync};"
+    ))?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating when missing) the database at `location` and brings it to the
+    /// declared entities (data.md §8).
+    pub fn open(
+        location: Location,
+        entities: &[EntityDef],
+        durability: Durability,
+    ) -> Result<Store> {
+        let (mut writer, file) = match &location {
+            Location::File(path) => {
+                if let Some(dir) = path.parent() {
+                    if !dir.as_os_str().is_empty() {
+                        std::fs::create_dir_all(dir).map_err(|e| {
+                            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                        })?;
+                    }
+                }
+                (Connection::open(path)?, true)
+            }
+            Location::Memory => (Connection::open_in_memory()?, false),
+        };
+        configure(&writer, durability, file)?;
+        // A damaged file fails here, before anything is written.
+        let check: String = writer.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(StoreError::Unavailable(format!(
+                "the database file is damaged ({check}): restore a backup with `flin db restore <file>`"
+            )));
+        }
+        let now = wall_clock();
+        let changes = schema::apply(&mut writer, entities, now)?;
+        let mut readers = Vec::new();
+        if let Location::File(path) = &location {
+            for _ in 0..READERS {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&reader, durability, false)?;
+                readers.push(reader);
+            }
+        }
+        Ok(Store {
+            location,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+            schema: Schema::new(entities.to_vec()),
+            sql: Mutex::new(HashMap::new()),
+            clock: Mutex::new(now),
+            statements: AtomicU64::new(0),
+            changes,
+        })
+    }
+
+    /// An in-memory database (nothing on disk).
+    pub fn memory(entities: &[EntityDef]) -> Result<Store> {
+        Store::open(Location::Memory, entities, Durability::Full)
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The schema changes applied when this store was opened.
+    pub fn applied_changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    pub fn entities(&self) -> &[EntityDef] {
+        &self.schema.entities
+    }
+
+    /// How many SQL statements this store has run (for tests of batch loading).
+    pub fn statements_run(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_statement(&self) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A timestamp (µs since the epoch) later than every one handed out before, so
+    /// versions of a row never share an instant.
+    pub(crate) fn now(&self) -> i64 {
+        let wall = wall_clock();
+        let Ok(mut last) = self.clock.lock() else {
+            return wall;
+        };
+        let next = wall.max(*last + 1);
+        *last = next;
+        next
+    }
+
+    /// A unit of work that may write: holds the writer connection until it ends.
+    pub fn unit(&self) -> Result<Unit<'_>> {
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Unit {
+            store: self,
+            conn: Some(ConnRef::Writer(conn)),
+            savepoints: 0,
+        })
+    }
+
+    /// A unit of work that only reads: sees the last committed state, never a writer's
+    /// uncommitted changes. Without a reader pool (in memory) it waits for the writer.
+    pub fn read_unit(&self) -> Result<Unit<'_>> {
+        let reader = self.readers.lock().ok().and_then(|mut pool| pool.pop());
+        let Some(reader) = reader else {
+            return self.unit();
+        };
+        reader.execute_batch("BEGIN")?;
+        Ok(Unit {
+            store: self,
+            conn: Some(ConnRef::Reader(reader)),
+            savepoints: 0,
+        })
+    }
+
+    fn give_back(&self, reader: Connection) {
+        if let Ok(mut pool) = self.readers.lock() {
+            pool.push(reader);
+        }
+    }
+
+    /// A consistent copy of the database, taken while it is in use.
+    pub fn backup(&self, to: &Path) -> Result<()> {
+        if to.exists() {
+            return Err(StoreError::Unavailable(format!(
+                "{} already exists: choose a new file name",
+                to.display()
+            )));
+        }
+        let conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
+        conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
+        Ok(())
+    }
+}
+
+/// Replaces the database at `path` with the backup `from`, after checking the backup.
+pub fn restore(path: &Path, from: &Path) -> Result<()> {
+    let source = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", from.display())))?;
+    let check: String = source
+        .query_row("PRAGMA integrity_check(1)", [], |r| r.get(0))
+        .map_err(|_| {
+            StoreError::Unavailable(format!("{} is not a FLIN database backup", from.display()))
+        })?;
+    if check != "ok" {
+        return Err(StoreError::Unavailable(format!(
+            "{} is damaged ({check}): it was not restored",
+            from.display()
+        )));
+    }
+    schema::stored(&source).map_err(|_| {
+        StoreError::Unavailable(format!("{} is not a FLIN database backup", from.display()))
+    })?;
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+    }
+    let mut target = Connection::open(path)?;
+    target.busy_timeout(std::time::Duration::from_secs(5))?;
+    let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
+    backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
+    Ok(())
+}
+
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+enum ConnRef<'s> {
+    Writer(MutexGuard<'s, Connection>),
+    Reader(Connection),
+}
+
+/// One unit of work: a transaction, ended by [`Unit::commit`] or (also when dropped)
+/// rolled back. `transaction { }` blocks inside it are savepoints.
+pub struct Unit<'s> {
+    store: &'s Store,
+    conn: Option<ConnRef<'s>>,
+    savepoints: usize,
+}
+
+impl<'s> Unit<'s> {
+    fn conn(&self) -> Result<&Connection> {
+        match &self.conn {
+            Some(ConnRef::Writer(guard)) => Ok(guard),
+            Some(ConnRef::Reader(conn)) => Ok(conn),
+            None => Err(StoreError::Database("the unit of work has ended".into())),
+        }
+    }
+
+    /// The operations on entities, inside this unit.
+    pub fn db(&self) -> Result<Db<'_>> {
+        Ok(Db::new(self.conn()?, self.store))
+    }
+
+    pub fn store(&self) -> &'s Store {
+        self.store
+    }
+
+    /// Starts a nested atomic block; returns its depth.
+    pub fn savepoint(&mut self) -> Result<usize> {
+        let depth = self.savepoints + 1;
+        self.conn()?
+            .execute_batch(&format!("SAVEPOINT flin_{depth}"))?;
+        self.savepoints = depth;
+        Ok(depth)
+    }
+
+    /// Ends the innermost block, keeping its writes (in the unit).
+    pub fn release(&mut self) -> Result<()> {
+        if self.savepoints == 0 {
+            return Ok(());
+        }
+        self.conn()?
+            .execute_batch(&format!("RELEASE flin_{}", self.savepoints))?;
+        self.savepoints -= 1;
+        Ok(())
+    }
+
+    /// Undoes every block deeper than `depth` (an error left them).
+    pub fn rollback_to(&mut self, depth: usize) -> Result<()> {
+        while self.savepoints > depth {
+            let n = self.savepoints;
+            self.conn()?
+                .execute_batch(&format!("ROLLBACK TO flin_{n}; RELEASE flin_{n}"))?;
+            self.savepoints -= 1;
+        }
+        Ok(())
+    }
+
+    pub fn depth(&self) -> usize {
+        self.savepoints
+    }
+
+    /// Makes the unit's writes durable and visible.
+    pub fn commit(mut self) -> Result<()> {
+        let result = self.conn().and_then(|c| Ok(c.execute_batch("COMMIT")?));
+        if result.is_err() {
+            let _ = self.conn().map(|c| c.execute_batch("ROLLBACK"));
+        }
+        self.finish();
+        result
+    }
+
+    /// Undoes every write of the unit.
+    pub fn rollback(mut self) -> Result<()> {
+        let result = self.conn().and_then(|c| Ok(c.execute_batch("ROLLBACK")?));
+        self.finish();
+        result
+    }
+
+    fn finish(&mut self) {
+        if let Some(ConnRef::Reader(conn)) = self.conn.take() {
+            self.store.give_back(conn);
+        }
+    }
+}
+
+impl Drop for Unit<'_> {
+    fn drop(&mut self) {
+        if self.conn.is_some() {
+            if let Ok(conn) = self.conn() {
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
+            }
+            self.finish();
+        }
+    }
+}
