@@ -36,6 +36,8 @@ pub struct Ctx<'a> {
     pub enums: HashMap<Symbol, Vec<(Symbol, u16)>>,
     /// Entities: their fields, for query conditions.
     pub entities: HashMap<Symbol, crate::query::EntityFields>,
+    /// Entities: their index in the program and their fields' defaults.
+    pub entity_types: HashMap<Symbol, crate::entity::EntityInfo>,
 }
 
 impl Ctx<'_> {

@@ -304,7 +304,9 @@ impl ModuleCompiler<'_> {
                 self.emit(Op::Move { a: dst, b: base });
             }
             ExprKind::Block(block) => self.block_value(block, dst),
-            ExprKind::EntityLit { .. } | ExprKind::TimeTravel { .. } | ExprKind::Search(_) => {
+            ExprKind::EntityLit { entity, fields } => self.entity_literal(entity.sym, fields, dst),
+            ExprKind::TimeTravel { entity, at } => self.time_travel(entity, at, dst),
+            ExprKind::Search(_) => {
                 self.needs_database(
                     dst,
                     "this needs the database, which `flin run` does not open yet",
@@ -763,6 +765,13 @@ impl ModuleCompiler<'_> {
                                 .map_or(0, |(_, n)| *n);
                             self.variant(owner.sym, method.sym, arity, args, dst);
                             return;
+                        }
+                        if method.as_str() == "history" {
+                            if let [arg] = args {
+                                if self.entity_history(owner.sym, &arg.value, dst) {
+                                    return;
+                                }
+                            }
                         }
                         if self.ty(object).is_none() {
                             self.needs_database(

@@ -15,6 +15,7 @@
 
 mod captures;
 mod compiler;
+mod entity;
 mod expr;
 mod func;
 mod pattern;
@@ -57,6 +58,29 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
     let mut file_fns = HashMap::new();
     let mut fn_params = HashMap::new();
     let mut fn_order: Vec<(FileId, &ast::FnDecl)> = Vec::new();
+    // Entities, and a function per field default (compiled in the declaring file).
+    let entity_decls = entity::collect(checked.files.iter().map(|(f, t)| (*f, t)));
+    let default_decls: Vec<(FileId, Symbol, usize, ast::FnDecl)> = entity_decls
+        .iter()
+        .flat_map(|(file, decl)| {
+            decl.fields.iter().enumerate().filter_map(|(idx, field)| {
+                let default = field.default.as_ref()?;
+                Some((
+                    *file,
+                    decl.name.sym,
+                    idx,
+                    entity::default_fn(decl.name.sym, field, default),
+                ))
+            })
+        })
+        .collect();
+    let mut default_ids: HashMap<(Symbol, usize), u32> = HashMap::new();
+    for (file, entity_name, idx, decl) in &default_decls {
+        let id = fn_order.len() as u32;
+        fn_params.insert(id, Vec::new());
+        default_ids.insert((*entity_name, *idx), id);
+        fn_order.push((*file, decl));
+    }
     let mut globals = HashMap::new();
     let mut global_names = Vec::new();
     let mut file_globals: HashMap<FileId, HashSet<Symbol>> = HashMap::new();
@@ -118,7 +142,31 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
             }
         }
     }
+    let entity_names: HashSet<Symbol> = entity_decls.iter().map(|(_, d)| d.name.sym).collect();
+    let mut entity_defs = Vec::new();
+    let mut entity_types = HashMap::new();
+    for (_, decl) in &entity_decls {
+        if entity_types.contains_key(&decl.name.sym) {
+            continue;
+        }
+        let info = entity::EntityInfo {
+            index: entity_defs.len() as u32,
+            fields: decl
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(idx, field)| entity::FieldInfo {
+                    name: field.name.sym,
+                    default_fn: default_ids.get(&(decl.name.sym, idx)).copied(),
+                    list: is_list_type(&field.ty),
+                })
+                .collect(),
+        };
+        entity_defs.push(entity::entity_def(decl, &enums, &entity_names));
+        entity_types.insert(decl.name.sym, info);
+    }
     let ctx = Ctx {
+        entity_types,
         tables: &checked.tables,
         global_fns,
         file_fns,
@@ -205,6 +253,7 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         globals: global_names,
         entries,
         tests,
+        entities: entity_defs,
     };
     if let Err(err) = flin_vm::verify::verify(&program) {
         return Err(vec![Diagnostic::error(

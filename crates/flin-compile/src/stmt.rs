@@ -170,17 +170,25 @@ impl ModuleCompiler<'_> {
                 });
                 self.emit(Op::Assert { a: base, k });
             }
-            StmtKind::Block(block) | StmtKind::Transaction(block) => match value_dst {
+            StmtKind::Transaction(block) => {
+                self.emit(Op::TxBegin);
+                match value_dst {
+                    Some(dst) => {
+                        self.block_value(block, dst);
+                        wrote = true;
+                    }
+                    None => self.block_effect(block),
+                }
+                self.emit(Op::TxEnd);
+            }
+            StmtKind::Block(block) => match value_dst {
                 Some(dst) => {
                     self.block_value(block, dst);
                     wrote = true;
                 }
                 None => self.block_effect(block),
             },
-            StmtKind::Persist { .. } => {
-                let scratch = self.b().temp();
-                self.needs_database(scratch, "`save`, `delete`, `restore` and `destroy` need the database, which `flin run` does not open yet");
-            }
+            StmtKind::Persist { op, target } => self.persist(*op, target),
             // Declarations, and web and service blocks, are compiled elsewhere or by the
             // server; markup is rendered by pages.
             _ => {}

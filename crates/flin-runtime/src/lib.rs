@@ -5,6 +5,9 @@
 //! Invariant: the runtime knows nothing of HTTP. The web crate hands it units of work
 //! and turns their results into responses.
 
+mod db_host;
 mod script;
 
+pub use db_host::{DbHost, store_error};
+pub use flin_store::{Durability, Location, Store};
 pub use script::{Built, ScriptOutcome, TestOutcome, TestResult, build, run_script, run_tests};

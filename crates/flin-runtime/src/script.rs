@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use flin_check::Project;
 use flin_diagnostics::Diagnostic;
+use flin_store::Store;
 use flin_vm::{Host, Limits, Program, ProgramCode, RuntimeError, Vm};
+
+use crate::db_host::{DbHost, store_error};
 
 /// A program checked and compiled, ready to run.
 pub struct Built {
@@ -39,9 +42,37 @@ pub enum ScriptOutcome {
 }
 
 /// Runs the top-level code of every file of the program (for a script: its one file),
-/// with `host` receiving what it prints.
-pub fn run_script(built: &Built, host: &mut dyn Host, limits: Limits) -> ScriptOutcome {
+/// with `host` receiving what it prints. With a store, the run is one unit of work
+/// (data.md §7): its writes are committed when it finishes and undone when it fails.
+pub fn run_script(
+    built: &Built,
+    host: &mut dyn Host,
+    limits: Limits,
+    store: Option<&Store>,
+) -> ScriptOutcome {
     let program = Rc::new(Program::load(built.code.clone()));
+    let Some(store) = store else {
+        return run_entries(built, program, host, limits);
+    };
+    let unit = match store.unit() {
+        Ok(unit) => unit,
+        Err(err) => return ScriptOutcome::Failed(store_error(err)),
+    };
+    let mut db_host = DbHost::new(host, unit, program.clone());
+    let outcome = run_entries(built, program, &mut db_host, limits);
+    let keep = matches!(outcome, ScriptOutcome::Finished);
+    match db_host.finish(keep) {
+        Err(err) if keep => ScriptOutcome::Failed(store_error(err)),
+        _ => outcome,
+    }
+}
+
+fn run_entries(
+    built: &Built,
+    program: Rc<Program>,
+    host: &mut dyn Host,
+    limits: Limits,
+) -> ScriptOutcome {
     let mut vm = Vm::new(program, host);
     vm.limits = limits;
     vm.start_unit();
@@ -70,7 +101,8 @@ pub struct TestResult {
     pub outcome: TestOutcome,
 }
 
-/// Runs every test block, each on a fresh VM (fresh file variables).
+/// Runs every test block, each on a fresh VM (fresh file variables) and, when the
+/// program has entities, a fresh in-memory database.
 pub fn run_tests(built: &Built, host: &mut dyn Host, limits: Limits) -> Vec<TestResult> {
     let program = Rc::new(Program::load(built.code.clone()));
     built
@@ -78,14 +110,31 @@ pub fn run_tests(built: &Built, host: &mut dyn Host, limits: Limits) -> Vec<Test
         .tests
         .iter()
         .map(|test| {
-            let mut vm = Vm::new(program.clone(), &mut *host);
-            vm.limits = limits;
-            vm.start_unit();
-            let outcome = match vm.run_function(test.function, &[]) {
-                Ok(_) => TestOutcome::Passed,
-                Err(err) => TestOutcome::Failed(err),
+            let run = |host: &mut dyn Host| {
+                let mut vm = Vm::new(program.clone(), host);
+                vm.limits = limits;
+                vm.start_unit();
+                let outcome = match vm.run_function(test.function, &[]) {
+                    Ok(_) => TestOutcome::Passed,
+                    Err(err) => TestOutcome::Failed(err),
+                };
+                drop(vm);
+                outcome
             };
-            drop(vm);
+            let outcome = if built.code.entities.is_empty() {
+                run(&mut *host)
+            } else {
+                match Store::memory(&built.code.entities).and_then(|store| {
+                    let unit = store.unit()?;
+                    let mut db_host = DbHost::new(&mut *host, unit, program.clone());
+                    let outcome = run(&mut db_host);
+                    db_host.finish(false)?;
+                    Ok(outcome)
+                }) {
+                    Ok(outcome) => outcome,
+                    Err(err) => TestOutcome::Failed(store_error(err)),
+                }
+            };
             flin_vm::cycles::collect();
             TestResult {
                 name: test.name.clone(),

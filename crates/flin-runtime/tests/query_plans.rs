@@ -82,7 +82,7 @@ fn run(script: &str) -> PlanRecorder {
         ),
     };
     let mut host = PlanRecorder::default();
-    match flin_runtime::run_script(&built, &mut host, Limits::default()) {
+    match flin_runtime::run_script(&built, &mut host, Limits::default(), None) {
         flin_runtime::ScriptOutcome::Finished => {}
         flin_runtime::ScriptOutcome::Failed(err) => panic!("runtime error: {err}"),
     }

@@ -108,6 +108,7 @@ pub fn set_index(object: &Value, index: &Value, value: Value) -> Result<(), Runt
 /// method that takes no argument written as a property.
 pub fn get_field(vm: &mut Vm<'_>, object: &Value, name: Symbol) -> Result<Value, RuntimeError> {
     match object {
+        Value::Entity(entity) => crate::entity::get_field(vm, entity, name),
         Value::Record(record) => record
             .get(name)
             .ok_or_else(|| RuntimeError::type_error(format!("the record has no field `{name}`"))),
@@ -152,6 +153,7 @@ pub fn get_field(vm: &mut Vm<'_>, object: &Value, name: Symbol) -> Result<Value,
 
 pub fn set_field(object: &Value, name: Symbol, value: Value) -> Result<(), RuntimeError> {
     match object {
+        Value::Entity(entity) => crate::entity::set_field(entity, name, value),
         Value::Record(record) => {
             let idx = record
                 .shape

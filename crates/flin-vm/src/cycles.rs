@@ -24,6 +24,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
+use crate::entity::EntityObj;
 use crate::value::{Key, Record, Value};
 
 /// A container that could be part of a cycle, held weakly.
@@ -32,6 +33,7 @@ enum Candidate {
     List(Weak<RefCell<Vec<Value>>>),
     Map(Weak<RefCell<crate::value::Entries>>),
     Record(Weak<Record>),
+    Entity(Weak<EntityObj>),
 }
 
 impl Candidate {
@@ -41,6 +43,7 @@ impl Candidate {
             Candidate::List(w) => Value::List(w.upgrade()?),
             Candidate::Map(w) => Value::Map(w.upgrade()?),
             Candidate::Record(w) => Value::Record(w.upgrade()?),
+            Candidate::Entity(w) => Value::Entity(w.upgrade()?),
         })
     }
 
@@ -50,6 +53,7 @@ impl Candidate {
             Candidate::List(w) => w.strong_count() > 0,
             Candidate::Map(w) => w.strong_count() > 0,
             Candidate::Record(w) => w.strong_count() > 0,
+            Candidate::Entity(w) => w.strong_count() > 0,
         }
     }
 }
@@ -79,6 +83,7 @@ pub fn register(value: &Value) {
         Value::List(rc) => Candidate::List(Rc::downgrade(rc)),
         Value::Map(rc) => Candidate::Map(Rc::downgrade(rc)),
         Value::Record(rc) => Candidate::Record(Rc::downgrade(rc)),
+        Value::Entity(rc) => Candidate::Entity(Rc::downgrade(rc)),
         _ => return,
     };
     REGISTRY.with(|registry| {
@@ -259,6 +264,7 @@ fn address(value: &Value) -> Option<usize> {
         Value::Cell(rc) => Rc::as_ptr(rc) as *const () as usize,
         Value::Iter(rc) => Rc::as_ptr(rc) as *const () as usize,
         Value::Query(rc) => Rc::as_ptr(rc) as *const () as usize,
+        Value::Entity(rc) => Rc::as_ptr(rc) as *const () as usize,
         _ => return None,
     })
 }
@@ -274,6 +280,7 @@ fn strong_count(value: &Value) -> usize {
         Value::Cell(rc) => Rc::strong_count(rc),
         Value::Iter(rc) => Rc::strong_count(rc),
         Value::Query(rc) => Rc::strong_count(rc),
+        Value::Entity(rc) => Rc::strong_count(rc),
         _ => 0,
     }
 }
@@ -311,6 +318,10 @@ fn children_of(value: &Value, out: &mut Vec<Value>) -> bool {
             Err(_) => return false,
         },
         Value::Query(query) => out.extend(query.params.iter().filter(keep).cloned()),
+        Value::Entity(rc) => match rc.values.try_borrow() {
+            Ok(values) => out.extend(values.iter().filter(keep).cloned()),
+            Err(_) => return false,
+        },
         _ => {}
     }
     true
@@ -342,6 +353,13 @@ fn empty(value: &Value, trash: &mut Vec<Value>) {
         Value::Cell(rc) => {
             if let Ok(mut inner) = rc.try_borrow_mut() {
                 trash.push(std::mem::replace(&mut *inner, Value::None));
+            }
+        }
+        Value::Entity(rc) => {
+            if let Ok(mut values) = rc.values.try_borrow_mut() {
+                for slot in values.iter_mut() {
+                    trash.push(std::mem::replace(slot, Value::None));
+                }
             }
         }
         _ => {}

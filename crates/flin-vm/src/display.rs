@@ -61,6 +61,7 @@ pub fn write_value(out: &mut String, value: &Value, nested: bool) {
             }
             out.push('}');
         }
+        Value::Entity(entity) => out.push_str(&crate::entity::display(entity)),
         Value::Record(record) => {
             out.push('{');
             for (idx, (name, value)) in record

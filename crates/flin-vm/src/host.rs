@@ -2,6 +2,40 @@
 //! queries, search, sessions and sockets as the runtime grows. The VM knows nothing of
 //! HTTP or SQL; whoever runs it decides what `print` and `log` reach.
 
+/// What `save`, `delete`, `restore` and `destroy` do (data.md §2–§3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PersistOp {
+    Save,
+    Delete,
+    Restore,
+    Destroy,
+}
+
+impl PersistOp {
+    pub fn from_u8(op: u8) -> Option<PersistOp> {
+        Some(match op {
+            0 => PersistOp::Save,
+            1 => PersistOp::Delete,
+            2 => PersistOp::Restore,
+            3 => PersistOp::Destroy,
+            _ => return None,
+        })
+    }
+
+    pub fn keyword(self) -> &'static str {
+        match self {
+            PersistOp::Save => "save",
+            PersistOp::Delete => "delete",
+            PersistOp::Restore => "restore",
+            PersistOp::Destroy => "destroy",
+        }
+    }
+}
+
+fn no_database() -> crate::RuntimeError {
+    crate::RuntimeError::runtime("entities need the database, which this run does not open")
+}
+
 /// What the VM asks of whoever runs it.
 pub trait Host {
     /// `print(…)`: one line, already formatted.
@@ -20,6 +54,56 @@ pub trait Host {
         Err(crate::RuntimeError::runtime(
             "queries need the database, which this run does not open",
         ))
+    }
+
+    /// `save e`, `delete e` …, on an entity or a list of entities (atomically). The
+    /// entity values are updated in place with what the database assigned.
+    fn persist(&mut self, op: PersistOp, target: &crate::Value) -> Result<(), crate::RuntimeError> {
+        let _ = (op, target);
+        Err(no_database())
+    }
+
+    /// The row of `entity` with this id, soft-deleted or not (a reference being read).
+    fn load(&mut self, entity: &str, id: i64) -> Result<crate::Value, crate::RuntimeError> {
+        let _ = (entity, id);
+        Err(no_database())
+    }
+
+    /// Every version of a row, oldest first.
+    fn history(&mut self, entity: &str, id: i64) -> Result<crate::Value, crate::RuntimeError> {
+        let _ = (entity, id);
+        Err(no_database())
+    }
+
+    /// `entity @ at` (data.md §5): the version asked for, or none.
+    fn time_travel(
+        &mut self,
+        entity: &crate::Value,
+        at: &crate::Value,
+    ) -> Result<crate::Value, crate::RuntimeError> {
+        let _ = (entity, at);
+        Err(no_database())
+    }
+
+    /// `transaction {` starts: returns the new nesting depth.
+    fn savepoint(&mut self) -> Result<usize, crate::RuntimeError> {
+        Ok(0)
+    }
+
+    /// `}` of a transaction block.
+    fn release(&mut self) -> Result<(), crate::RuntimeError> {
+        Ok(())
+    }
+
+    /// An error left the transaction blocks deeper than `depth`: undo their writes.
+    fn rollback_to(&mut self, depth: usize) -> Result<(), crate::RuntimeError> {
+        let _ = depth;
+        Ok(())
+    }
+
+    /// How many transaction blocks are open.
+    fn depth(&self) -> usize {
+        0
     }
 }
 

@@ -15,6 +15,7 @@ pub mod access;
 pub mod builtins;
 pub mod cycles;
 pub mod display;
+pub mod entity;
 pub mod error;
 pub mod frames;
 pub mod host;
@@ -29,7 +30,7 @@ pub mod verify;
 pub mod vm;
 
 pub use error::RuntimeError;
-pub use host::{CaptureHost, Host, StdHost};
+pub use host::{CaptureHost, Host, PersistOp, StdHost};
 pub use opcode::{Constant, Op, TypeTest};
 pub use program::{CaptureFrom, FunctionCode, Program, ProgramCode, TestCode};
 pub use value::Value;

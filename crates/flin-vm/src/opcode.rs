@@ -276,6 +276,21 @@ pub enum Op {
     /// R[a] = what the store answers to the query R[a] for terminal K[k] (the rows, a
     /// count …); a list in R[a] is already rows and stays as it is
     QueryRun { a: Reg, k: u32 },
+
+    // ---------------------------------------------------------------- entities (data.md)
+    /// R[a] = a new entity of type K[k] with the declared fields R[a+1] … in order
+    NewEntity { a: Reg, k: u32 },
+    /// `save` / `delete` / `restore` / `destroy` (op: [`crate::host::PersistOp`] as u8)
+    /// of the entity or list of entities in R[a]
+    Persist { a: Reg, op: u8 },
+    /// R[a] = R[a] @ R[b]: a version of an entity, or none
+    TimeTravel { a: Reg, b: Reg },
+    /// R[a] = every version of the row of entity type K[k] with id R[a]
+    EntityHistory { a: Reg, k: u32 },
+    /// `transaction {`: a nested atomic block starts
+    TxBegin,
+    /// `}` of a transaction block: its writes join the enclosing unit
+    TxEnd,
 }
 
 /// Constants a function refers to. Plain data (no reference counts), so compiled
@@ -327,6 +342,8 @@ pub enum Constant {
     Query(std::sync::Arc<flin_query::QueryShape>),
     /// What a query brings back.
     Terminal(flin_query::Terminal),
+    /// An entity type: its index in [`crate::program::ProgramCode::entities`].
+    Entity(u32),
 }
 
 /// What `is` tests and what a json value converts to.

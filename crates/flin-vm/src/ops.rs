@@ -38,6 +38,7 @@ pub fn equal(a: &Value, b: &Value) -> bool {
                 x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
             }
         }
+        (Value::Entity(x), Value::Entity(y)) => crate::entity::equal(x, y),
         (Value::Record(x), Value::Record(y)) => {
             x.shape.len() == y.shape.len()
                 && x.shape

@@ -58,6 +58,8 @@ pub struct ProgramCode {
     /// The top-level code of each file, by file.
     pub entries: Vec<(FileId, u32)>,
     pub tests: Vec<TestCode>,
+    /// Every entity declared in the project (data.md §1).
+    pub entities: Vec<flin_query::EntityDef>,
 }
 
 /// A function ready to run: its code and its value constants.
@@ -111,6 +113,8 @@ static EMPTY: FunctionCode = FunctionCode {
 pub struct Program {
     pub code: Arc<ProgramCode>,
     pub functions: Vec<Rc<Function>>,
+    /// The entity types, by index in `code.entities`.
+    pub entities: Vec<Rc<crate::entity::EntityType>>,
 }
 
 impl Program {
@@ -169,7 +173,21 @@ impl Program {
                 })
             })
             .collect();
-        Program { code, functions }
+        let entities = code
+            .entities
+            .iter()
+            .map(|def| Rc::new(crate::entity::EntityType::new(def.clone())))
+            .collect();
+        Program {
+            code,
+            functions,
+            entities,
+        }
+    }
+
+    /// The entity type named `name`.
+    pub fn entity(&self, name: &str) -> Option<&Rc<crate::entity::EntityType>> {
+        self.entities.iter().find(|e| e.def.name == name)
     }
 
     pub fn function(&self, index: u32) -> Option<&Rc<Function>> {

@@ -74,6 +74,15 @@ pub fn datum(value: &Value) -> Result<Datum, RuntimeError> {
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         Value::Cell(cell) => datum(&cell.borrow())?,
+        Value::Entity(entity) => match entity.id() {
+            Some(id) => Datum::Ref(id),
+            None => {
+                return Err(RuntimeError::type_error(format!(
+                    "{} is not saved yet: save it before using it in a query",
+                    crate::entity::display(entity)
+                )));
+            }
+        },
         Value::Json(json) => match &**json {
             serde_json::Value::Null => Datum::None,
             serde_json::Value::Bool(b) => Datum::Bool(*b),

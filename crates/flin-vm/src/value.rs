@@ -19,6 +19,7 @@
 //! | `Error` | [`ErrorValue`]: message, kind, fields | shared, immutable |
 //! | `Cell` | `RefCell<Value>`: a local captured by a closure | shared, mutable |
 //! | `Query` | [`QueryValue`]: a query's shape and parameter values | shared, immutable |
+//! | `Entity` | [`crate::entity::EntityObj`]: type, id and version, field values | shared, mutable fields |
 //! | `Iter` | the state of a `for` loop (internal) | owned by the loop |
 //!
 //! Reference counting frees values as soon as the last reference goes; nothing is kept
@@ -65,6 +66,8 @@ pub enum Value {
     Iter(Rc<RefCell<crate::iter::IterState>>),
     /// A query not yet run (data.md §4: a query is a value).
     Query(Rc<QueryValue>),
+    /// An entity instance (data.md): saved or not yet.
+    Entity(Rc<crate::entity::EntityObj>),
 }
 
 impl Clone for Value {
@@ -93,6 +96,7 @@ impl Clone for Value {
             Value::Cell(rc) => Value::Cell(Rc::clone(rc)),
             Value::Iter(rc) => Value::Iter(Rc::clone(rc)),
             Value::Query(rc) => Value::Query(Rc::clone(rc)),
+            Value::Entity(rc) => Value::Entity(Rc::clone(rc)),
         }
     }
 }
@@ -420,6 +424,7 @@ impl Value {
             Value::Cell(_) => "cell",
             Value::Iter(_) => "iterator",
             Value::Query(_) => "query",
+            Value::Entity(_) => "entity",
         }
     }
 

@@ -252,6 +252,29 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 }
                 regs(&[(a, 1), (b, 1)])?;
             }
+            Op::NewEntity { a, k } => {
+                let Some(Constant::Entity(index)) = constant(k) else {
+                    return Err((pc, "NewEntity needs an entity constant".into()));
+                };
+                let Some(def) = program.entities.get(*index as usize) else {
+                    return Err((pc, "NewEntity names an unknown entity".into()));
+                };
+                regs(&[(a, def.fields.len() + 1)])?;
+            }
+            Op::EntityHistory { a, k } => {
+                if !matches!(constant(k), Some(Constant::Entity(_))) {
+                    return Err((pc, "EntityHistory needs an entity constant".into()));
+                }
+                regs(&[(a, 1)])?;
+            }
+            Op::Persist { a, op } => {
+                if crate::host::PersistOp::from_u8(op).is_none() {
+                    return Err((pc, "Persist with an unknown operation".into()));
+                }
+                regs(&[(a, 1)])?;
+            }
+            Op::TimeTravel { a, b } => regs(&[(a, 1), (b, 1)])?,
+            Op::TxBegin | Op::TxEnd => {}
             Op::NewRecord { a, k } => {
                 let Some(Constant::Shape(shape)) = constant(k) else {
                     return Err((pc, "NewRecord needs a shape constant".into()));

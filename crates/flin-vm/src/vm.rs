@@ -49,6 +49,8 @@ impl Default for Limits {
 struct Handler {
     /// The number of frames when the handler was set: it belongs to the top one.
     depth: usize,
+    /// How many transaction blocks were open: an error caught here undoes deeper ones.
+    tx_depth: usize,
     slot: usize,
     target: usize,
 }
@@ -243,6 +245,9 @@ impl<'h> Vm<'h> {
                     None => return Err(err),
                 };
                 self.frames.truncate(handler.depth);
+                if let Err(rollback) = self.host.rollback_to(handler.tx_depth) {
+                    return Err(rollback);
+                }
                 let value = Value::err(err.to_value());
                 self.stack[handler.slot] = value;
                 if let Some(frame) = self.frames.last_mut() {
@@ -1266,7 +1271,12 @@ impl<'h> Vm<'h> {
                 }
 
                 Op::TryStart { a, target } => {
+                    // `try` is atomic (language.md §14): its writes are undone on error.
+                    let tx_depth = self.host.depth();
+                    save_pc!();
+                    lend!(self.host.savepoint())?;
                     self.handlers.push(Handler {
+                        tx_depth,
                         depth: self.frames.len(),
                         slot: base + a as usize,
                         target: target as usize,
@@ -1279,6 +1289,8 @@ impl<'h> Vm<'h> {
                         .is_some_and(|h| h.depth == self.frames.len())
                     {
                         self.handlers.pop();
+                        save_pc!();
+                        lend!(self.host.release())?;
                     }
                 }
                 Op::Fail { a } => {
@@ -1352,6 +1364,67 @@ impl<'h> Vm<'h> {
                     save_pc!();
                     let plan = crate::query::plan(&query)?;
                     r!(a) = lend!(self.host.query(&plan, terminal))?;
+                }
+                Op::NewEntity { a, k } => {
+                    let Some(Constant::Entity(index)) = function.code().constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad entity constant"));
+                    };
+                    let Some(ty) = self.program.entities.get(*index as usize).cloned() else {
+                        return Err(RuntimeError::runtime("internal: unknown entity"));
+                    };
+                    let values: Vec<Value> = (0..ty.fields.len() as u16)
+                        .map(|idx| std::mem::replace(&mut r!(a + 1 + idx), Value::None))
+                        .collect();
+                    r!(a) = crate::entity::new_entity(ty, Default::default(), values);
+                }
+                Op::Persist { a, op } => {
+                    save_pc!();
+                    let Some(op) = crate::host::PersistOp::from_u8(op) else {
+                        return Err(RuntimeError::runtime("internal: bad persist operation"));
+                    };
+                    let target = r!(a).clone();
+                    lend!(self.host.persist(op, &target))?;
+                }
+                Op::TimeTravel { a, b } => {
+                    save_pc!();
+                    let (entity, at) = (r!(a).clone(), r!(b).clone());
+                    r!(a) = lend!(self.host.time_travel(&entity, &at))?;
+                }
+                Op::EntityHistory { a, k } => {
+                    save_pc!();
+                    let Some(Constant::Entity(index)) = function.code().constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad entity constant"));
+                    };
+                    let Some(name) = self
+                        .program
+                        .code
+                        .entities
+                        .get(*index as usize)
+                        .map(|d| d.name.clone())
+                    else {
+                        return Err(RuntimeError::runtime("internal: unknown entity"));
+                    };
+                    let id = match &r!(a) {
+                        Value::Int(id) => *id,
+                        Value::Entity(e) => e.id().unwrap_or(0),
+                        other => {
+                            return Err(RuntimeError::type_error(format!(
+                                "{name}.history takes an id, not {}",
+                                other.type_name()
+                            )));
+                        }
+                    };
+                    r!(a) = lend!(self.host.history(&name, id))?;
+                }
+                Op::TxBegin => {
+                    save_pc!();
+                    lend!(self.host.savepoint())?;
+                }
+                Op::TxEnd => {
+                    save_pc!();
+                    lend!(self.host.release())?;
                 }
                 Op::Unwrap { a, k } => {
                     if r!(a).is_none() {

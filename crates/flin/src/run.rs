@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use flin_diagnostics::{Color, Diagnostic, Sources, render_human};
-use flin_runtime::{Built, ScriptOutcome, TestOutcome};
+use flin_runtime::{Built, Durability, Location, ScriptOutcome, Store, TestOutcome};
 use flin_vm::{Limits, RuntimeError, StdHost};
 
 /// Native code calling back into FLIN (`map`, `sort_by` …) nests on the Rust stack.
@@ -71,7 +71,7 @@ fn on_deep_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
 
 pub fn script(
     file: PathBuf,
-    _memory: bool,
+    memory: bool,
     time_limit: Option<Duration>,
     bytecode: bool,
 ) -> ExitCode {
@@ -93,7 +93,16 @@ pub fn script(
             time_limit,
             ..Limits::default()
         };
-        let outcome = flin_runtime::run_script(&built, &mut host, limits);
+        // A program with entities keeps them in `.flindb/` beside the script.
+        let store = if built.code.entities.is_empty() {
+            None
+        } else {
+            match open_store(&file, memory, &built) {
+                Ok(store) => Some(store),
+                Err(code) => return code,
+            }
+        };
+        let outcome = flin_runtime::run_script(&built, &mut host, limits, store.as_ref());
         host.flush();
         match outcome {
             ScriptOutcome::Finished => ExitCode::SUCCESS,
@@ -104,6 +113,32 @@ pub fn script(
         }
     });
     result.unwrap_or(ExitCode::from(101))
+}
+
+/// The database of a script: `.flindb/flin.db` beside it, or in memory.
+fn open_store(file: &std::path::Path, memory: bool, built: &Built) -> Result<Store, ExitCode> {
+    let location = if memory {
+        Location::Memory
+    } else {
+        let dir = file.parent().unwrap_or(std::path::Path::new("."));
+        Location::File(dir.join(".flindb").join("flin.db"))
+    };
+    let durability = match std::env::var("FLIN_DATABASE_DURABILITY") {
+        Ok(text) => match Durability::parse(&text) {
+            Some(durability) => durability,
+            None => {
+                eprintln!(
+                    "error: FLIN_DATABASE_DURABILITY is `{text}`; it must be `full` or `relaxed`"
+                );
+                return Err(ExitCode::from(2));
+            }
+        },
+        Err(_) => Durability::Full,
+    };
+    Store::open(location, &built.code.entities, durability).map_err(|err| {
+        eprintln!("error[{}]: {err}", err.kind());
+        ExitCode::from(1)
+    })
 }
 
 pub fn tests(path: PathBuf, time_limit: Duration) -> ExitCode {

@@ -53,8 +53,11 @@ fn run_program(program: &Path) -> Result<Outcome, String> {
     } else {
         return Err("no expectation: add a .out (expected output of `flin run`) or a .diag (of `flin check`)".into());
     };
+    // Programs with entities run on a fresh in-memory database each time.
+    let memory: &[&str] = if command == "run" { &["--memory"] } else { &[] };
     let output = Command::new(env!("CARGO_BIN_EXE_flin"))
         .arg(command)
+        .args(memory)
         .arg(name)
         .current_dir(dir)
         .env("NO_COLOR", "1")
