@@ -19,4 +19,4 @@ pub use db::Db;
 pub use error::{Result, StoreError};
 pub use row::{At, QueryResult, Row};
 pub use schema::{Change, history as schema_history, stored as stored_schema};
-pub use store::{Durability, Location, Store, Unit, restore};
+pub use store::{Durability, Location, Store, Unit, backup, open_existing, restore};

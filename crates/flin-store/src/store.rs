@@ -235,6 +235,33 @@ impl Store {
     }
 }
 
+/// A consistent copy of the database file at `path` (which may be in use by a running
+/// app: SQLite's `VACUUM INTO` reads one snapshot).
+pub fn backup(path: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        return Err(StoreError::Unavailable(format!(
+            "{} already exists: choose a new file name",
+            to.display()
+        )));
+    }
+    let conn = open_existing(path)?;
+    conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
+    Ok(())
+}
+
+/// Opens an existing database file read-only (the `flin db` tools).
+pub fn open_existing(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(StoreError::Unavailable(format!(
+            "there is no database at {} (run the app or script once to create it)",
+            path.display()
+        )));
+    }
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 /// Replaces the database at `path` with the backup `from`, after checking the backup.
 pub fn restore(path: &Path, from: &Path) -> Result<()> {
     let source = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)

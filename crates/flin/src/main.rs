@@ -2,6 +2,7 @@
 //! the crate that owns it; no language logic lives here.
 
 mod check;
+mod db;
 mod run;
 mod units;
 
@@ -99,11 +100,22 @@ enum Command {
 #[derive(Subcommand)]
 enum DbCommand {
     /// Print the stored schema and its history
-    Schema,
+    Schema {
+        /// Project folder or script (default: the current folder)
+        path: Option<PathBuf>,
+    },
     /// Take a consistent online copy
-    Backup { file: PathBuf },
+    Backup {
+        file: PathBuf,
+        /// Project folder or script (default: the current folder)
+        path: Option<PathBuf>,
+    },
     /// Bring a copy back
-    Restore { file: PathBuf },
+    Restore {
+        file: PathBuf,
+        /// Project folder or script (default: the current folder)
+        path: Option<PathBuf>,
+    },
     /// Delete the data of removed fields
     Prune,
     /// Open an interactive shell on the database
@@ -143,13 +155,16 @@ fn main() -> ExitCode {
         }
         Command::Fmt { .. } => not_built("fmt"),
         Command::Build { .. } => not_built("build"),
-        Command::Db { command } => not_built(match command {
-            DbCommand::Schema => "db schema",
-            DbCommand::Backup { .. } => "db backup",
-            DbCommand::Restore { .. } => "db restore",
-            DbCommand::Prune => "db prune",
-            DbCommand::Shell => "db shell",
-        }),
+        Command::Db { command } => {
+            let here = || PathBuf::from(".");
+            match command {
+                DbCommand::Schema { path } => db::schema(&path.unwrap_or_else(here)),
+                DbCommand::Backup { file, path } => db::backup(&path.unwrap_or_else(here), &file),
+                DbCommand::Restore { file, path } => db::restore(&path.unwrap_or_else(here), &file),
+                DbCommand::Prune => not_built("db prune"),
+                DbCommand::Shell => not_built("db shell"),
+            }
+        }
         Command::Jobs => not_built("jobs"),
         Command::Bench { .. } => not_built("bench"),
     }

@@ -146,8 +146,8 @@ fn commands_not_built_yet_say_so_and_exit_2() {
         &["start"],
         &["fmt"],
         &["build"],
-        &["db", "schema"],
-        &["db", "backup", "x.db"],
+        &["db", "prune"],
+        &["db", "shell"],
         &["jobs"],
         &["bench"],
     ];

@@ -1,0 +1,89 @@
+//! `flin db schema | backup <file> | restore <file>`: the database tools (cli.md), on the
+//! `.flindb/flin.db` of a project folder or beside a script.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use flin_store::StoreError;
+
+/// The database file of a project folder or a script.
+pub fn database_of(path: &Path) -> PathBuf {
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    dir.join(".flindb").join("flin.db")
+}
+
+fn fail(err: &StoreError) -> ExitCode {
+    eprintln!("error[{}]: {err}", err.kind());
+    ExitCode::from(1)
+}
+
+/// Prints the stored entities and every recorded schema change.
+pub fn schema(path: &Path) -> ExitCode {
+    let db = database_of(path);
+    let conn = match flin_store::open_existing(&db) {
+        Ok(conn) => conn,
+        Err(err) => return fail(&err),
+    };
+    let (entities, changes) = match flin_store::stored_schema(&conn)
+        .and_then(|e| Ok((e, flin_store::schema_history(&conn)?)))
+    {
+        Ok(found) => found,
+        Err(err) => return fail(&err),
+    };
+    println!("database: {}", db.display());
+    for entity in &entities {
+        println!("\nentity {} {{", entity.name);
+        for field in &entity.fields {
+            let mut line = format!("    {}: {}", field.name, field.ty.describe());
+            if field.optional {
+                line.push('?');
+            }
+            if field.unique {
+                line.push_str(" @unique");
+            }
+            if field.index {
+                line.push_str(" @index");
+            }
+            println!("{line}");
+        }
+        println!("}}");
+    }
+    println!("\nchanges:");
+    for change in &changes {
+        let at = chrono::DateTime::from_timestamp_micros(change.at)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default();
+        println!("  {at}  {}: {}", change.entity, change.change);
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn backup(path: &Path, to: &Path) -> ExitCode {
+    match flin_store::backup(&database_of(path), to) {
+        Ok(()) => {
+            println!(
+                "backed up {} to {}",
+                database_of(path).display(),
+                to.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err),
+    }
+}
+
+pub fn restore(path: &Path, from: &Path) -> ExitCode {
+    let db = database_of(path);
+    match flin_store::restore(&db, from) {
+        Ok(()) => {
+            println!("restored {} from {}", db.display(), from.display());
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err),
+    }
+}
