@@ -52,6 +52,8 @@ pub struct BlockScope {
 pub struct LoopLabels {
     pub breaks: Vec<usize>,
     pub continues: Vec<usize>,
+    /// Transaction blocks open where the loop starts (`break` closes the deeper ones).
+    pub transactions: u16,
 }
 
 pub struct FnBuilder {
@@ -70,6 +72,9 @@ pub struct FnBuilder {
     /// Captured variables: the name, where the enclosing function keeps it.
     pub captures: Vec<(Symbol, CaptureFrom)>,
     pub loops: Vec<LoopLabels>,
+    /// `transaction { }` blocks open at this point of the code: `return`, `break` and
+    /// `continue` leaving them end them first.
+    pub transactions: u16,
     pub span: Span,
     /// Set when the function needs more than 65,535 registers.
     pub overflow: bool,
@@ -97,6 +102,7 @@ impl FnBuilder {
             }],
             captures: Vec::new(),
             loops: Vec::new(),
+            transactions: 0,
             span: decl_span,
             overflow: false,
             too_long: false,

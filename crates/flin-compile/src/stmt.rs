@@ -81,9 +81,11 @@ impl ModuleCompiler<'_> {
                 let head = self.b().here();
                 let exit = self.jump_unless(cond);
                 self.b().free = mark;
+                let transactions = self.b().transactions;
                 self.b().loops.push(LoopLabels {
                     breaks: Vec::new(),
                     continues: Vec::new(),
+                    transactions,
                 });
                 self.block_effect(body);
                 self.emit(Op::Jump { target: head });
@@ -91,12 +93,14 @@ impl ModuleCompiler<'_> {
                 self.close_loop(head);
             }
             StmtKind::Break => {
+                self.leave_transactions_of_loop();
                 let at = self.emit(Op::Jump { target: 0 });
                 if let Some(labels) = self.b().loops.last_mut() {
                     labels.breaks.push(at);
                 }
             }
             StmtKind::Continue => {
+                self.leave_transactions_of_loop();
                 let at = self.emit(Op::Jump { target: 0 });
                 if let Some(labels) = self.b().loops.last_mut() {
                     labels.continues.push(at);
@@ -111,6 +115,9 @@ impl ModuleCompiler<'_> {
                         reg
                     }
                 };
+                for _ in 0..self.b().transactions {
+                    self.emit(Op::TxEnd);
+                }
                 self.emit(Op::Return { a: reg });
             }
             StmtKind::Assert(cond) => {
@@ -172,6 +179,7 @@ impl ModuleCompiler<'_> {
             }
             StmtKind::Transaction(block) => {
                 self.emit(Op::TxBegin);
+                self.b().transactions += 1;
                 match value_dst {
                     Some(dst) => {
                         self.block_value(block, dst);
@@ -179,6 +187,7 @@ impl ModuleCompiler<'_> {
                     }
                     None => self.block_effect(block),
                 }
+                self.b().transactions -= 1;
                 self.emit(Op::TxEnd);
             }
             StmtKind::Block(block) => match value_dst {
@@ -196,6 +205,14 @@ impl ModuleCompiler<'_> {
         self.b().free = keep;
         self.b().span = saved_span;
         wrote
+    }
+
+    /// Ends the transaction blocks opened inside the innermost loop (`break`, `continue`).
+    fn leave_transactions_of_loop(&mut self) {
+        let outer = self.b().loops.last().map_or(0, |l| l.transactions);
+        for _ in outer..self.b().transactions {
+            self.emit(Op::TxEnd);
+        }
     }
 
     /// `x = e`, `x: T = e`, `a.b = e`, `a[i] = e`, `x += e` …; returns the register of a
@@ -573,9 +590,11 @@ impl ModuleCompiler<'_> {
 
     /// The body of a `for`: the item (and index) declared fresh in each iteration.
     fn loop_body(&mut self, for_loop: &ast::For, item: u16, position: Option<u16>) {
+        let transactions = self.b().transactions;
         self.b().loops.push(LoopLabels {
             breaks: Vec::new(),
             continues: Vec::new(),
+            transactions,
         });
         self.b().push_scope();
         // The item is the loop's own register unless the body assigns it or a closure
