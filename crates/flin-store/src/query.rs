@@ -65,15 +65,21 @@ impl Db<'_> {
         shape: &QueryShape,
         terminal: &Terminal,
     ) -> Result<Arc<str>> {
-        let key = (shape.clone(), terminal.clone());
+        // Looked up by reference: a query that ran before costs no allocation here.
         if let Ok(cache) = self.store.sql.lock() {
-            if let Some(sql) = cache.get(&key) {
+            if let Some(sql) = cache
+                .get(shape)
+                .and_then(|by_terminal| by_terminal.get(terminal))
+            {
                 return Ok(sql.clone());
             }
         }
         let sql: Arc<str> = build(def, shape, terminal)?.into();
         if let Ok(mut cache) = self.store.sql.lock() {
-            cache.insert(key, sql.clone());
+            cache
+                .entry(shape.clone())
+                .or_default()
+                .insert(terminal.clone(), sql.clone());
         }
         Ok(sql)
     }

@@ -55,7 +55,7 @@ pub struct Store {
     pub(crate) schema: Schema,
     /// SQL text per query shape, built once (each connection caches the prepared
     /// statement for it).
-    pub(crate) sql: Mutex<HashMap<(QueryShape, Terminal), Arc<str>>>,
+    pub(crate) sql: Mutex<HashMap<QueryShape, HashMap<Terminal, Arc<str>>>>,
     clock: Mutex<i64>,
     statements: AtomicU64,
     changes: Vec<Change>,
