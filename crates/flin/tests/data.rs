@@ -302,3 +302,34 @@ fn db_tools_without_a_database_say_so() {
         stderr(&output)
     );
 }
+
+#[test]
+fn the_example_library_remembers_between_runs_and_its_tests_pass() {
+    let dir = temp();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scripts/library.flin");
+    let text = match std::fs::read_to_string(&example) {
+        Ok(text) => text,
+        Err(err) => panic!("{err}"),
+    };
+    let first = ok(&run(dir.path(), &text));
+    for line in [
+        "Stocked 3 books by 2 writers.",
+        "Lent \"Frankenstein\" (now borrowed 1 times, version 2).",
+        "  Frankenstein                     Mary Shelley   Genre.Novel  1 loans",
+        "Pages on the shelves: 826; most expensive: 14.25 EUR",
+        "Books per genre: {Genre.Novel: 2, Genre.Science: 1}",
+        "Frankenstein has 2 versions; before the last save it had 0 loans.",
+    ] {
+        assert!(first.contains(line), "missing `{line}` in:\n{first}");
+    }
+    let second = ok(&run(dir.path(), &text));
+    assert!(!second.contains("Stocked"), "{second}");
+    assert!(
+        second
+            .contains("Lent \"Notes on the Analytical Engine\" (now borrowed 1 times, version 2)."),
+        "{second}"
+    );
+    let tests = flin(&["test", "app.flin"], dir.path());
+    assert_eq!(tests.status.code(), Some(0), "{}", stdout(&tests));
+    assert!(stdout(&tests).ends_with("2 tests: 2 passed, 0 failed\n"));
+}
