@@ -333,3 +333,48 @@ fn the_example_library_remembers_between_runs_and_its_tests_pass() {
     assert_eq!(tests.status.code(), Some(0), "{}", stdout(&tests));
     assert!(stdout(&tests).ends_with("2 tests: 2 passed, 0 failed\n"));
 }
+
+#[test]
+fn a_database_held_by_another_writer_is_a_clear_error_after_waiting() {
+    let dir = temp();
+    ok(&run(
+        dir.path(),
+        &format!("{NOTE}save Note {{ body: \"first\" }}\n"),
+    ));
+    // Another process (here: this test) holds the write lock.
+    let holder = match rusqlite::Connection::open(dir.path().join(".flindb").join("flin.db")) {
+        Ok(conn) => conn,
+        Err(err) => panic!("{err}"),
+    };
+    if let Err(err) = holder.execute_batch("BEGIN IMMEDIATE") {
+        panic!("{err}");
+    }
+    let output = run(
+        dir.path(),
+        &format!("{NOTE}save Note {{ body: \"second\" }}\n"),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("locked by another process"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    if let Err(err) = holder.execute_batch("ROLLBACK") {
+        panic!("{err}");
+    }
+    drop(holder);
+    assert_eq!(
+        ok(&run(dir.path(), &format!("{NOTE}print(Note.count)\n"))),
+        "1\n"
+    );
+}
+
+#[test]
+fn a_place_the_database_cannot_be_made_is_a_clear_error() {
+    let dir = temp();
+    // `.flindb` is a file, not a folder.
+    write(dir.path(), ".flindb", "in the way");
+    let output = run(dir.path(), &format!("{NOTE}print(Note.count)\n"));
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains(".flindb"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
