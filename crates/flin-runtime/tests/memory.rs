@@ -105,7 +105,7 @@ fn ten_thousand_script_runs_keep_memory_flat() {
     let built = built(&format!("{WORK}\nprint(work(7))\n"));
     let run = || {
         let mut host = CaptureHost::default();
-        match flin_runtime::run_script(&built, &mut host, Limits::default()) {
+        match flin_runtime::run_script(&built, &mut host, Limits::default(), None) {
             flin_runtime::ScriptOutcome::Finished => assert_eq!(host.output, "28\n"),
             flin_runtime::ScriptOutcome::Failed(err) => panic!("{err}"),
         }

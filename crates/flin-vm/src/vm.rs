@@ -245,9 +245,7 @@ impl<'h> Vm<'h> {
                     None => return Err(err),
                 };
                 self.frames.truncate(handler.depth);
-                if let Err(rollback) = self.host.rollback_to(handler.tx_depth) {
-                    return Err(rollback);
-                }
+                self.host.rollback_to(handler.tx_depth)?;
                 let value = Value::err(err.to_value());
                 self.stack[handler.slot] = value;
                 if let Some(frame) = self.frames.last_mut() {
