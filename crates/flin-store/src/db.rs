@@ -4,6 +4,7 @@
 //! failure leaves nothing half-written.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use flin_query::{Datum, EntityDef, FieldType, OnDelete};
 use rusqlite::types::{Value as Sql, ValueRef};
@@ -35,10 +36,10 @@ impl<'u> Db<'u> {
 
     /// Runs `f` in a savepoint: all of its writes or none.
     fn atomic<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.conn.execute_batch("SAVEPOINT flin_op")?;
+        self.conn.prepare_cached("SAVEPOINT flin_op")?.execute([])?;
         match f() {
             Ok(value) => {
-                self.conn.execute_batch("RELEASE flin_op")?;
+                self.conn.prepare_cached("RELEASE flin_op")?.execute([])?;
                 Ok(value)
             }
             Err(error) => {
@@ -48,6 +49,21 @@ impl<'u> Db<'u> {
                 Err(error)
             }
         }
+    }
+
+    /// The SQL of operation `kind` on the entity or field at `of`, built on first use.
+    fn memo<T>(&self, kind: &'static str, of: &T, build: impl FnOnce() -> String) -> Arc<str> {
+        let key = (kind, std::ptr::from_ref(of) as usize);
+        if let Ok(memo) = self.store.memo.lock() {
+            if let Some(sql) = memo.get(&key) {
+                return sql.clone();
+            }
+        }
+        let sql: Arc<str> = build().into();
+        if let Ok(mut memo) = self.store.memo.lock() {
+            memo.insert(key, sql.clone());
+        }
+        sql
     }
 
     pub(crate) fn execute(&self, sql: &str, values: &[Sql]) -> Result<usize> {
@@ -91,10 +107,10 @@ impl<'u> Db<'u> {
             }
             let ids = serde_json::to_string(&rows.iter().map(|r| r.id).collect::<Vec<_>>())
                 .unwrap_or_else(|_| "[]".into());
-            let sql = format!(
+            let sql = self.memo("ref_list", field, || format!(
                 "SELECT \"owner\", \"target\" FROM {} WHERE \"owner\" IN (SELECT value FROM json_each(?1)) ORDER BY \"owner\", \"position\"",
                 join_table(&def.name, &field.name)
-            );
+            ));
             self.store.count_statement();
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let pairs =
@@ -116,11 +132,13 @@ impl<'u> Db<'u> {
     /// The row with this id, soft-deleted or not.
     pub fn get(&self, entity: &str, id: i64) -> Result<Option<Row>> {
         let def = self.entity(entity)?;
-        let sql = format!(
-            "SELECT {} FROM {} AS t WHERE t.\"id\" = ?1",
-            select_list(def, "t"),
-            table(&def.name)
-        );
+        let sql = self.memo("get", def, || {
+            format!(
+                "SELECT {} FROM {} AS t WHERE t.\"id\" = ?1",
+                select_list(def, "t"),
+                table(&def.name)
+            )
+        });
         Ok(self
             .select_rows(def, &sql, &[Sql::Integer(id)])?
             .into_iter()
@@ -134,11 +152,13 @@ impl<'u> Db<'u> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "SELECT {} FROM {} AS t WHERE t.\"id\" IN (SELECT value FROM json_each(?1))",
-            select_list(def, "t"),
-            table(&def.name)
-        );
+        let sql = self.memo("get_many", def, || {
+            format!(
+                "SELECT {} FROM {} AS t WHERE t.\"id\" IN (SELECT value FROM json_each(?1))",
+                select_list(def, "t"),
+                table(&def.name)
+            )
+        });
         let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
         self.select_rows(def, &sql, &[Sql::Text(json)])
     }
@@ -185,12 +205,12 @@ impl<'u> Db<'u> {
             };
             for id in ids {
                 self.store.count_statement();
+                let sql = self.memo("exists", field, || {
+                    format!("SELECT 1 FROM {} WHERE \"id\" = ?1", table(target))
+                });
                 let found: Option<i64> = self
                     .conn
-                    .prepare_cached(&format!(
-                        "SELECT 1 FROM {} WHERE \"id\" = ?1",
-                        table(target)
-                    ))?
+                    .prepare_cached(&sql)?
                     .query_row([id], |r| r.get(0))
                     .optional()?;
                 if found.is_none() {
@@ -206,10 +226,6 @@ impl<'u> Db<'u> {
 
     fn insert(&self, def: &EntityDef, fields: Vec<Datum>) -> Result<Row> {
         let now = self.store.now();
-        let mut columns: Vec<String> = ["version", "created_at", "updated_at", "deleted_at"]
-            .iter()
-            .map(|c| quote(c))
-            .collect();
         let mut values = vec![
             Sql::Integer(1),
             Sql::Integer(now),
@@ -217,16 +233,24 @@ impl<'u> Db<'u> {
             Sql::Null,
         ];
         for (field, value) in def.fields.iter().zip(&fields) {
-            columns.extend(field_columns(field));
             values.extend(columns::to_sql(field, value)?);
         }
-        let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
-        let sql = format!(
-            "INSERT INTO {}({}) VALUES ({})",
-            table(&def.name),
-            columns.join(", "),
-            marks.join(", ")
-        );
+        let sql = self.memo("insert", def, || {
+            let mut columns: Vec<String> = ["version", "created_at", "updated_at", "deleted_at"]
+                .iter()
+                .map(|c| quote(c))
+                .collect();
+            for field in &def.fields {
+                columns.extend(field_columns(field));
+            }
+            let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+            format!(
+                "INSERT INTO {}({}) VALUES ({})",
+                table(&def.name),
+                columns.join(", "),
+                marks.join(", ")
+            )
+        });
         self.execute(&sql, &values)
             .map_err(|e| unique_error(def, e))?;
         let id = self.conn.last_insert_rowid();
@@ -266,32 +290,33 @@ impl<'u> Db<'u> {
         row.updated_at = now;
         row.valid_from = None;
         row.valid_to = None;
-        let mut sets = vec![
-            "\"version\" = ?1".to_string(),
-            "\"updated_at\" = ?2".into(),
-            "\"deleted_at\" = ?3".into(),
-        ];
         let mut values = vec![
             Sql::Integer(row.version),
             Sql::Integer(now),
             row.deleted_at.map_or(Sql::Null, Sql::Integer),
         ];
         for (field, value) in def.fields.iter().zip(&row.fields) {
-            for (column, sql) in field_columns(field)
-                .into_iter()
-                .zip(columns::to_sql(field, value)?)
-            {
-                values.push(sql);
-                sets.push(format!("{column} = ?{}", values.len()));
-            }
+            values.extend(columns::to_sql(field, value)?);
         }
         values.push(Sql::Integer(row.id));
-        let sql = format!(
-            "UPDATE {} SET {} WHERE \"id\" = ?{}",
-            table(&def.name),
-            sets.join(", "),
-            values.len()
-        );
+        let sql = self.memo("update", def, || {
+            let mut sets = vec![
+                "\"version\" = ?1".to_string(),
+                "\"updated_at\" = ?2".into(),
+                "\"deleted_at\" = ?3".into(),
+            ];
+            for field in &def.fields {
+                for column in field_columns(field) {
+                    sets.push(format!("{column} = ?{}", sets.len() + 1));
+                }
+            }
+            format!(
+                "UPDATE {} SET {} WHERE \"id\" = ?{}",
+                table(&def.name),
+                sets.join(", "),
+                sets.len() + 1
+            )
+        });
         self.execute(&sql, &values)
             .map_err(|e| unique_error(def, e))?;
         let lists_changed = current.is_none_or(|c| {
@@ -303,13 +328,13 @@ impl<'u> Db<'u> {
         if lists_changed {
             self.write_ref_lists(def, &row, true)?;
         }
-        self.execute(
-            &format!(
+        let close = self.memo("close_version", def, || {
+            format!(
                 "UPDATE {} SET \"valid_to\" = ?1 WHERE \"id\" = ?2 AND \"valid_to\" IS NULL",
                 history_table(&def.name)
-            ),
-            &[Sql::Integer(now), Sql::Integer(row.id)],
-        )?;
+            )
+        });
+        self.execute(&close, &[Sql::Integer(now), Sql::Integer(row.id)])?;
         self.insert_history(def, &row, now)?;
         Ok(row)
     }
@@ -319,17 +344,20 @@ impl<'u> Db<'u> {
             if !matches!(field.ty, FieldType::RefList(_)) {
                 continue;
             }
-            let join = join_table(&def.name, &field.name);
             if replace {
-                self.execute(
-                    &format!("DELETE FROM {join} WHERE \"owner\" = ?1"),
-                    &[Sql::Integer(row.id)],
-                )?;
+                let clear = self.memo("join_clear", field, || {
+                    let join = join_table(&def.name, &field.name);
+                    format!("DELETE FROM {join} WHERE \"owner\" = ?1")
+                });
+                self.execute(&clear, &[Sql::Integer(row.id)])?;
             }
             let Datum::List(items) = value else { continue };
-            let sql = format!(
-                "INSERT INTO {join}(\"owner\", \"position\", \"target\") VALUES (?1, ?2, ?3)"
-            );
+            let sql = self.memo("join_insert", field, || {
+                let join = join_table(&def.name, &field.name);
+                format!(
+                    "INSERT INTO {join}(\"owner\", \"position\", \"target\") VALUES (?1, ?2, ?3)"
+                )
+            });
             for (position, item) in items.iter().enumerate() {
                 if let Datum::Ref(target) | Datum::Int(target) = item {
                     self.execute(
@@ -347,8 +375,6 @@ impl<'u> Db<'u> {
     }
 
     fn insert_history(&self, def: &EntityDef, row: &Row, valid_from: i64) -> Result<()> {
-        let mut columns: Vec<String> = AUTO.iter().map(|c| quote(c)).collect();
-        columns.push(quote("valid_from"));
         let mut values = vec![
             Sql::Integer(row.id),
             Sql::Integer(row.version),
@@ -358,19 +384,23 @@ impl<'u> Db<'u> {
             Sql::Integer(valid_from),
         ];
         for (field, value) in def.fields.iter().zip(&row.fields) {
-            columns.extend(history_columns(field));
             values.extend(columns::to_history_sql(field, value)?);
         }
-        let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
-        self.execute(
-            &format!(
+        let sql = self.memo("history_insert", def, || {
+            let mut columns: Vec<String> = AUTO.iter().map(|c| quote(c)).collect();
+            columns.push(quote("valid_from"));
+            for field in &def.fields {
+                columns.extend(history_columns(field));
+            }
+            let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+            format!(
                 "INSERT INTO {}({}) VALUES ({})",
                 history_table(&def.name),
                 columns.join(", "),
                 marks.join(", ")
-            ),
-            &values,
-        )?;
+            )
+        });
+        self.execute(&sql, &values)?;
         Ok(())
     }
 

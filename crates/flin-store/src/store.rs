@@ -56,6 +56,10 @@ pub struct Store {
     /// SQL text per query shape, built once (each connection caches the prepared
     /// statement for it).
     pub(crate) sql: Mutex<HashMap<QueryShape, HashMap<Terminal, Arc<str>>>>,
+    /// SQL of entity operations (insert, update, get …), built once per entity or field:
+    /// keyed by the operation and the address of its entity or field description, which
+    /// stays put for the store's life.
+    pub(crate) memo: Mutex<HashMap<(&'static str, usize), Arc<str>>>,
     clock: Mutex<i64>,
     statements: AtomicU64,
     changes: Vec<Change>,
@@ -138,6 +142,7 @@ impl Store {
             readers: Mutex::new(readers),
             schema: Schema::new(entities.to_vec()),
             sql: Mutex::new(HashMap::new()),
+            memo: Mutex::new(HashMap::new()),
             clock: Mutex::new(now),
             statements: AtomicU64::new(0),
             changes,

@@ -336,6 +336,11 @@ fn hash_key<H: std::hash::Hasher>(value: &Value, state: &mut H) {
                 hash_key(item, state);
             }
         }
+        // Entities are equal by id (language.md §4).
+        Value::Entity(entity) => {
+            entity.ty.name.hash(state);
+            entity.id().hash(state);
+        }
         _ => 1u8.hash(state),
     }
 }
