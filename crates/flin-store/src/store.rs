@@ -338,7 +338,8 @@ impl<'s> Unit<'s> {
     pub fn savepoint(&mut self) -> Result<usize> {
         let depth = self.savepoints + 1;
         self.conn()?
-            .execute_batch(&format!("SAVEPOINT flin_{depth}"))?;
+            .prepare_cached(&format!("SAVEPOINT flin_{depth}"))?
+            .execute([])?;
         self.savepoints = depth;
         Ok(depth)
     }
@@ -349,7 +350,8 @@ impl<'s> Unit<'s> {
             return Ok(());
         }
         self.conn()?
-            .execute_batch(&format!("RELEASE flin_{}", self.savepoints))?;
+            .prepare_cached(&format!("RELEASE flin_{}", self.savepoints))?
+            .execute([])?;
         self.savepoints -= 1;
         Ok(())
     }
