@@ -653,3 +653,59 @@ fn count_filled(conn: &Connection, entity: &str, field: &FieldDef) -> Result<i64
         |r| r.get(0),
     )?)
 }
+
+/// `flin db prune`: deletes the columns (and their data) of fields no longer declared,
+/// in the entity and history tables. Returns what it deleted (also recorded).
+pub fn prune(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<Vec<Change>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut changes = Vec::new();
+    for def in declared {
+        let mut wanted: Vec<String> = columns::AUTO.iter().map(|c| c.to_string()).collect();
+        wanted.extend(["valid_from".to_string(), "valid_to".to_string()]);
+        for field in &def.fields {
+            wanted.push(field.name.clone());
+            if field.ty == FieldType::Money {
+                wanted.push(format!("{}$cur", field.name));
+            }
+        }
+        for table_name in [def.name.clone(), format!("{}$history", def.name)] {
+            for column in existing_columns(&tx, &table_name)? {
+                if wanted.contains(&column) {
+                    continue;
+                }
+                // An index on the column would refuse the drop.
+                let indexes: Vec<String> = {
+                    let mut stmt = tx.prepare(
+                        "SELECT DISTINCT il.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii WHERE ii.name = ?2 AND il.origin = 'c'",
+                    )?;
+                    let rows =
+                        stmt.query_map(params![table_name, column], |r| r.get::<_, String>(0))?;
+                    rows.collect::<Result<Vec<_>, _>>()?
+                };
+                for index in indexes {
+                    tx.execute_batch(&format!("DROP INDEX IF EXISTS {}", quote(&index)))?;
+                }
+                tx.execute_batch(&format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    quote(&table_name),
+                    quote(&column)
+                ))?;
+                if !table_name.ends_with("$history") {
+                    changes.push(Change {
+                        at: now,
+                        entity: def.name.clone(),
+                        change: format!("pruned removed field {column}: its data is deleted"),
+                    });
+                }
+            }
+        }
+    }
+    for change in &changes {
+        tx.execute(
+            "INSERT INTO \"_flin_changes\"(at, entity, change) VALUES (?1, ?2, ?3)",
+            params![change.at, change.entity, change.change],
+        )?;
+    }
+    tx.commit()?;
+    Ok(changes)
+}

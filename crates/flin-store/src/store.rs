@@ -223,6 +223,15 @@ impl Store {
         }
     }
 
+    /// Deletes the data of fields no longer declared (`flin db prune`).
+    pub fn prune(&self) -> Result<Vec<Change>> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
+        schema::prune(&mut conn, &self.schema.entities, self.now())
+    }
+
     /// A consistent copy of the database, taken while it is in use.
     pub fn backup(&self, to: &Path) -> Result<()> {
         if to.exists() {

@@ -87,3 +87,39 @@ pub fn restore(path: &Path, from: &Path) -> ExitCode {
         Err(err) => fail(&err),
     }
 }
+
+/// Deletes the data of fields the program no longer declares.
+pub fn prune(path: &Path) -> ExitCode {
+    let db = database_of(path);
+    if !db.exists() {
+        return fail(&StoreError::Unavailable(format!(
+            "there is no database at {}",
+            db.display()
+        )));
+    }
+    let built = match crate::run::build(path) {
+        Ok(built) => built,
+        Err(code) => return code,
+    };
+    let store = match flin_store::Store::open(
+        flin_store::Location::File(db),
+        &built.code.entities,
+        flin_store::Durability::Full,
+    ) {
+        Ok(store) => store,
+        Err(err) => return fail(&err),
+    };
+    match store.prune() {
+        Ok(changes) if changes.is_empty() => {
+            println!("nothing to prune: every stored field is declared");
+            ExitCode::SUCCESS
+        }
+        Ok(changes) => {
+            for change in changes {
+                println!("{}: {}", change.entity, change.change);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err),
+    }
+}

@@ -117,7 +117,10 @@ enum DbCommand {
         path: Option<PathBuf>,
     },
     /// Delete the data of removed fields
-    Prune,
+    Prune {
+        /// Project folder or script (default: the current folder)
+        path: Option<PathBuf>,
+    },
     /// Open an interactive shell on the database
     Shell,
 }
@@ -161,7 +164,7 @@ fn main() -> ExitCode {
                 DbCommand::Schema { path } => db::schema(&path.unwrap_or_else(here)),
                 DbCommand::Backup { file, path } => db::backup(&path.unwrap_or_else(here), &file),
                 DbCommand::Restore { file, path } => db::restore(&path.unwrap_or_else(here), &file),
-                DbCommand::Prune => not_built("db prune"),
+                DbCommand::Prune { path } => db::prune(&path.unwrap_or_else(here)),
                 DbCommand::Shell => not_built("db shell"),
             }
         }

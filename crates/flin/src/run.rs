@@ -26,7 +26,7 @@ fn print_diagnostics(sources: &Sources, diagnostics: &[Diagnostic]) {
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
-fn build(path: &std::path::Path) -> Result<Built, ExitCode> {
+pub(crate) fn build(path: &std::path::Path) -> Result<Built, ExitCode> {
     let project = match flin_check::load(path) {
         Ok(project) => project,
         Err(err) => {

@@ -146,7 +146,6 @@ fn commands_not_built_yet_say_so_and_exit_2() {
         &["start"],
         &["fmt"],
         &["build"],
-        &["db", "prune"],
         &["db", "shell"],
         &["jobs"],
         &["bench"],

@@ -213,6 +213,16 @@ fn schema_changes_apply_at_start_up_and_unsafe_ones_stop_it_with_the_fix() {
         "{}",
         stderr(&output)
     );
+    // `flin db prune` deletes what is no longer declared (the field `pinned`).
+    write(
+        dir.path(),
+        "app.flin",
+        "entity Note { text: text; tag: text? }\n",
+    );
+    let pruned = ok(&flin(&["db", "prune", "app.flin"], dir.path()));
+    assert!(pruned.contains("pruned removed field pinned"), "{pruned}");
+    let again = ok(&flin(&["db", "prune", "app.flin"], dir.path()));
+    assert!(again.contains("nothing to prune"), "{again}");
     // Every applied change is recorded.
     let schema = ok(&flin(&["db", "schema", "app.flin"], dir.path()));
     for change in [
@@ -220,6 +230,7 @@ fn schema_changes_apply_at_start_up_and_unsafe_ones_stop_it_with_the_fix() {
         "added field pinned: bool",
         "renamed field body to text",
         "removed field pinned",
+        "pruned removed field pinned",
     ] {
         assert!(
             schema.contains(change),
