@@ -120,10 +120,15 @@ impl RuntimeError {
             }
             diagnostic = diagnostic.with_secondary(caller.file, caller.span, label);
         }
-        for (field, message) in &self.fields {
+        if !self.fields.is_empty() {
+            let names: Vec<String> = self.fields.iter().map(|(f, _)| format!("`{f}`")).collect();
+            let help = format!(
+                "failing fields: {}; nothing was saved (`try` turns the error into a value whose `.fields` maps each field to its message)",
+                names.join(", ")
+            );
             diagnostic.help = Some(match diagnostic.help.take() {
-                Some(help) => format!("{help}; {field}: {message}"),
-                None => format!("{field}: {message}"),
+                Some(before) => format!("{before}; {help}"),
+                None => help,
             });
         }
         Some(diagnostic)
