@@ -342,6 +342,54 @@ fn bench_size(table: &mut Table, n: usize) {
         &samples,
     );
 
+    // The same list in plain SQL on a second connection (the statement the store builds,
+    // every column read): what SQLite itself costs, to compare with the store's figure.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let samples = sample(20_000, || {
+        let mut stmt = raw
+            .prepare_cached(
+                "SELECT t.\"id\", t.\"version\", t.\"created_at\", t.\"updated_at\", \
+                 t.\"deleted_at\", t.\"title\", t.\"pages\", t.\"rating\", t.\"status\" \
+                 FROM \"Book\" AS t WHERE t.\"deleted_at\" IS NULL AND t.\"status\" IS ?1 \
+                 AND t.\"pages\" > ?2 ORDER BY t.\"rating\" DESC, t.\"id\" ASC \
+                 LIMIT max(?3, 0)",
+            )
+            .unwrap();
+        let mut count = 0;
+        let mut rows = stmt
+            .query(rusqlite::params!["published", 100, 100])
+            .unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            let _: (i64, String, i64, f64, String) = (
+                row.get(0).unwrap(),
+                row.get(5).unwrap(),
+                row.get(6).unwrap(),
+                row.get(7).unwrap(),
+                row.get(8).unwrap(),
+            );
+            count += 1;
+        }
+        assert_eq!(count, 100);
+    });
+    table.latency(
+        "  the same list in plain SQL (rusqlite, baseline)",
+        n,
+        &samples,
+    );
+    let plan: Vec<String> = raw
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT * FROM \"Book\" AS t WHERE t.\"deleted_at\" IS NULL \
+             AND t.\"status\" IS ?1 AND t.\"pages\" > ?2 \
+             ORDER BY t.\"rating\" DESC, t.\"id\" ASC LIMIT max(?3, 0)",
+        )
+        .unwrap()
+        .query_map(rusqlite::params!["published", 100, 100], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    eprintln!("query plan at {n} rows: {plan:?}");
+    drop(raw);
+
     let unindexed = list_plan("title");
     let samples = sample(20_000, || {
         let unit = store.read_unit().unwrap();
