@@ -465,9 +465,9 @@ fn bench_size(table: &mut Table, n: usize) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter or `--test` (cargo test --benches) runs a
-    // quick smoke run instead.
-    let quick = std::env::args().any(|a| a == "--test");
+    // `cargo bench` passes `--bench`; without it (`cargo test --all-targets`) this is a
+    // quick smoke run.
+    let quick = !std::env::args().any(|a| a == "--bench");
     let sizes: Vec<usize> = std::env::var("FLIN_BENCH_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
