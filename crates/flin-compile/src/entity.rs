@@ -134,7 +134,11 @@ fn parse_size(text: &str) -> Option<i64> {
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.')
         .collect();
-    let unit = text.get(digits.len()..).unwrap_or("").trim().to_ascii_uppercase();
+    let unit = text
+        .get(digits.len()..)
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
     let n: f64 = digits.parse().ok()?;
     let scale = match unit.as_str() {
         "" | "B" => 1.0,

@@ -98,7 +98,6 @@ impl<'a> ModuleCompiler<'a> {
         if args_list
             .iter()
             .any(|a| matches!(a.value.kind, ExprKind::Lambda(_)))
-            && member != "where"
         {
             return false;
         }

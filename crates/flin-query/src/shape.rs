@@ -103,7 +103,7 @@ pub struct QueryShape {
     /// Every `where`, in order; they all hold (a chained `where` is AND).
     pub filter: Vec<Cond>,
     /// `order` calls, the first the main key, later ones tie-breaks. Rows with equal
-    /// keys come by id.
+    /// keys come by id, in the direction of the last key.
     pub order: Vec<OrderKey>,
     pub limit: Option<Param>,
     pub offset: Option<Param>,

@@ -23,7 +23,10 @@ entity Book {
 ";
 
 fn build(script: &str) -> Built {
-    match flin_runtime::build(Project::from_text("app.flin", &format!("{ENTITIES}\n{script}"))) {
+    match flin_runtime::build(Project::from_text(
+        "app.flin",
+        &format!("{ENTITIES}\n{script}"),
+    )) {
         Ok(built) => built,
         Err((project, diagnostics)) => panic!(
             "does not compile:\n{}",
@@ -41,7 +44,9 @@ fn run(store: &Store, script: &str) -> String {
     let mut host = CaptureHost::default();
     match flin_runtime::run_script(&built, &mut host, Limits::default(), Some(store)) {
         ScriptOutcome::Finished => host.output,
-        ScriptOutcome::Failed(err) => panic!("runtime error: {err}\noutput so far:\n{}", host.output),
+        ScriptOutcome::Failed(err) => {
+            panic!("runtime error: {err}\noutput so far:\n{}", host.output)
+        }
     }
 }
 
@@ -129,7 +134,11 @@ fn a_reader_sees_committed_data_only() {
         Err(err) => panic!("{err}"),
     };
     let saved = writer.db().and_then(|db| {
-        db.save("Writer", None, vec![flin_query::Datum::Text("unseen".into())])
+        db.save(
+            "Writer",
+            None,
+            vec![flin_query::Datum::Text("unseen".into())],
+        )
     });
     assert!(saved.is_ok(), "{saved:?}");
     let count = |store: &Store| -> i64 {
@@ -141,7 +150,10 @@ fn a_reader_sees_committed_data_only() {
             shape: std::sync::Arc::new(flin_query::QueryShape::all("Writer")),
             params: Vec::new(),
         };
-        match reader.db().and_then(|db| db.query(&plan, &flin_query::Terminal::Count)) {
+        match reader
+            .db()
+            .and_then(|db| db.query(&plan, &flin_query::Terminal::Count))
+        {
             Ok(flin_store::QueryResult::Count(n)) => n,
             other => panic!("{other:?}"),
         }

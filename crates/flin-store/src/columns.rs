@@ -57,6 +57,15 @@ pub fn sql_type(ty: &FieldType) -> &'static str {
     }
 }
 
+/// How many columns a field takes in the main table (or, `history`, the history table).
+pub fn width(field: &FieldDef, history: bool) -> usize {
+    match field.ty {
+        FieldType::Money => 2,
+        FieldType::RefList(_) => usize::from(history),
+        _ => 1,
+    }
+}
+
 /// The column names a field takes in the main table (money: amount and currency).
 pub fn field_columns(field: &FieldDef) -> Vec<String> {
     match field.ty {

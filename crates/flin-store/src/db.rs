@@ -546,29 +546,34 @@ impl<'u> Db<'u> {
     /// Every version of a row, oldest first (none left after `destroy`).
     pub fn history(&self, entity: &str, id: i64) -> Result<Vec<Row>> {
         let def = self.entity(entity)?;
-        let sql = format!(
-            "SELECT {} FROM {} WHERE \"id\" = ?1 ORDER BY \"version\"",
-            history_select(def),
-            history_table(&def.name)
-        );
+        let sql = self.memo("history", def, || {
+            format!(
+                "SELECT {} FROM {} WHERE \"id\" = ?1 ORDER BY \"version\"",
+                history_select(def),
+                history_table(&def.name)
+            )
+        });
         self.history_rows(def, &sql, &[Sql::Integer(id)])
     }
 
     /// The version of a row `at` a version number or an instant, if there is one.
     pub fn version_at(&self, entity: &str, id: i64, at: At) -> Result<Option<Row>> {
         let def = self.entity(entity)?;
-        let (condition, value) = match at {
-            At::Version(v) => ("\"version\" = ?2", v),
+        let (kind, condition, value) = match at {
+            At::Version(v) => ("at_version", "\"version\" = ?2", v),
             At::Time(t) => (
+                "at_time",
                 "\"valid_from\" <= ?2 AND (\"valid_to\" IS NULL OR \"valid_to\" > ?2)",
                 t,
             ),
         };
-        let sql = format!(
-            "SELECT {} FROM {} WHERE \"id\" = ?1 AND {condition}",
-            history_select(def),
-            history_table(&def.name)
-        );
+        let sql = self.memo(kind, def, || {
+            format!(
+                "SELECT {} FROM {} WHERE \"id\" = ?1 AND {condition}",
+                history_select(def),
+                history_table(&def.name)
+            )
+        });
         Ok(self
             .history_rows(def, &sql, &[Sql::Integer(id), Sql::Integer(value)])?
             .into_iter()
@@ -604,11 +609,7 @@ pub(crate) fn read_row(def: &EntityDef, row: &rusqlite::Row<'_>, history: bool) 
     let mut at = if history { 7 } else { 5 };
     let mut fields = Vec::with_capacity(def.fields.len());
     for field in &def.fields {
-        let width = if history {
-            history_columns(field).len()
-        } else {
-            field_columns(field).len()
-        };
+        let width = columns::width(field, history);
         if width == 0 {
             fields.push(Datum::List(Vec::new()));
             continue;

@@ -19,7 +19,13 @@ impl Db<'_> {
     /// Runs a query plan and brings back what `terminal` asks for.
     pub fn query(&self, plan: &QueryPlan, terminal: &Terminal) -> Result<QueryResult> {
         let def = self.entity(&plan.shape.entity)?;
-        let values: Vec<Sql> = plan.params.iter().map(columns::param).collect();
+        let mut values: Vec<Sql> = plan.params.iter().map(columns::param).collect();
+        // Then the currency of each money parameter (compared with money fields).
+        values.resize(usize::from(plan.shape.n_params), Sql::Null);
+        values.extend(plan.params.iter().map(|p| match p {
+            Datum::Money { currency, .. } => Sql::Text(currency.to_string()),
+            _ => Sql::Null,
+        }));
         match terminal {
             Terminal::Rows => Ok(QueryResult::Rows(self.rows(
                 def,
@@ -230,7 +236,7 @@ fn build(def: &EntityDef, shape: &QueryShape, terminal: &Terminal) -> Result<Str
         Deleted::With => {}
     }
     for cond in &shape.filter {
-        conditions.push(condition(def, cond)?);
+        conditions.push(condition(def, cond, shape.n_params)?);
     }
     let mut order = Vec::new();
     let reverse =
@@ -243,7 +249,14 @@ fn build(def: &EntityDef, shape: &QueryShape, terminal: &Terminal) -> Result<Str
             if descending { "DESC" } else { "ASC" }
         ));
     }
-    order.push(format!("t.\"id\" {}", if reverse { "DESC" } else { "ASC" }));
+    // Rows with equal keys come by id, in the direction of the last key: an index on
+    // that key holds its rows in (key, id) order, so SQLite can read it in order
+    // instead of sorting every matching row.
+    let id_descending = shape.order.last().is_some_and(|k| k.descending) != reverse;
+    order.push(format!(
+        "t.\"id\" {}",
+        if id_descending { "DESC" } else { "ASC" }
+    ));
     let filter = if conditions.is_empty() {
         String::new()
     } else {
@@ -363,18 +376,48 @@ fn operand(def: &EntityDef, operand: &Operand) -> Result<String> {
     })
 }
 
-fn condition(def: &EntityDef, cond: &Cond) -> Result<String> {
+/// The currency column of a money field compared with a parameter, and the parameter.
+fn money_compare(
+    def: &EntityDef,
+    left: &Operand,
+    right: &Operand,
+) -> Option<(String, flin_query::Param)> {
+    let (field, p) = match (left, right) {
+        (Operand::Field(f), Operand::Param(p)) | (Operand::Param(p), Operand::Field(f)) => (f, *p),
+        _ => return None,
+    };
+    (def.field(field)?.ty == FieldType::Money).then(|| (format!("t.{}", currency_column(field)), p))
+}
+
+fn condition(def: &EntityDef, cond: &Cond, n_params: u16) -> Result<String> {
     Ok(match cond {
         Cond::Is(o) => format!("coalesce({}, 0) <> 0", operand(def, o)?),
-        Cond::Not(c) => format!("NOT coalesce(({}), 0)", condition(def, c)?),
-        Cond::And(l, r) => format!("({} AND {})", condition(def, l)?, condition(def, r)?),
+        Cond::Not(c) => format!("NOT coalesce(({}), 0)", condition(def, c, n_params)?),
+        Cond::And(l, r) => format!(
+            "({} AND {})",
+            condition(def, l, n_params)?,
+            condition(def, r, n_params)?
+        ),
         Cond::Or(l, r) => format!(
             "(coalesce(({}), 0) OR coalesce(({}), 0))",
-            condition(def, l)?,
-            condition(def, r)?
+            condition(def, l, n_params)?,
+            condition(def, r, n_params)?
         ),
-        Cond::Compare(op, l, r) => {
-            let (l, r) = (operand(def, l)?, operand(def, r)?);
+        Cond::Compare(op, left, right) => {
+            let (l, r) = (operand(def, left)?, operand(def, right)?);
+            // A money field compared with a value: the currencies must agree too. The
+            // value's currency is bound after the shape's parameters (see `query`).
+            if let Some((column, p)) = money_compare(def, left, right) {
+                let currency = format!("?{}", u32::from(n_params) + u32::from(p.0) + 1);
+                return Ok(match op {
+                    CmpOp::Eq => format!("({l} IS {r} AND {column} IS {currency})"),
+                    CmpOp::NotEq => format!("({l} IS NOT {r} OR {column} IS NOT {currency})"),
+                    CmpOp::Lt => format!("({l} < {r} AND {column} = {currency})"),
+                    CmpOp::Le => format!("({l} <= {r} AND {column} = {currency})"),
+                    CmpOp::Gt => format!("({l} > {r} AND {column} = {currency})"),
+                    CmpOp::Ge => format!("({l} >= {r} AND {column} = {currency})"),
+                });
+            }
             match op {
                 CmpOp::Eq => format!("{l} IS {r}"),
                 CmpOp::NotEq => format!("{l} IS NOT {r}"),

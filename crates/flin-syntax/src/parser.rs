@@ -1730,7 +1730,17 @@ impl<'s> Parser<'s> {
     }
 
     /// `(a, name: b)`
+    /// `( … )` of a call: inside the parentheses an entity literal is unambiguous again
+    /// (`match f(Book { … }) { … }`).
     fn call_args(&mut self) -> Vec<Arg> {
+        let saved = self.no_entity_literal;
+        self.no_entity_literal = false;
+        let args = self.call_args_inner();
+        self.no_entity_literal = saved;
+        args
+    }
+
+    fn call_args_inner(&mut self) -> Vec<Arg> {
         let open = self.bump();
         let mut args = Vec::new();
         loop {

@@ -279,6 +279,17 @@ impl Checker<'_, '_> {
                         _ => strip(ty).clone(),
                     };
                     self.expect_ty(&expected, &arg_ty, arg.span, "the decorator's argument");
+                    // A pattern is fixed when the entity is declared: `"…{3}"` would
+                    // interpolate the regex's own braces.
+                    if decorator.name.as_str() == "pattern" {
+                        if let ExprKind::Text(text) = &arg.kind {
+                            if text.as_plain().is_none() {
+                                self.error(bad_args(
+                                    "a constant pattern: write it in single quotes ('^[A-Z]{3}$'), as \"…\" interpolates `{…}`",
+                                ));
+                            }
+                        }
+                    }
                     if decorator.name.as_str() == "max_size" {
                         if let ExprKind::Text(text) = &arg.kind {
                             if text.as_plain().is_some_and(|t| parse_size(&t).is_none()) {
@@ -387,7 +398,7 @@ impl Checker<'_, '_> {
     }
 
     /// A value for an entity field: a reference takes an entity or its id.
-    fn field_value(&mut self, value: &Expr, field_ty: &Ty) {
+    pub fn field_value(&mut self, value: &Expr, field_ty: &Ty) {
         if let Ty::Entity(_) = strip(field_ty) {
             let ty = self.infer(value);
             if matches!(self.shallow(&ty), Ty::Int) {
@@ -453,6 +464,25 @@ impl Checker<'_, '_> {
                 };
                 self.apply(&func, "history", args.unwrap_or(&[]), span, piped)
             }
+            // On the entity itself `where` builds a query: a function cannot run in the
+            // database (on a query value, it filters the loaded rows).
+            "where"
+                if args.is_some_and(|a| {
+                    a.iter()
+                        .any(|arg| matches!(arg.value.kind, ExprKind::Lambda(_)))
+                }) =>
+            {
+                for arg in args.unwrap_or(&[]) {
+                    self.error(CheckError::UntranslatableQuery {
+                        span: arg.value.span,
+                        reason: "a function was given where a condition on fields is expected".into(),
+                        help: format!(
+                            "write the condition with the fields of {entity}: `{entity}.where(pages > 100)`; to filter loaded rows with a function, use `{entity}.all.where(x => …)`"
+                        ),
+                    });
+                }
+                Ty::Query(entity)
+            }
             _ => match self.query_method(entity, member, args, span, piped) {
                 Some(ty) => ty,
                 None => {
@@ -505,7 +535,8 @@ impl Checker<'_, '_> {
         let takes_function = args_list
             .iter()
             .any(|arg| matches!(arg.value.kind, ExprKind::Lambda(_)));
-        if takes_function && member.as_str() != "where" {
+        // `where(x => …)` too: an explicit function filters the loaded rows.
+        if takes_function {
             return None;
         }
         let query = Ty::Query(entity);
@@ -520,15 +551,6 @@ impl Checker<'_, '_> {
                     });
                     return Some(query);
                 };
-                if matches!(arg.value.kind, ExprKind::Lambda(_)) {
-                    // `xs.where(x => …)` is the list method: on a query, ask for a condition.
-                    self.error(CheckError::UntranslatableQuery {
-                        span: arg.value.span,
-                        reason: "a function was given where a condition on fields is expected".into(),
-                        help: format!("write the condition with the fields of {entity} directly: `{entity}.where(pages > 100)`"),
-                    });
-                    return Some(query);
-                }
                 self.query_condition(entity, &arg.value);
                 query
             }

@@ -262,6 +262,10 @@ impl Checker<'_, '_> {
                 .push((self.file, assign.target.span, target_ty.clone()));
         }
         match assign.op {
+            // A reference field takes an entity or its id (data.md §6).
+            AssignOp::Set if matches!(assign.target.kind, ExprKind::Member { .. }) => {
+                self.field_value(&assign.value, &target_ty);
+            }
             AssignOp::Set => {
                 self.check_expr(&assign.value, &target_ty, "the assigned value");
             }
