@@ -351,7 +351,7 @@ fn bench_size(table: &mut Table, n: usize) {
                 "SELECT t.\"id\", t.\"version\", t.\"created_at\", t.\"updated_at\", \
                  t.\"deleted_at\", t.\"title\", t.\"pages\", t.\"rating\", t.\"status\" \
                  FROM \"Book\" AS t WHERE t.\"deleted_at\" IS NULL AND t.\"status\" IS ?1 \
-                 AND t.\"pages\" > ?2 ORDER BY t.\"rating\" DESC, t.\"id\" ASC \
+                 AND t.\"pages\" > ?2 ORDER BY t.\"rating\" DESC, t.\"id\" DESC \
                  LIMIT max(?3, 0)",
             )
             .unwrap();
@@ -380,7 +380,7 @@ fn bench_size(table: &mut Table, n: usize) {
         .prepare(
             "EXPLAIN QUERY PLAN SELECT * FROM \"Book\" AS t WHERE t.\"deleted_at\" IS NULL \
              AND t.\"status\" IS ?1 AND t.\"pages\" > ?2 \
-             ORDER BY t.\"rating\" DESC, t.\"id\" ASC LIMIT max(?3, 0)",
+             ORDER BY t.\"rating\" DESC, t.\"id\" DESC LIMIT max(?3, 0)",
         )
         .unwrap()
         .query_map(rusqlite::params!["published", 100, 100], |r| r.get(3))

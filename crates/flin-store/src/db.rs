@@ -68,6 +68,7 @@ impl<'u> Db<'u> {
 
     pub(crate) fn execute(&self, sql: &str, values: &[Sql]) -> Result<usize> {
         self.store.count_statement();
+        self.store.count_write();
         let mut stmt = self.conn.prepare_cached(sql)?;
         Ok(stmt.execute(params_from_iter(values.iter()))?)
     }

@@ -47,11 +47,19 @@ pub enum Location {
 
 const READERS: usize = 4;
 
+/// Rows written between two refreshes of the query planner's statistics.
+const REFRESH_AFTER: u64 = 2_000;
+
 /// An open FlinDB database with its schema applied.
 pub struct Store {
     location: Location,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    /// Idle read-only connections, each with the statistics generation it loaded.
+    readers: Mutex<Vec<(Connection, u64)>>,
+    /// Bumped when the planner's statistics change: a reader holding older ones is
+    /// reopened (SQLite loads statistics when a connection reads the schema).
+    stats_generation: AtomicU64,
+    durability: Durability,
     pub(crate) schema: Schema,
     /// SQL text per query shape, built once (each connection caches the prepared
     /// statement for it).
@@ -62,6 +70,10 @@ pub struct Store {
     pub(crate) memo: Mutex<HashMap<(&'static str, usize), Arc<str>>>,
     clock: Mutex<i64>,
     statements: AtomicU64,
+    /// Rows written by this store, and the count at which the planner's statistics are
+    /// next refreshed (doubling each time, so the cost stays a small share of writing).
+    written: AtomicU64,
+    next_refresh: AtomicU64,
     changes: Vec<Change>,
 }
 
@@ -133,23 +145,22 @@ impl Store {
         let mut readers = Vec::new();
         if let Location::File(path) = &location {
             for _ in 0..READERS {
-                let reader = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&reader, durability, false)?;
-                readers.push(reader);
+                readers.push((open_reader(path, durability)?, 0));
             }
         }
         Ok(Store {
             location,
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
+            stats_generation: AtomicU64::new(0),
+            durability,
             schema: Schema::new(entities.to_vec()),
             sql: Mutex::new(HashMap::new()),
             memo: Mutex::new(HashMap::new()),
             clock: Mutex::new(now),
             statements: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            next_refresh: AtomicU64::new(REFRESH_AFTER),
             changes,
         })
     }
@@ -179,6 +190,10 @@ impl Store {
 
     pub(crate) fn count_statement(&self) {
         self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_write(&self) {
+        self.written.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A timestamp (µs since the epoch) later than every one handed out before, so
@@ -211,20 +226,27 @@ impl Store {
     /// uncommitted changes. Without a reader pool (in memory) it waits for the writer.
     pub fn read_unit(&self) -> Result<Unit<'_>> {
         let reader = self.readers.lock().ok().and_then(|mut pool| pool.pop());
-        let Some(reader) = reader else {
+        let Some((mut reader, mut generation)) = reader else {
             return self.unit();
         };
+        let current = self.stats_generation.load(Ordering::Relaxed);
+        if generation < current {
+            if let Location::File(path) = &self.location {
+                reader = open_reader(path, self.durability)?;
+                generation = current;
+            }
+        }
         reader.execute_batch("BEGIN")?;
         Ok(Unit {
             store: self,
-            conn: Some(ConnRef::Reader(reader)),
+            conn: Some(ConnRef::Reader(reader, generation)),
             savepoints: 0,
         })
     }
 
-    fn give_back(&self, reader: Connection) {
+    fn give_back(&self, reader: Connection, generation: u64) {
         if let Ok(mut pool) = self.readers.lock() {
-            pool.push(reader);
+            pool.push((reader, generation));
         }
     }
 
@@ -319,7 +341,16 @@ fn wall_clock() -> i64 {
 
 enum ConnRef<'s> {
     Writer(MutexGuard<'s, Connection>),
-    Reader(Connection),
+    Reader(Connection, u64),
+}
+
+fn open_reader(path: &Path, durability: Durability) -> Result<Connection> {
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&reader, durability, false)?;
+    Ok(reader)
 }
 
 /// One unit of work: a transaction, ended by [`Unit::commit`] or (also when dropped)
@@ -334,7 +365,7 @@ impl<'s> Unit<'s> {
     fn conn(&self) -> Result<&Connection> {
         match &self.conn {
             Some(ConnRef::Writer(guard)) => Ok(guard),
-            Some(ConnRef::Reader(conn)) => Ok(conn),
+            Some(ConnRef::Reader(conn, _)) => Ok(conn),
             None => Err(StoreError::Database("the unit of work has ended".into())),
         }
     }
@@ -390,6 +421,22 @@ impl<'s> Unit<'s> {
         let result = self.conn().and_then(|c| Ok(c.execute_batch("COMMIT")?));
         if result.is_err() {
             let _ = self.conn().map(|c| c.execute_batch("ROLLBACK"));
+        } else {
+            let written = self.store.written.load(Ordering::Relaxed);
+            if written >= self.store.next_refresh.load(Ordering::Relaxed) {
+                // Fresh statistics let SQLite pick the index that serves a query's order
+                // (measured: 2.3 ms → 0.27 ms for 100 of 10,000 rows). ANALYZE reads
+                // every index (about 3 ms per 10,000 rows); doing it each time the store
+                // has doubled its writes keeps that a small share of the writing.
+                self.store
+                    .next_refresh
+                    .store(written.saturating_mul(2), Ordering::Relaxed);
+                if let Ok(conn) = self.conn() {
+                    if conn.execute_batch("ANALYZE").is_ok() {
+                        self.store.stats_generation.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
         }
         self.finish();
         result
@@ -403,8 +450,8 @@ impl<'s> Unit<'s> {
     }
 
     fn finish(&mut self) {
-        if let Some(ConnRef::Reader(conn)) = self.conn.take() {
-            self.store.give_back(conn);
+        if let Some(ConnRef::Reader(conn, generation)) = self.conn.take() {
+            self.store.give_back(conn, generation);
         }
     }
 }
