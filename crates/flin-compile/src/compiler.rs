@@ -74,6 +74,9 @@ pub struct ModuleCompiler<'a> {
     /// Compiling the file's top-level code: annotated assignments at its top declare
     /// file variables.
     pub is_main: bool,
+    /// A register the next loop body sets to true on each iteration (`{empty}` of a
+    /// markup `{for}` tests it).
+    pub loop_flag: Option<u16>,
 }
 
 impl<'a> ModuleCompiler<'a> {
@@ -87,6 +90,7 @@ impl<'a> ModuleCompiler<'a> {
             captured: HashSet::new(),
             errors: Vec::new(),
             is_main: false,
+            loop_flag: None,
         }
     }
 

@@ -201,11 +201,26 @@ impl ModuleCompiler<'_> {
                 });
             }
             ExprKind::Record(fields) | ExprKind::Response(fields) => {
-                let base = self.b().call_base(dst, fields.len() as u16);
-                for (idx, (_, value)) in fields.iter().enumerate() {
-                    self.expr_to(value, base + 1 + idx as u16);
+                // `response { … }` is a record whose first field, `$response`, marks it
+                // for the server (a route may also return a plain record as JSON).
+                let is_response = matches!(expr.kind, ExprKind::Response(_));
+                let marker = usize::from(is_response);
+                let base = self.b().call_base(dst, (fields.len() + marker) as u16);
+                if is_response {
+                    self.emit(Op::LoadBool {
+                        a: base + 1,
+                        value: true,
+                    });
                 }
-                let k = self.constant(Constant::Shape(fields.iter().map(|(n, _)| n.sym).collect()));
+                for (idx, (_, value)) in fields.iter().enumerate() {
+                    self.expr_to(value, base + 1 + (marker + idx) as u16);
+                }
+                let mut shape: Vec<Symbol> = Vec::new();
+                if is_response {
+                    shape.push(Symbol::intern("$response"));
+                }
+                shape.extend(fields.iter().map(|(n, _)| n.sym));
+                let k = self.constant(Constant::Shape(shape));
                 self.emit(Op::NewRecord { a: base, k });
                 if base != dst {
                     self.emit(Op::Move { a: dst, b: base });
@@ -386,8 +401,10 @@ impl ModuleCompiler<'_> {
             self.emit(Op::NewVariant { a: dst, k });
             return;
         }
-        // Context names of the web (params, session …) are empty in a script.
-        self.emit(Op::LoadNone { a: dst });
+        // Context names of the web (params, session …): the host gives them (a script's
+        // host gives none).
+        let k = self.constant(Constant::Name(name.sym));
+        self.emit(Op::LoadContext { a: dst, k });
     }
 
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, expr: &Expr, dst: u16) {

@@ -18,6 +18,7 @@ mod compiler;
 mod entity;
 mod expr;
 mod func;
+mod markup;
 mod pattern;
 mod query;
 mod stmt;
@@ -44,6 +45,11 @@ struct Module {
     extras: Vec<FunctionCode>,
     main: u32,
     tests: Vec<(String, u32, Span)>,
+    routes: Vec<(String, u32, Span)>,
+    /// Whether the file's top-level code renders markup.
+    renders: bool,
+    /// `layout "x"` / `layout none`.
+    layout: Option<Option<String>>,
     errors: Vec<Diagnostic>,
 }
 
@@ -196,6 +202,9 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
     let mut functions: Vec<Option<FunctionCode>> = vec![None; n_top];
     let mut entries = Vec::new();
     let mut tests = Vec::new();
+    let mut routes = Vec::new();
+    let mut renders = Vec::new();
+    let mut layouts = Vec::new();
     let mut errors = Vec::new();
     let mut rest: Vec<FunctionCode> = Vec::new();
     for module in modules {
@@ -216,6 +225,20 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
             }
         }
         entries.push((module.file, offset + module.main));
+        for (method, local, span) in module.routes {
+            routes.push(flin_vm::RouteCode {
+                file: module.file,
+                method,
+                function: offset + local,
+                span,
+            });
+        }
+        if module.renders {
+            renders.push(module.file);
+        }
+        if let Some(choice) = module.layout {
+            layouts.push((module.file, choice));
+        }
         for (name, local, span) in module.tests {
             tests.push(TestCode {
                 name,
@@ -254,6 +277,9 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         entries,
         tests,
         entities: entity_defs,
+        routes,
+        renders,
+        layouts,
     };
     if let Err(err) = flin_vm::verify::verify(&program) {
         return Err(vec![Diagnostic::error(
@@ -302,6 +328,32 @@ fn compile_module(
             tests.push((name.as_plain().unwrap_or_default(), local, stmt.span));
         }
     }
+    let mut routes = Vec::new();
+    for stmt in &tree.stmts {
+        if let StmtKind::Route { method, body, .. } = &stmt.kind {
+            let globals = compiler.globals_of_file();
+            let mut analysis = CaptureAnalysis::new(&globals, false);
+            analysis.block(body);
+            compiler.captured = analysis.captured;
+            let method = method.as_str().to_string();
+            let code = compiler.function(
+                Some(Symbol::intern(&format!("route {method}"))),
+                &[],
+                FnBody::Block(body),
+                stmt.span,
+            );
+            let local = compiler.add_extra(code) & !LOCAL_FUNCTION;
+            routes.push((method, local, stmt.span));
+        }
+    }
+    let renders = tree
+        .stmts
+        .iter()
+        .any(|stmt| matches!(stmt.kind, StmtKind::Markup(_)));
+    let layout = tree.stmts.iter().find_map(|stmt| match &stmt.kind {
+        StmtKind::Layout(name) => Some(name.as_ref().and_then(|t| t.as_plain())),
+        _ => None,
+    });
     // The file's top-level code.
     let globals = compiler.globals_of_file();
     let mut analysis = CaptureAnalysis::new(&globals, true);
@@ -327,6 +379,9 @@ fn compile_module(
         extras: compiler.extras,
         main,
         tests,
+        routes,
+        renders,
+        layout,
         errors: compiler.errors,
     }
 }

@@ -198,6 +198,7 @@ impl ModuleCompiler<'_> {
                 None => self.block_effect(block),
             },
             StmtKind::Persist { op, target } => self.persist(*op, target),
+            StmtKind::Markup(markup) => self.markup(markup),
             // Declarations, and web and service blocks, are compiled elsewhere or by the
             // server; markup is rendered by pages.
             _ => {}
@@ -511,7 +512,7 @@ impl ModuleCompiler<'_> {
         }
     }
 
-    fn for_stmt(&mut self, for_loop: &ast::For) {
+    pub fn for_stmt(&mut self, for_loop: &ast::For) {
         if let ExprKind::Range {
             start,
             end,
@@ -590,6 +591,12 @@ impl ModuleCompiler<'_> {
 
     /// The body of a `for`: the item (and index) declared fresh in each iteration.
     fn loop_body(&mut self, for_loop: &ast::For, item: u16, position: Option<u16>) {
+        if let Some(flag) = self.loop_flag.take() {
+            self.emit(Op::LoadBool {
+                a: flag,
+                value: true,
+            });
+        }
         let transactions = self.b().transactions;
         self.b().loops.push(LoopLabels {
             breaks: Vec::new(),

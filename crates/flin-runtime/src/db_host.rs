@@ -330,6 +330,18 @@ impl Host for DbHost<'_, '_> {
         self.out.log(level, line);
     }
 
+    fn emit(&mut self, html: &str) {
+        self.out.emit(html);
+    }
+
+    fn context(&mut self, name: &str) -> Value {
+        self.out.context(name)
+    }
+
+    fn wrap_children(&mut self) {
+        self.out.wrap_children();
+    }
+
     fn query(&mut self, plan: &QueryPlan, terminal: &Terminal) -> Result<Value, RuntimeError> {
         let ty = self.entity_type(&plan.shape.entity)?;
         let result = self.db()?.query(plan, terminal).map_err(store_error)?;

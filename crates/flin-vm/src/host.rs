@@ -85,6 +85,22 @@ pub trait Host {
         Err(no_database())
     }
 
+    /// Appends HTML to the page being rendered (pages only; elsewhere it is dropped).
+    fn emit(&mut self, html: &str) {
+        let _ = html;
+    }
+
+    /// The HTML rendered so far becomes `children` of what renders next (a page's
+    /// layout, web.md §4).
+    fn wrap_children(&mut self) {}
+
+    /// A context value of the unit of work: `params`, `query`, `body`, `session`,
+    /// `request`, `headers`, `cookies`, `children` … (`none` where there is none).
+    fn context(&mut self, name: &str) -> crate::Value {
+        let _ = name;
+        crate::Value::None
+    }
+
     /// `transaction {` starts: returns the new nesting depth.
     fn savepoint(&mut self) -> Result<usize, crate::RuntimeError> {
         Ok(0)

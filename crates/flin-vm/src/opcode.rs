@@ -289,6 +289,16 @@ pub enum Op {
     EntityHistory { a: Reg, k: u32 },
     /// `transaction {`: a nested atomic block starts
     TxBegin,
+
+    // ---------------------------------------------------------------- pages (web.md §2)
+    /// Appends the text constant K[k] to the page being rendered, as it is (HTML)
+    Emit { k: u32 },
+    /// Appends R[a] to the page, displayed and HTML-escaped (`{expr}`, attribute values)
+    EmitValue { a: Reg },
+    /// Appends R[a] to the page as trusted HTML (`{raw(x)}`, `{children}`)
+    EmitRaw { a: Reg },
+    /// R[a] = the context value named K[k] (`params`, `query`, `body`, `session` …)
+    LoadContext { a: Reg, k: u32 },
     /// `}` of a transaction block: its writes join the enclosing unit
     TxEnd,
 }

@@ -49,6 +49,16 @@ pub struct TestCode {
     pub span: Span,
 }
 
+/// A `route METHOD { … }` block of a file under `app/` (web.md §5).
+#[derive(Clone, Debug)]
+pub struct RouteCode {
+    pub file: FileId,
+    /// `GET`, `POST` …
+    pub method: String,
+    pub function: u32,
+    pub span: Span,
+}
+
 /// A whole compiled program.
 #[derive(Clone, Debug, Default)]
 pub struct ProgramCode {
@@ -60,6 +70,12 @@ pub struct ProgramCode {
     pub tests: Vec<TestCode>,
     /// Every entity declared in the project (data.md §1).
     pub entities: Vec<flin_query::EntityDef>,
+    /// Route blocks, by file.
+    pub routes: Vec<RouteCode>,
+    /// Files whose top-level code holds markup (pages, layouts, components).
+    pub renders: Vec<FileId>,
+    /// `layout "name"` (Some) or `layout none` (None) of the files that say one.
+    pub layouts: Vec<(FileId, Option<String>)>,
 }
 
 /// A function ready to run: its code and its value constants.

@@ -275,6 +275,18 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
             }
             Op::TimeTravel { a, b } => regs(&[(a, 1), (b, 1)])?,
             Op::TxBegin | Op::TxEnd => {}
+            Op::Emit { k } => {
+                if !matches!(constant(k), Some(Constant::Text(_))) {
+                    return Err((pc, "Emit needs a text constant".into()));
+                }
+            }
+            Op::EmitValue { a } | Op::EmitRaw { a } => regs(&[(a, 1)])?,
+            Op::LoadContext { a, k } => {
+                if !matches!(constant(k), Some(Constant::Name(_))) {
+                    return Err((pc, "LoadContext needs a name constant".into()));
+                }
+                regs(&[(a, 1)])?;
+            }
             Op::NewRecord { a, k } => {
                 let Some(Constant::Shape(shape)) = constant(k) else {
                     return Err((pc, "NewRecord needs a shape constant".into()));

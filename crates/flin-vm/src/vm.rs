@@ -1416,6 +1416,26 @@ impl<'h> Vm<'h> {
                     };
                     r!(a) = lend!(self.host.history(&name, id))?;
                 }
+                Op::Emit { k } => {
+                    if let Some(Value::Text(text)) = function.values.get(k as usize) {
+                        self.host.emit(text.as_str());
+                    }
+                }
+                Op::EmitValue { a } => {
+                    let shown = crate::display::display(&r!(a));
+                    self.host.emit(&crate::html::escape(&shown));
+                }
+                Op::EmitRaw { a } => {
+                    let shown = crate::display::display(&r!(a));
+                    self.host.emit(&shown);
+                }
+                Op::LoadContext { a, k } => {
+                    let Some(Constant::Name(name)) = function.code().constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad context constant"));
+                    };
+                    r!(a) = self.host.context(name.as_str());
+                }
                 Op::TxBegin => {
                     save_pc!();
                     lend!(self.host.savepoint())?;

@@ -1,8 +1,14 @@
 //! The web: the axum server behind `flin dev` and `flin start`, file-based routing,
-//! server-rendered and live pages, API routes, middleware, guards, sessions, static
-//! files, uploads and WebSockets (spec/web.md, spec/services.md).
-//!
-//! Not built yet: this crate is the place for issue "Web".
+//! server-rendered pages, API routes, static files (spec/web.md). Still to come:
+//! middleware, guards, sessions, components, live pages, uploads and WebSockets.
 //!
 //! Invariant: only this crate knows HTTP. FLIN code never runs on the async reactor: a
-//! request becomes a unit of work handed to the runtime's VM workers.
+//! request becomes a unit of work handed to a pool of VM worker threads.
+
+mod json;
+mod page;
+pub mod routes;
+mod server;
+mod unit;
+
+pub use server::{App, Options, prepare, serve};

@@ -4,6 +4,7 @@
 mod check;
 mod db;
 mod run;
+mod serve;
 mod units;
 
 use std::path::PathBuf;
@@ -145,8 +146,12 @@ fn main() -> ExitCode {
             check::run(path.unwrap_or_else(|| PathBuf::from(".")), format)
         }
         Command::New { .. } => not_built("new"),
-        Command::Dev { .. } => not_built("dev"),
-        Command::Start { .. } => not_built("start"),
+        Command::Dev { path, port } => {
+            serve::serve(path.unwrap_or_else(|| PathBuf::from(".")), port, true)
+        }
+        Command::Start { path, port } => {
+            serve::serve(path.unwrap_or_else(|| PathBuf::from(".")), port, false)
+        }
         Command::Run {
             file,
             memory,

@@ -142,8 +142,6 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     write(dir.path(), "s.flin", b"print(1)\n");
     let commands: &[&[&str]] = &[
         &["new", "app"],
-        &["dev"],
-        &["start"],
         &["fmt"],
         &["build"],
         &["db", "shell"],

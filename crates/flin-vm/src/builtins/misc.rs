@@ -233,8 +233,13 @@ pub fn builtins() -> Vec<Builtin> {
             Ok(Value::list((from..end.max(from)).map(Value::Int).collect()))
         }),
     ];
+    all.push(f!("redirect", 1, 1, |_, a| {
+        // Ends the handler; the server answers 303 with `Location`.
+        let mut err = RuntimeError::new("redirect", crate::display::display(arg(a, 0)));
+        err.status = Some(303);
+        Err(err)
+    }));
     for name in [
-        "redirect",
         "next",
         "login",
         "logout",

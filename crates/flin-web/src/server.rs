@@ -1,0 +1,482 @@
+//! The HTTP server (web.md, cli.md): axum on tokio for the network, a pool of VM worker
+//! threads for FLIN code (never the async reactor), static files from `public/`,
+//! default security headers, request logs, graceful shutdown on SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use flin_runtime::{Built, Durability, Location, Store};
+use flin_vm::Program;
+use tower_http::services::ServeDir;
+
+use crate::routes::{Route, RouteTable, segments_of};
+use crate::unit::{RequestData, ResponseData, Site};
+
+/// How to serve.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub host: String,
+    pub port: u16,
+    /// `flin dev`: readable logs and error details in responses.
+    pub dev: bool,
+    pub time_limit: Duration,
+    pub max_body: usize,
+    /// Keep the database in memory (tests).
+    pub memory: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            host: "127.0.0.1".into(),
+            port: 3000,
+            dev: true,
+            time_limit: Duration::from_secs(30),
+            max_body: 25 * 1024 * 1024,
+            memory: false,
+        }
+    }
+}
+
+/// A request handed to a VM worker, and where its answer goes.
+struct Job {
+    route: usize,
+    request: RequestData,
+    reply: tokio::sync::oneshot::Sender<ResponseData>,
+}
+
+struct Shared {
+    table: Arc<RouteTable>,
+    jobs: mpsc::Sender<Job>,
+    public: Option<PathBuf>,
+    dev: bool,
+    max_body: usize,
+    next_id: AtomicU64,
+}
+
+/// Everything built from a project before serving it.
+pub struct App {
+    pub built: Built,
+    pub table: RouteTable,
+    pub store: Option<Arc<Store>>,
+    pub root: PathBuf,
+}
+
+/// Builds the route table and opens the database of a checked, compiled project.
+pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
+    let code = &built.code;
+    let single = built.project.single_file;
+    let mut routes = Vec::new();
+    for (file, main) in &code.entries {
+        let Some(source) = built.project.sources.get(*file) else {
+            continue;
+        };
+        let segments = if single {
+            Some(Vec::new())
+        } else {
+            segments_of(&source.path)
+        };
+        let Some(segments) = segments else { continue };
+        routes.push(Route {
+            file: *file,
+            source: source.path.clone(),
+            segments,
+            main: *main,
+            methods: code
+                .routes
+                .iter()
+                .filter(|r| r.file == *file)
+                .map(|r| (r.method.clone(), r.function))
+                .collect(),
+            page: code.renders.contains(file),
+        });
+    }
+    let table = RouteTable::new(routes)?;
+    let store = if code.entities.is_empty() {
+        None
+    } else {
+        let location = if memory {
+            Location::Memory
+        } else {
+            Location::File(root.join(".flindb").join("flin.db"))
+        };
+        let durability = std::env::var("FLIN_DATABASE_DURABILITY")
+            .ok()
+            .and_then(|d| Durability::parse(&d))
+            .unwrap_or_default();
+        let store = Store::open(location, &code.entities, durability)
+            .map_err(|err| format!("error[{}]: {err}", err.kind()))?;
+        Some(Arc::new(store))
+    };
+    Ok(App {
+        built,
+        table,
+        store,
+        root: root.to_path_buf(),
+    })
+}
+
+/// Starts `workers` VM threads, each with its own loaded program.
+fn start_workers(app: &App, options: &Options, workers: usize) -> mpsc::Sender<Job> {
+    let (sender, receiver) = mpsc::channel::<Job>();
+    let receiver = Arc::new(Mutex::new(receiver));
+    let table = Arc::new(RouteTable {
+        routes: app.table.routes.clone(),
+    });
+    let code = app.built.code.clone();
+    let sources = Arc::new(app.built.project.sources.clone());
+    let layouts: Vec<(String, u32)> = code
+        .entries
+        .iter()
+        .filter_map(|(file, main)| {
+            let path = &app.built.project.sources.get(*file)?.path;
+            let name = path.strip_prefix("layouts/")?.strip_suffix(".flin")?;
+            Some((name.to_string(), *main))
+        })
+        .collect();
+    for index in 0..workers {
+        let receiver = receiver.clone();
+        let table = table.clone();
+        let code = code.clone();
+        let store = app.store.clone();
+        let sources = sources.clone();
+        let layouts = layouts.clone();
+        let options = options.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("flin-vm-{index}"))
+            .stack_size(256 * 1024 * 1024)
+            .spawn(move || {
+                let site = Site {
+                    program: Rc::new(Program::load(code.clone())),
+                    store,
+                    dev: options.dev,
+                    time_limit: options.time_limit,
+                    layout_choices: code.layouts.clone(),
+                    layouts,
+                    sources,
+                };
+                loop {
+                    let job = match receiver.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    let request_id = job.request.request_id.clone();
+                    let response = match table.routes.get(job.route) {
+                        None => ResponseData::error(404, "Not found"),
+                        Some(route) => {
+                            // A panic inside a handler is one failed request, not a
+                            // dead server.
+                            let run = std::panic::AssertUnwindSafe(|| {
+                                crate::unit::handle(&site, route, job.request)
+                            });
+                            std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                                eprintln!("[error] request {request_id}: internal panic");
+                                ResponseData::json(
+                                    500,
+                                    &serde_json::json!({ "error": "Internal error", "status": 500, "request_id": request_id }),
+                                )
+                            })
+                        }
+                    };
+                    let _ = job.reply.send(response);
+                }
+            });
+        if let Err(err) = spawned {
+            eprintln!("error: cannot start a VM worker: {err}");
+        }
+    }
+    sender
+}
+
+/// Serves `app` until SIGINT/SIGTERM; `ready` gets the bound address.
+pub async fn serve(
+    app: App,
+    options: Options,
+    ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+) -> Result<(), String> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2);
+    let jobs = start_workers(&app, &options, workers);
+    let public = app.root.join("public");
+    let shared = Arc::new(Shared {
+        table: Arc::new(RouteTable {
+            routes: app.table.routes.clone(),
+        }),
+        jobs,
+        public: public.is_dir().then_some(public),
+        dev: options.dev,
+        max_body: options.max_body,
+        next_id: AtomicU64::new(1),
+    });
+    let router = axum::Router::new().fallback(handle).with_state(shared);
+    let address = format!("{}:{}", options.host, options.port);
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+    if let Some(ready) = ready {
+        let _ = ready.send(bound);
+    }
+    eprintln!(
+        "FLIN {} on http://{bound} ({} routes)",
+        if options.dev { "dev server" } else { "server" },
+        app.table.routes.len()
+    );
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|err| format!("server error: {err}"))?;
+    eprintln!("stopped: in-flight requests finished, database closed");
+    drop(app);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request<Body>,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let response = answer(&shared, peer, request).await;
+    let status = response.status();
+    if shared.dev {
+        eprintln!(
+            "{method} {} {} {:.1}ms",
+            uri.path(),
+            status.as_u16(),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    } else {
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "method": method.as_str(),
+                "path": uri.path(),
+                "status": status.as_u16(),
+                "ms": (started.elapsed().as_secs_f64() * 1000.0),
+            })
+        );
+    }
+    with_security_headers(response)
+}
+
+async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) -> Response {
+    let method = request.method().clone();
+    if !METHODS.contains(&method.as_str()) {
+        return plain(ResponseData::error(
+            405,
+            &format!("{method} is not supported"),
+        ));
+    }
+    let uri = request.uri().clone();
+    let path = uri.path().to_string();
+    if path.len() > 1 && path.ends_with('/') {
+        return redirect_to_canonical(&uri);
+    }
+    let Some(found) = shared.table.find(&path) else {
+        return static_or_404(shared, request).await;
+    };
+    let route_index = shared
+        .table
+        .routes
+        .iter()
+        .position(|r| std::ptr::eq(r, found.route))
+        .unwrap_or(usize::MAX);
+    let params = found.params;
+    let headers = request.headers().clone();
+    let query = uri.query().map(crate::json::form_pairs).unwrap_or_default();
+    let body = match axum::body::to_bytes(request.into_body(), shared.max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return plain(ResponseData::error(
+                413,
+                &format!("the request body is larger than {} bytes", shared.max_body),
+            ));
+        }
+    };
+    if let Some(reason) = malformed_body(&headers, &body) {
+        return plain(ResponseData::error(400, &reason));
+    }
+    let request_id = format!("{:08x}", shared.next_id.fetch_add(1, Ordering::Relaxed));
+    let data = RequestData {
+        method: method.as_str().to_string(),
+        path,
+        query,
+        headers: header_pairs(&headers),
+        cookies: cookie_pairs(&headers),
+        body: body.to_vec(),
+        ip: peer.ip().to_string(),
+        params,
+        request_id,
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    if shared
+        .jobs
+        .send(Job {
+            route: route_index,
+            request: data,
+            reply,
+        })
+        .is_err()
+    {
+        return plain(ResponseData::error(503, "the server is shutting down"));
+    }
+    match answer.await {
+        Ok(response) => {
+            let mut response = plain(response);
+            if method == Method::HEAD {
+                *response.body_mut() = Body::empty();
+            }
+            response
+        }
+        Err(_) => plain(ResponseData::error(500, "the request was lost")),
+    }
+}
+
+/// A JSON body that does not parse is the client's mistake: 400 with the reason.
+fn malformed_body(headers: &HeaderMap, body: &Bytes) -> Option<String> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json") && !body.is_empty() {
+        if let Err(err) = serde_json::from_slice::<serde_json::Value>(body) {
+            return Some(format!("the JSON body does not parse: {err}"));
+        }
+    }
+    None
+}
+
+fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((
+                name.as_str().to_ascii_lowercase(),
+                value.to_str().ok()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn cookie_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            Some((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+fn redirect_to_canonical(uri: &Uri) -> Response {
+    let path = uri.path().trim_end_matches('/');
+    let path = if path.is_empty() { "/" } else { path };
+    let location = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    let mut response = StatusCode::PERMANENT_REDIRECT.into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert("location", value);
+    }
+    response
+}
+
+async fn static_or_404(shared: &Arc<Shared>, request: Request<Body>) -> Response {
+    if let Some(public) = &shared.public {
+        if matches!(*request.method(), Method::GET | Method::HEAD) {
+            use tower::ServiceExt;
+            let service = ServeDir::new(public).precompressed_gzip();
+            let Ok(response) = service.oneshot(request).await;
+            if response.status() != StatusCode::NOT_FOUND {
+                let mut response = response.map(Body::new);
+                response.headers_mut().insert(
+                    "cache-control",
+                    HeaderValue::from_static("public, max-age=3600"),
+                );
+                return response;
+            }
+        }
+    }
+    plain(ResponseData::error(404, "Not found"))
+}
+
+fn plain(data: ResponseData) -> Response {
+    let status = StatusCode::from_u16(data.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::new(Body::from(data.body));
+    *response.status_mut() = status;
+    for (name, value) in data.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// Safe defaults on every response (web.md §7).
+fn with_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("x-frame-options", "SAMEORIGIN"),
+        (
+            "content-security-policy",
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'",
+        ),
+    ] {
+        if !headers.contains_key(name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
+}

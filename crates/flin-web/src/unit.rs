@@ -1,0 +1,276 @@
+//! One request as a unit of work (web.md §2, §5; data.md §7): on a VM worker, the
+//! file's top-level code runs, then its page renders or its route block runs; the
+//! result becomes a response. The database work is one transaction: committed when the
+//! response is a success, rolled back when the handler failed.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use flin_runtime::{DbHost, Store, store_error};
+use flin_vm::value::{Entries, Key};
+use flin_vm::{Host, Limits, Program, RuntimeError, Value, Vm};
+
+use crate::json;
+use crate::page;
+use crate::routes::Route;
+
+/// A request as plain data (it crosses from the async server to a worker thread).
+#[derive(Clone, Debug, Default)]
+pub struct RequestData {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub cookies: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub ip: String,
+    pub params: Vec<(String, String)>,
+    pub request_id: String,
+}
+
+/// A response as plain data.
+#[derive(Clone, Debug)]
+pub struct ResponseData {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ResponseData {
+    pub fn json(status: u16, value: &serde_json::Value) -> ResponseData {
+        ResponseData {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: value.to_string().into_bytes(),
+        }
+    }
+
+    pub fn error(status: u16, message: &str) -> ResponseData {
+        ResponseData::json(
+            status,
+            &serde_json::json!({ "error": message, "status": status }),
+        )
+    }
+}
+
+/// What the server knows that every unit of work needs.
+pub struct Site {
+    pub program: Rc<Program>,
+    pub store: Option<Arc<Store>>,
+    pub dev: bool,
+    pub time_limit: Duration,
+    /// Layout files by name (`layouts/admin.flin` is `admin`), with their code.
+    pub layouts: Vec<(String, u32)>,
+    /// `layout "x"` / `layout none` of the files that choose.
+    pub layout_choices: Vec<(flin_diagnostics::FileId, Option<String>)>,
+    pub sources: Arc<flin_diagnostics::Sources>,
+}
+
+/// The host of a request: the page being rendered and the request's context values.
+struct WebHost {
+    html: String,
+    request: RequestData,
+    children: Option<String>,
+    log_lines: Vec<(&'static str, String)>,
+}
+
+impl Host for WebHost {
+    fn print(&mut self, line: &str) {
+        self.log_lines.push(("info", line.to_string()));
+    }
+
+    fn log(&mut self, level: &'static str, line: &str) {
+        self.log_lines.push((level, line.to_string()));
+    }
+
+    fn emit(&mut self, html: &str) {
+        self.html.push_str(html);
+    }
+
+    fn wrap_children(&mut self) {
+        self.children = Some(std::mem::take(&mut self.html));
+    }
+
+    fn context(&mut self, name: &str) -> Value {
+        let pairs = |pairs: &[(String, String)]| {
+            let entries: Entries = pairs
+                .iter()
+                .map(|(k, v)| (Key(Value::text(k.as_str())), Value::text(v.as_str())))
+                .collect();
+            Value::map(entries)
+        };
+        match name {
+            "params" => pairs(&self.request.params),
+            "query" => pairs(&self.request.query),
+            "headers" => pairs(&self.request.headers),
+            "cookies" => pairs(&self.request.cookies),
+            "session" => Value::map(Entries::default()),
+            "request" => {
+                let user_agent = self
+                    .request
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "user-agent")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                pairs(&[
+                    ("method".into(), self.request.method.clone()),
+                    ("path".into(), self.request.path.clone()),
+                    ("ip".into(), self.request.ip.clone()),
+                    ("user_agent".into(), user_agent),
+                ])
+            }
+            "body" => json::request_body(&self.request),
+            "children" => match &self.children {
+                Some(html) => Value::text(html.as_str()),
+                None => Value::None,
+            },
+            _ => Value::None,
+        }
+    }
+}
+
+/// Runs one request against `route` and answers it.
+pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData {
+    let method = request.method.clone();
+    let block = route
+        .methods
+        .iter()
+        .find(|(m, _)| *m == method || (method == "HEAD" && m == "GET"))
+        .map(|(_, f)| *f);
+    let renders = route.page && (method == "GET" || method == "HEAD");
+    if block.is_none() && !renders {
+        let allowed = route.allowed().join(", ");
+        let mut response = ResponseData::error(405, &format!("{method} is not allowed here"));
+        response.headers.push(("allow".into(), allowed));
+        return response;
+    }
+    let request_id = request.request_id.clone();
+    let mut host = WebHost {
+        html: String::new(),
+        request,
+        children: None,
+        log_lines: Vec::new(),
+    };
+    let limits = Limits {
+        time_limit: Some(site.time_limit),
+        ..Limits::default()
+    };
+    let outcome = match &site.store {
+        None => run(site, &mut host, route, block, limits),
+        Some(store) => match store.unit() {
+            Err(err) => Err(store_error(err)),
+            Ok(unit) => {
+                let mut db_host = DbHost::new(&mut host, unit, site.program.clone());
+                let outcome = run(site, &mut db_host, route, block, limits);
+                let keep = outcome.as_ref().is_ok_and(|o| o.status < 400);
+                match db_host.finish(keep) {
+                    Err(err) if keep => Err(store_error(err)),
+                    _ => outcome,
+                }
+            }
+        },
+    };
+    for (level, line) in &host.log_lines {
+        eprintln!("[{level}] {line}");
+    }
+    let response = match outcome {
+        Ok(response) => response,
+        Err(err) => error_response(site, &err, &request_id),
+    };
+    // A page renders inside the document shell (and its layout).
+    if renders && block.is_none() && response.status == 200 {
+        return page::document(&host.html);
+    }
+    response
+}
+
+fn run(
+    site: &Site,
+    host: &mut dyn Host,
+    route: &Route,
+    block: Option<u32>,
+    limits: Limits,
+) -> Result<ResponseData, RuntimeError> {
+    let mut vm = Vm::new(site.program.clone(), host);
+    vm.limits = limits;
+    vm.start_unit();
+    vm.run_function(route.main, &[])?;
+    let Some(block) = block else {
+        // A page: its layout renders around it, in the same unit of work.
+        if let Some(layout) = page::layout_of(site, route) {
+            vm.host.wrap_children();
+            vm.run_function(layout, &[])?;
+        }
+        return Ok(ResponseData {
+            status: 200,
+            headers: Vec::new(),
+            body: Vec::new(),
+        });
+    };
+    let mut value = vm.run_function(block, &[])?;
+    // A route that ends with a query answers with its rows.
+    if let Value::Query(query) = &value {
+        let plan = flin_vm::query::plan(query)?;
+        value = vm.host.query(&plan, &flin_query::Terminal::Rows)?;
+    }
+    drop(vm);
+    Ok(json::response_of(&value))
+}
+
+/// A runtime error as the response the spec asks for (web.md §5).
+pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> ResponseData {
+    if err.kind == "redirect" {
+        return ResponseData {
+            status: err.status.unwrap_or(303),
+            headers: vec![("location".into(), err.message.clone())],
+            body: Vec::new(),
+        };
+    }
+    if err.kind == "validation" {
+        let fields: serde_json::Map<String, serde_json::Value> = err
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+            .collect();
+        return ResponseData::json(
+            400,
+            &serde_json::json!({ "error": "Validation failed", "status": 400, "fields": fields }),
+        );
+    }
+    if let Some(status) = err.status.filter(|s| (400..600).contains(s)) {
+        let message = if err.kind == "not_found" {
+            "Not found"
+        } else {
+            err.message.as_str()
+        };
+        return ResponseData::error(status, message);
+    }
+    let at = err
+        .trace
+        .first()
+        .and_then(|entry| {
+            let source = site.sources.get(entry.file)?;
+            let line = source.line_col(entry.span.start).line;
+            Some(format!("{}:{line}", source.path))
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "[error] request {request_id}: {} error: {} at {at}",
+        err.kind, err.message
+    );
+    let mut body = serde_json::json!({
+        "error": "Internal error",
+        "status": 500,
+        "request_id": request_id,
+    });
+    if let (true, Some(object)) = (site.dev, body.as_object_mut()) {
+        object.insert(
+            "detail".into(),
+            serde_json::json!({ "kind": err.kind, "message": err.message, "at": at }),
+        );
+    }
+    ResponseData::json(500, &body)
+}
