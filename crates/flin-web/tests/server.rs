@@ -1,0 +1,368 @@
+//! A real server on 127.0.0.1 (web.md): pages rendered to exact HTML, escaping, routing
+//! (params, rest, precedence, 404, 405 with `Allow`, trailing slashes), API status codes
+//! and bodies, validation, malformed bodies, size limits, runtime errors and static
+//! files, all through plain HTTP/1.1 on a socket.
+
+// Helpers fail the test by panicking, as assertions do.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+struct Server {
+    address: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+/// Writes `files` into a fresh project and serves it (in-memory database).
+fn serve(files: &[(&str, &str)], options: flin_web::Options) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    }
+    let root = dir.path().to_path_buf();
+    let (ready, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let project = flin_check::load(&root).unwrap();
+        let built = match flin_runtime::build(project) {
+            Ok(built) => built,
+            Err((project, diagnostics)) => panic!(
+                "{}",
+                flin_diagnostics::render_human(
+                    &project.sources,
+                    &diagnostics,
+                    flin_diagnostics::Color::Never
+                )
+            ),
+        };
+        let app = flin_web::prepare(built, &root, true).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        runtime.spawn(async move {
+            if let Ok(address) = rx.await {
+                let _ = ready.send(address);
+            }
+        });
+        let options = flin_web::Options { port: 0, ..options };
+        let _ = runtime.block_on(flin_web::serve(app, options, Some(tx)));
+    });
+    let address = address.recv_timeout(Duration::from_secs(30)).unwrap();
+    Server { address, _dir: dir }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+fn request(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut stream = TcpStream::connect(server.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+fn get(server: &Server, path: &str) -> Reply {
+    request(server, "GET", path, &[], b"")
+}
+
+fn post_json(server: &Server, path: &str, json: &str) -> Reply {
+    request(
+        server,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        json.as_bytes(),
+    )
+}
+
+const BOOK: &str = "entity Book {\n    title: text @required @maxLength(200)\n    pages: int = 1\n    notes: text? @hidden\n}\n";
+
+fn library() -> Server {
+    serve(
+        &[
+            ("entities/Book.flin", BOOK),
+            (
+                "app/index.flin",
+                "books = Book.order(title)\n<head><title>Library</title></head>\n<h1>Books</h1>\n{if books.length == 0}\n<p>No books yet.</p>\n{else}\n<ul>\n{for b in books}\n<li class:long={b.pages > 300}><a href=\"/books/{b.id}\">{b.title}</a></li>\n{/for}\n</ul>\n{/if}\n",
+            ),
+            (
+                "app/books/[id].flin",
+                "id = to_int(params.id) ?? not_found()\nbook = Book.find(id) ?? not_found()\n<h1>{book.title}</h1>\n<p>{book.pages} pages</p>\n",
+            ),
+            ("app/books/new.flin", "<h1>New book</h1>\n"),
+            ("app/docs/[...path].flin", "<p>doc {params.path}</p>\n"),
+            (
+                "app/api/books.flin",
+                "route GET {\n    Book.order(title)\n}\n\nroute POST {\n    b = Book { title: body.title, pages: body.pages }\n    save b\n    response { status: 201, body: b }\n}\n\nroute DELETE {\n    for b in Book.all { destroy b }\n    none\n}\n",
+            ),
+            (
+                "app/api/boom.flin",
+                "route GET {\n    xs = [1, 2]\n    xs[5]\n}\n",
+            ),
+            (
+                "app/api/teapot.flin",
+                "route GET {\n    error(418, \"I am a teapot\")\n}\n",
+            ),
+            (
+                "app/go.flin",
+                "route GET {\n    redirect(\"/books/new\")\n}\n",
+            ),
+            (
+                "layouts/default.flin",
+                "<header>Library</header>\n<main>{children}</main>\n",
+            ),
+            ("public/hello.txt", "hello static\n"),
+            ("public/books/new", "a static file the page shadows\n"),
+        ],
+        flin_web::Options::default(),
+    )
+}
+
+#[test]
+fn a_page_renders_to_a_complete_document_inside_its_layout() {
+    let server = library();
+    let reply = get(&server, "/");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(
+        reply.body,
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Library</title>\n</head>\n<body>\n<header>Library</header><main><h1>Books</h1><p>No books yet.</p></main>\n</body>\n</html>\n"
+    );
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    assert!(reply.header("content-security-policy").is_some());
+}
+
+#[test]
+fn data_is_escaped_in_pages_and_json_maps_entities() {
+    let server = library();
+    let created = post_json(
+        &server,
+        "/api/books",
+        r#"{"title": "<script>alert(1)</script>", "pages": 412}"#,
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let json = created.json();
+    assert_eq!(json["id"], 1);
+    assert_eq!(json["title"], "<script>alert(1)</script>");
+    assert_eq!(json["version"], 1);
+    assert!(json.get("notes").is_none(), "@hidden field in JSON: {json}");
+    assert!(
+        json["created_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let page = get(&server, "/");
+    assert!(
+        page.body.contains("<li class=\" long\"><a href=\"/books/1\">&lt;script&gt;alert(1)&lt;/script&gt;</a></li>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>alert"));
+    let detail = get(&server, "/books/1");
+    assert!(
+        detail
+            .body
+            .contains("<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1><p>412 pages</p>"),
+        "{}",
+        detail.body
+    );
+    let list = get(&server, "/api/books");
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json().as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn routing_follows_the_files() {
+    let server = library();
+    assert_eq!(
+        get(&server, "/books/new")
+            .body
+            .contains("<h1>New book</h1>"),
+        true
+    );
+    assert_eq!(get(&server, "/books/abc").status, 404);
+    assert_eq!(get(&server, "/books/99").status, 404);
+    assert_eq!(get(&server, "/nowhere").status, 404);
+    assert_eq!(get(&server, "/nowhere").json()["status"], 404);
+    let rest = get(&server, "/docs/guide/intro%20page");
+    assert!(
+        rest.body.contains("<p>doc guide/intro page</p>"),
+        "{}",
+        rest.body
+    );
+    let slash = get(&server, "/books/new/?x=1");
+    assert_eq!(slash.status, 308);
+    assert_eq!(slash.header("location"), Some("/books/new?x=1"));
+    let not_allowed = request(&server, "PUT", "/api/books", &[], b"");
+    assert_eq!(not_allowed.status, 405);
+    assert_eq!(not_allowed.header("allow"), Some("GET, POST, DELETE"));
+    let page_post = request(&server, "POST", "/", &[], b"");
+    assert_eq!(page_post.status, 405);
+    assert_eq!(page_post.header("allow"), Some("GET"));
+    assert_eq!(request(&server, "BREW", "/", &[], b"").status, 405);
+    let go = get(&server, "/go");
+    assert_eq!(go.status, 303);
+    assert_eq!(go.header("location"), Some("/books/new"));
+}
+
+#[test]
+fn api_answers_with_the_right_status_and_reason() {
+    let server = library();
+    let invalid = post_json(&server, "/api/books", r#"{"title": "  ", "pages": 3}"#);
+    assert_eq!(invalid.status, 400);
+    assert_eq!(
+        invalid.json(),
+        serde_json::json!({"error": "Validation failed", "status": 400, "fields": {"title": "title is required"}})
+    );
+    let malformed = post_json(&server, "/api/books", r#"{"title": "#);
+    assert_eq!(malformed.status, 400);
+    assert!(
+        malformed.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("JSON"))
+    );
+    let none = request(&server, "DELETE", "/api/books", &[], b"");
+    assert_eq!(none.status, 204);
+    let teapot = get(&server, "/api/teapot");
+    assert_eq!(teapot.status, 418);
+    assert_eq!(
+        teapot.json(),
+        serde_json::json!({"error": "I am a teapot", "status": 418})
+    );
+    let boom = get(&server, "/api/boom");
+    assert_eq!(boom.status, 500);
+    let json = boom.json();
+    assert!(json["request_id"].as_str().is_some());
+    assert!(
+        json["detail"]["at"]
+            .as_str()
+            .is_some_and(|at| at.contains("app/api/boom.flin:3")),
+        "{json}"
+    );
+    // The server goes on after an error.
+    assert_eq!(get(&server, "/api/books").status, 200);
+}
+
+#[test]
+fn a_failed_request_keeps_none_of_its_writes() {
+    let server = serve(
+        &[
+            ("entities/Book.flin", BOOK),
+            (
+                "app/api/books.flin",
+                "route POST {\n    save Book { title: \"kept?\" }\n    fail(\"after the save\")\n}\nroute GET {\n    Book.count\n}\n",
+            ),
+        ],
+        flin_web::Options::default(),
+    );
+    assert_eq!(request(&server, "POST", "/api/books", &[], b"").status, 500);
+    assert_eq!(get(&server, "/api/books").body, "0");
+}
+
+#[test]
+fn limits_end_bad_requests_with_4xx() {
+    let server = serve(
+        &[("app/api/echo.flin", "route POST {\n    body\n}\n")],
+        flin_web::Options {
+            max_body: 1024,
+            ..flin_web::Options::default()
+        },
+    );
+    let big = vec![b'x'; 4096];
+    assert_eq!(request(&server, "POST", "/api/echo", &[], &big).status, 413);
+    let echoed = post_json(&server, "/api/echo", r#"{"a": [1, 2.5, null]}"#);
+    assert_eq!(echoed.json(), serde_json::json!({"a": [1, 2.5, null]}));
+    let form = request(
+        &server,
+        "POST",
+        "/api/echo",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"name=Ada+Lovelace&lang=fr%C3%A9",
+    );
+    assert_eq!(
+        form.json(),
+        serde_json::json!({"name": "Ada Lovelace", "lang": "fré"})
+    );
+}
+
+#[test]
+fn static_files_come_from_public_and_pages_win() {
+    let server = library();
+    let file = get(&server, "/hello.txt");
+    assert_eq!(file.status, 200);
+    assert_eq!(file.body, "hello static\n");
+    assert!(file.header("cache-control").is_some());
+    assert!(
+        get(&server, "/books/new")
+            .body
+            .contains("<h1>New book</h1>")
+    );
+    assert_eq!(get(&server, "/../Cargo.toml").status, 404);
+    assert_eq!(get(&server, "/%2e%2e/%2e%2e/etc/passwd").status, 404);
+    let _ = Path::new(".");
+}
