@@ -239,12 +239,7 @@ fn data_is_escaped_in_pages_and_json_maps_entities() {
 #[test]
 fn routing_follows_the_files() {
     let server = library();
-    assert_eq!(
-        get(&server, "/books/new")
-            .body
-            .contains("<h1>New book</h1>"),
-        true
-    );
+    assert!(get(&server, "/books/new").body.contains("<h1>New book</h1>"));
     assert_eq!(get(&server, "/books/abc").status, 404);
     assert_eq!(get(&server, "/books/99").status, 404);
     assert_eq!(get(&server, "/nowhere").status, 404);
