@@ -48,7 +48,7 @@ pub fn entity_def(
     }
 }
 
-fn field_def(
+pub fn field_def(
     field: &ast::Field,
     enums: &HashMap<Symbol, Vec<(Symbol, u16)>>,
     entities: &HashSet<Symbol>,
@@ -303,6 +303,20 @@ impl ModuleCompiler<'_> {
             b: base + 1,
         });
         self.emit(Op::Move { a: dst, b: base });
+    }
+
+    /// `validate { … }`: the fields as a description the host checks the body against.
+    pub fn validate(&mut self, fields: &[ast::Field]) {
+        let entities: HashSet<Symbol> = self.ctx.entity_types.keys().copied().collect();
+        let def = EntityDef {
+            name: "body".into(),
+            fields: fields
+                .iter()
+                .map(|field| field_def(field, &self.ctx.enums, &entities))
+                .collect(),
+        };
+        let k = self.constant(Constant::Validate(std::sync::Arc::new(def)));
+        self.emit(Op::ValidateBody { k });
     }
 
     /// `Entity.history(id)`, when `owner` names an entity.

@@ -199,6 +199,7 @@ impl ModuleCompiler<'_> {
             },
             StmtKind::Persist { op, target } => self.persist(*op, target),
             StmtKind::Markup(markup) => self.markup(markup),
+            StmtKind::Validate(fields) => self.validate(fields),
             // Declarations, and web and service blocks, are compiled elsewhere or by the
             // server; markup is rendered by pages.
             _ => {}

@@ -342,6 +342,10 @@ impl Host for DbHost<'_, '_> {
         self.out.wrap_children();
     }
 
+    fn validate(&mut self, fields: &flin_query::EntityDef) -> Result<(), RuntimeError> {
+        self.out.validate(fields)
+    }
+
     fn query(&mut self, plan: &QueryPlan, terminal: &Terminal) -> Result<Value, RuntimeError> {
         let ty = self.entity_type(&plan.shape.entity)?;
         let result = self.db()?.query(plan, terminal).map_err(store_error)?;

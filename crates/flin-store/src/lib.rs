@@ -19,4 +19,13 @@ pub use db::Db;
 pub use error::{Result, StoreError};
 pub use row::{At, QueryResult, Row};
 pub use schema::{Change, history as schema_history, stored as stored_schema};
+/// Every rule of data.md §1 that `values` break (one message per field), without writing
+/// anything: `validate { }` blocks of routes use it too.
+pub fn check_rules(
+    def: &flin_query::EntityDef,
+    values: &[flin_query::Datum],
+) -> Vec<(String, String)> {
+    validate::check(def, values)
+}
+
 pub use store::{Durability, Location, Store, Unit, backup, open_existing, restore};

@@ -90,6 +90,13 @@ pub trait Host {
         let _ = html;
     }
 
+    /// `validate { … }` in a route: checks the request body against `fields`; on success
+    /// `body` becomes the record of the validated values (web.md §5).
+    fn validate(&mut self, fields: &flin_query::EntityDef) -> Result<(), crate::RuntimeError> {
+        let _ = fields;
+        Ok(())
+    }
+
     /// The HTML rendered so far becomes `children` of what renders next (a page's
     /// layout, web.md §4).
     fn wrap_children(&mut self) {}

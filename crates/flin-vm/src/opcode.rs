@@ -299,6 +299,9 @@ pub enum Op {
     EmitRaw { a: Reg },
     /// R[a] = the context value named K[k] (`params`, `query`, `body`, `session` …)
     LoadContext { a: Reg, k: u32 },
+    /// `validate { … }`: checks the request body against K[k]; after it, `body` is
+    /// the record of the validated fields
+    ValidateBody { k: u32 },
     /// `}` of a transaction block: its writes join the enclosing unit
     TxEnd,
 }
@@ -354,6 +357,8 @@ pub enum Constant {
     Terminal(flin_query::Terminal),
     /// An entity type: its index in [`crate::program::ProgramCode::entities`].
     Entity(u32),
+    /// The fields a `validate { }` block asks of a request body (web.md §5).
+    Validate(std::sync::Arc<flin_query::EntityDef>),
 }
 
 /// What `is` tests and what a json value converts to.

@@ -281,6 +281,11 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 }
             }
             Op::EmitValue { a } | Op::EmitRaw { a } => regs(&[(a, 1)])?,
+            Op::ValidateBody { k } => {
+                if !matches!(constant(k), Some(Constant::Validate(_))) {
+                    return Err((pc, "ValidateBody needs a validate constant".into()));
+                }
+            }
             Op::LoadContext { a, k } => {
                 if !matches!(constant(k), Some(Constant::Name(_))) {
                     return Err((pc, "LoadContext needs a name constant".into()));

@@ -1436,6 +1436,16 @@ impl<'h> Vm<'h> {
                     };
                     r!(a) = self.host.context(name.as_str());
                 }
+                Op::ValidateBody { k } => {
+                    save_pc!();
+                    let Some(Constant::Validate(fields)) =
+                        function.code().constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad validate constant"));
+                    };
+                    let fields = fields.clone();
+                    lend!(self.host.validate(&fields))?;
+                }
                 Op::TxBegin => {
                     save_pc!();
                     lend!(self.host.savepoint())?;

@@ -10,5 +10,6 @@ mod page;
 pub mod routes;
 mod server;
 mod unit;
+mod validate;
 
 pub use server::{App, Options, prepare, serve};

@@ -72,6 +72,8 @@ pub struct Site {
 struct WebHost {
     html: String,
     request: RequestData,
+    /// `body` after a `validate { }` block: the validated fields.
+    validated: Option<Value>,
     children: Option<String>,
     log_lines: Vec<(&'static str, String)>,
 }
@@ -91,6 +93,21 @@ impl Host for WebHost {
 
     fn wrap_children(&mut self) {
         self.children = Some(std::mem::take(&mut self.html));
+    }
+
+    fn validate(&mut self, fields: &flin_query::EntityDef) -> Result<(), RuntimeError> {
+        let body = json::request_body(&self.request);
+        let (values, record) = crate::validate::body(fields, &body);
+        let failures = flin_store::check_rules(fields, &values);
+        if !failures.is_empty() {
+            let message: Vec<&str> = failures.iter().map(|(_, m)| m.as_str()).collect();
+            let mut err = RuntimeError::new("validation", message.join(", "));
+            err.fields = failures;
+            err.status = Some(400);
+            return Err(err);
+        }
+        self.validated = Some(record);
+        Ok(())
     }
 
     fn context(&mut self, name: &str) -> Value {
@@ -122,7 +139,10 @@ impl Host for WebHost {
                     ("user_agent".into(), user_agent),
                 ])
             }
-            "body" => json::request_body(&self.request),
+            "body" => match &self.validated {
+                Some(body) => body.clone(),
+                None => json::request_body(&self.request),
+            },
             "children" => match &self.children {
                 Some(html) => Value::text(html.as_str()),
                 None => Value::None,
@@ -151,6 +171,7 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     let mut host = WebHost {
         html: String::new(),
         request,
+        validated: None,
         children: None,
         log_lines: Vec::new(),
     };

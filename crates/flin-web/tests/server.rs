@@ -239,7 +239,11 @@ fn data_is_escaped_in_pages_and_json_maps_entities() {
 #[test]
 fn routing_follows_the_files() {
     let server = library();
-    assert!(get(&server, "/books/new").body.contains("<h1>New book</h1>"));
+    assert!(
+        get(&server, "/books/new")
+            .body
+            .contains("<h1>New book</h1>")
+    );
     assert_eq!(get(&server, "/books/abc").status, 404);
     assert_eq!(get(&server, "/books/99").status, 404);
     assert_eq!(get(&server, "/nowhere").status, 404);
@@ -360,4 +364,53 @@ fn static_files_come_from_public_and_pages_win() {
     assert_eq!(get(&server, "/../Cargo.toml").status, 404);
     assert_eq!(get(&server, "/%2e%2e/%2e%2e/etc/passwd").status, 404);
     let _ = Path::new(".");
+}
+
+#[test]
+fn validate_reads_the_body_as_its_declared_types() {
+    let server = serve(
+        &[(
+            "app/api/books.flin",
+            "route POST {\n    validate {\n        title: text @required @maxLength(10)\n        pages: int @min(1)\n        draft: bool = false\n    }\n    { title: body.title, twice: body.pages * 2, draft: body.draft }\n}\n",
+        )],
+        flin_web::Options::default(),
+    );
+    let form = request(
+        &server,
+        "POST",
+        "/api/books",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"title=Dune&pages=300",
+    );
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert_eq!(
+        form.json(),
+        serde_json::json!({"title": "Dune", "twice": 600, "draft": false})
+    );
+    let json = post_json(
+        &server,
+        "/api/books",
+        r#"{"title": "Emma", "pages": 5, "draft": true}"#,
+    );
+    assert_eq!(
+        json.json(),
+        serde_json::json!({"title": "Emma", "twice": 10, "draft": true})
+    );
+    let bad = request(
+        &server,
+        "POST",
+        "/api/books",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"title=A+very+long+title&pages=zero",
+    );
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        bad.json(),
+        serde_json::json!({"error": "Validation failed", "status": 400, "fields": {
+            "title": "title must be at most 10 characters",
+            "pages": "pages must be an int, not a text"
+        }})
+    );
+    let missing = post_json(&server, "/api/books", "{}");
+    assert_eq!(missing.json()["fields"]["title"], "title is required");
 }
