@@ -50,6 +50,8 @@ struct Module {
     renders: bool,
     /// `layout "x"` / `layout none`.
     layout: Option<Option<String>>,
+    /// The `middleware { }` block.
+    middleware: Option<u32>,
     errors: Vec<Diagnostic>,
 }
 
@@ -80,6 +82,46 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
             })
         })
         .collect();
+    // `guard_definition name(params) { }`: a function named `guard name`.
+    let guard_decls: Vec<(FileId, ast::FnDecl)> = checked
+        .files
+        .iter()
+        .flat_map(|(file, tree)| {
+            tree.stmts.iter().filter_map(move |stmt| match &stmt.kind {
+                StmtKind::GuardDefinition { name, params, body } => Some((
+                    *file,
+                    ast::FnDecl {
+                        name: ast::Name {
+                            sym: Symbol::intern(&format!("guard {}", name.as_str())),
+                            span: name.span,
+                        },
+                        generics: Vec::new(),
+                        params: params.clone(),
+                        ret: None,
+                        body: body.clone(),
+                    },
+                )),
+                _ => None,
+            })
+        })
+        .collect();
+    for (file, decl) in &guard_decls {
+        let id = fn_order.len() as u32;
+        let project_wide = roles.get(file).is_some_and(Role::is_project_wide);
+        if project_wide {
+            global_fns.insert(decl.name.sym, id);
+        } else {
+            file_fns.insert((*file, decl.name.sym), id);
+        }
+        fn_params.insert(
+            id,
+            decl.params
+                .iter()
+                .map(|p| (p.name.sym, p.default.is_some()))
+                .collect(),
+        );
+        fn_order.push((*file, decl));
+    }
     let mut default_ids: HashMap<(Symbol, usize), u32> = HashMap::new();
     for (file, entity_name, idx, decl) in &default_decls {
         let id = fn_order.len() as u32;
@@ -205,6 +247,7 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
     let mut routes = Vec::new();
     let mut renders = Vec::new();
     let mut layouts = Vec::new();
+    let mut middleware = Vec::new();
     let mut errors = Vec::new();
     let mut rest: Vec<FunctionCode> = Vec::new();
     for module in modules {
@@ -238,6 +281,9 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         }
         if let Some(choice) = module.layout {
             layouts.push((module.file, choice));
+        }
+        if let Some(local) = module.middleware {
+            middleware.push((module.file, offset + local));
         }
         for (name, local, span) in module.tests {
             tests.push(TestCode {
@@ -280,6 +326,7 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         routes,
         renders,
         layouts,
+        middleware,
     };
     if let Err(err) = flin_vm::verify::verify(&program) {
         return Err(vec![Diagnostic::error(
@@ -346,6 +393,22 @@ fn compile_module(
             routes.push((method, local, stmt.span));
         }
     }
+    let mut middleware = None;
+    for stmt in &tree.stmts {
+        if let StmtKind::Middleware(body) = &stmt.kind {
+            let globals = compiler.globals_of_file();
+            let mut analysis = CaptureAnalysis::new(&globals, false);
+            analysis.block(body);
+            compiler.captured = analysis.captured;
+            let code = compiler.function(
+                Some(Symbol::intern("middleware")),
+                &[],
+                FnBody::Block(body),
+                stmt.span,
+            );
+            middleware = Some(compiler.add_extra(code) & !LOCAL_FUNCTION);
+        }
+    }
     let renders = tree
         .stmts
         .iter()
@@ -382,6 +445,7 @@ fn compile_module(
         routes,
         renders,
         layout,
+        middleware,
         errors: compiler.errors,
     }
 }

@@ -3,6 +3,7 @@
 //! `assert`. A block's value is its last expression's.
 
 use flin_check::Ty;
+use flin_syntax::Symbol;
 use flin_syntax::ast::{self, AssignOp, Block, Else, Expr, ExprKind, If, Member, Stmt, StmtKind};
 use flin_vm::{Constant, Op};
 
@@ -200,6 +201,12 @@ impl ModuleCompiler<'_> {
             StmtKind::Persist { op, target } => self.persist(*op, target),
             StmtKind::Markup(markup) => self.markup(markup),
             StmtKind::Validate(fields) => self.validate(fields),
+            StmtKind::Guard(guard) => self.guard(guard),
+            StmtKind::Middleware(block) => {
+                // Runs as the file's middleware function (see `compile_module`); in the
+                // top-level code it does nothing.
+                let _ = block;
+            }
             // Declarations, and web and service blocks, are compiled elsewhere or by the
             // server; markup is rendered by pages.
             _ => {}
@@ -207,6 +214,41 @@ impl ModuleCompiler<'_> {
         self.b().free = keep;
         self.b().span = saved_span;
         wrote
+    }
+
+    /// `guard auth`, `guard role("admin")` … (web.md §6): a check that ends the request
+    /// with its status when it fails; a custom guard calls its `guard_definition`.
+    fn guard(&mut self, guard: &ast::Guard) {
+        let args = guard.args.as_deref().unwrap_or(&[]);
+        let name = guard.name.as_str();
+        let base = self.b().temps(args.len() as u16 + 1);
+        for (idx, arg) in args.iter().enumerate() {
+            self.expr_to(&arg.value, base + 1 + idx as u16);
+        }
+        if matches!(
+            name,
+            "auth" | "role" | "rate_limit" | "api_key" | "same_origin"
+        ) {
+            self.builtin_call("", &format!("guard_{name}"), base, args.len() as u16);
+            return;
+        }
+        match self
+            .ctx
+            .function(self.file, Symbol::intern(&format!("guard {name}")))
+        {
+            Some(index) => {
+                let k = self.constant(Constant::Function(index));
+                self.emit(Op::CallFn { a: base, k });
+            }
+            None => {
+                let k = self.constant(Constant::Error {
+                    kind: "runtime",
+                    message: format!("unknown guard `{name}`").into(),
+                    status: None,
+                });
+                self.emit(Op::FailWith { k });
+            }
+        }
     }
 
     /// Ends the transaction blocks opened inside the innermost loop (`break`, `continue`).

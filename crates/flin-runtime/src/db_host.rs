@@ -346,6 +346,22 @@ impl Host for DbHost<'_, '_> {
         self.out.validate(fields)
     }
 
+    fn session_user(&mut self) -> Option<(String, i64)> {
+        self.out.session_user()
+    }
+
+    fn set_session_user(&mut self, user: Option<(String, i64)>) -> Result<(), RuntimeError> {
+        self.out.set_session_user(user)
+    }
+
+    fn guard(&mut self, name: &str, args: &[Value]) -> Result<(), RuntimeError> {
+        self.out.guard(name, args)
+    }
+
+    fn next_middleware(&mut self) {
+        self.out.next_middleware();
+    }
+
     fn query(&mut self, plan: &QueryPlan, terminal: &Terminal) -> Result<Value, RuntimeError> {
         let ty = self.entity_type(&plan.shape.entity)?;
         let result = self.db()?.query(plan, terminal).map_err(store_error)?;

@@ -97,6 +97,31 @@ pub trait Host {
         Ok(())
     }
 
+    /// The logged-in user of the session: entity name and id (web.md §7).
+    fn session_user(&mut self) -> Option<(String, i64)> {
+        None
+    }
+
+    /// `login(user)` / `logout()`.
+    fn set_session_user(&mut self, user: Option<(String, i64)>) -> Result<(), crate::RuntimeError> {
+        let _ = user;
+        Err(crate::RuntimeError::runtime(
+            "sessions need the web server (`flin dev` or `flin start`)",
+        ))
+    }
+
+    /// A built-in guard that needs the request (`rate_limit`, `api_key`, `same_origin`):
+    /// an error ends the request with its status.
+    fn guard(&mut self, name: &str, args: &[crate::Value]) -> Result<(), crate::RuntimeError> {
+        let _ = args;
+        Err(crate::RuntimeError::runtime(format!(
+            "`guard {name}` needs the web server (`flin dev` or `flin start`)"
+        )))
+    }
+
+    /// `next()` in a `middleware { }` block: the chain goes on.
+    fn next_middleware(&mut self) {}
+
     /// The HTML rendered so far becomes `children` of what renders next (a page's
     /// layout, web.md §4).
     fn wrap_children(&mut self) {}

@@ -76,6 +76,8 @@ pub struct ProgramCode {
     pub renders: Vec<FileId>,
     /// `layout "name"` (Some) or `layout none` (None) of the files that say one.
     pub layouts: Vec<(FileId, Option<String>)>,
+    /// The `middleware { }` block of each `_middleware.flin`.
+    pub middleware: Vec<(FileId, u32)>,
 }
 
 /// A function ready to run: its code and its value constants.

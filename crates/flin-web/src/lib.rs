@@ -9,6 +9,7 @@ mod json;
 mod page;
 pub mod routes;
 mod server;
+mod session;
 mod unit;
 mod validate;
 

@@ -68,6 +68,7 @@ pub struct App {
     pub table: RouteTable,
     pub store: Option<Arc<Store>>,
     pub root: PathBuf,
+    pub session_key: cookie::Key,
 }
 
 /// Builds the route table and opens the database of a checked, compiled project.
@@ -116,11 +117,13 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
             .map_err(|err| format!("error[{}]: {err}", err.kind()))?;
         Some(Arc::new(store))
     };
+    let session_key = crate::session::key(root, memory)?;
     Ok(App {
         built,
         table,
         store,
         root: root.to_path_buf(),
+        session_key,
     })
 }
 
@@ -142,8 +145,22 @@ fn start_workers(app: &App, options: &Options, workers: usize) -> mpsc::Sender<J
             Some((name.to_string(), *main))
         })
         .collect();
+    let mut middleware: Vec<(String, u32)> = code
+        .middleware
+        .iter()
+        .filter_map(|(file, function)| {
+            let path = &app.built.project.sources.get(*file)?.path;
+            let folder = path.strip_suffix("_middleware.flin")?;
+            Some((folder.to_string(), *function))
+        })
+        .collect();
+    middleware.sort_by_key(|(folder, _)| folder.matches('/').count());
+    let rate = Arc::new(Mutex::new(std::collections::HashMap::new()));
     for index in 0..workers {
         let receiver = receiver.clone();
+        let middleware = middleware.clone();
+        let rate = rate.clone();
+        let session_key = app.session_key.clone();
         let table = table.clone();
         let code = code.clone();
         let store = app.store.clone();
@@ -162,6 +179,9 @@ fn start_workers(app: &App, options: &Options, workers: usize) -> mpsc::Sender<J
                     layout_choices: code.layouts.clone(),
                     layouts,
                     sources,
+                    middleware,
+                    session_key,
+                    rate,
                 };
                 loop {
                     let job = match receiver.lock() {
@@ -313,6 +333,16 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
     let path = uri.path().to_string();
     if path.len() > 1 && path.ends_with('/') {
         return redirect_to_canonical(&uri);
+    }
+    // Cross-site requests that change state are refused (web.md §7): a browser always
+    // sends `Origin` on them, and it must name this server.
+    if !matches!(method, Method::GET | Method::HEAD) {
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        if let (Some(origin), Some(host)) = (header("origin"), header("host")) {
+            if origin.split("://").nth(1) != Some(host) {
+                return plain(ResponseData::error(403, "cross-site request refused"));
+            }
+        }
     }
     let Some(found) = shared.table.find(&path) else {
         return static_or_404(shared, request).await;

@@ -55,6 +55,10 @@ impl ResponseData {
     }
 }
 
+/// `guard rate_limit`: requests per (client, file) in the current window.
+pub type RateCounts =
+    std::collections::HashMap<(String, String), (u32, std::time::Instant)>;
+
 /// What the server knows that every unit of work needs.
 pub struct Site {
     pub program: Rc<Program>,
@@ -65,20 +69,33 @@ pub struct Site {
     pub layouts: Vec<(String, u32)>,
     /// `layout "x"` / `layout none` of the files that choose.
     pub layout_choices: Vec<(flin_diagnostics::FileId, Option<String>)>,
+    /// Middleware functions with the folder they cover (`app/admin/`), root first.
+    pub middleware: Vec<(String, u32)>,
+    pub session_key: cookie::Key,
+    /// `guard rate_limit`: requests per (client, file) in the current window.
+    pub rate: Arc<std::sync::Mutex<RateCounts>>,
     pub sources: Arc<flin_diagnostics::Sources>,
 }
 
 /// The host of a request: the page being rendered and the request's context values.
-struct WebHost {
+struct WebHost<'s> {
+    site: &'s Site,
+    /// The file being served (for rate limits per route).
+    source: String,
     html: String,
     request: RequestData,
+    /// The session as the request brought it, and as the program sees it.
+    session_in: serde_json::Value,
+    session_data: Option<Value>,
+    user: Option<(String, i64)>,
+    next: std::rc::Rc<std::cell::Cell<bool>>,
     /// `body` after a `validate { }` block: the validated fields.
     validated: Option<Value>,
     children: Option<String>,
     log_lines: Vec<(&'static str, String)>,
 }
 
-impl Host for WebHost {
+impl Host for WebHost<'_> {
     fn print(&mut self, line: &str) {
         self.log_lines.push(("info", line.to_string()));
     }
@@ -93,6 +110,91 @@ impl Host for WebHost {
 
     fn wrap_children(&mut self) {
         self.children = Some(std::mem::take(&mut self.html));
+    }
+
+    fn session_user(&mut self) -> Option<(String, i64)> {
+        self.user.clone()
+    }
+
+    fn set_session_user(&mut self, user: Option<(String, i64)>) -> Result<(), RuntimeError> {
+        // `logout()` ends the whole session, its data too.
+        if user.is_none() {
+            self.session_data = Some(Value::map(Entries::default()));
+        }
+        self.user = user;
+        Ok(())
+    }
+
+    fn next_middleware(&mut self) {
+        self.next.set(true);
+    }
+
+    fn guard(&mut self, name: &str, args: &[Value]) -> Result<(), RuntimeError> {
+        let fail = |status: u16, kind: &'static str, message: &str| {
+            let mut err = RuntimeError::new(kind, message);
+            err.status = Some(status);
+            Err(err)
+        };
+        let header = |name: &str| {
+            self.request
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        match name {
+            "rate_limit" => {
+                let (limit, seconds) = match args {
+                    [Value::Int(n), Value::Int(s)] => (*n, *s),
+                    _ => {
+                        return fail(
+                            500,
+                            "runtime",
+                            "`guard rate_limit(n, seconds)` takes two ints",
+                        );
+                    }
+                };
+                let key = (self.request.ip.clone(), self.source.clone());
+                let now = std::time::Instant::now();
+                let window = Duration::from_secs(u64::try_from(seconds.max(1)).unwrap_or(1));
+                let Ok(mut rate) = self.site.rate.lock() else {
+                    return Ok(());
+                };
+                let entry = rate.entry(key).or_insert((0, now));
+                if now.duration_since(entry.1) >= window {
+                    *entry = (0, now);
+                }
+                entry.0 += 1;
+                if i64::from(entry.0) > limit {
+                    let retry = window
+                        .saturating_sub(now.duration_since(entry.1))
+                        .as_secs()
+                        .max(1);
+                    let mut err = RuntimeError::new("limit", "Too many requests");
+                    err.status = Some(429);
+                    err.fields = vec![("retry-after".into(), retry.to_string())];
+                    return Err(err);
+                }
+                Ok(())
+            }
+            "api_key" => {
+                let expected = std::env::var("FLIN_API_KEY").unwrap_or_default();
+                let given = header("authorization")
+                    .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string))
+                    .unwrap_or_default();
+                if expected.is_empty() || given != expected {
+                    return fail(401, "unauthorized", "A valid API key is needed");
+                }
+                Ok(())
+            }
+            "same_origin" => match (header("origin"), header("host")) {
+                (Some(origin), Some(host)) if origin.split("://").nth(1) != Some(host.as_str()) => {
+                    fail(403, "forbidden", "Cross-origin request refused")
+                }
+                _ => Ok(()),
+            },
+            other => fail(500, "runtime", &format!("unknown guard `{other}`")),
+        }
     }
 
     fn validate(&mut self, fields: &flin_query::EntityDef) -> Result<(), RuntimeError> {
@@ -123,7 +225,23 @@ impl Host for WebHost {
             "query" => pairs(&self.request.query),
             "headers" => pairs(&self.request.headers),
             "cookies" => pairs(&self.request.cookies),
-            "session" => Value::map(Entries::default()),
+            "session" => {
+                if self.session_data.is_none() {
+                    let data = self
+                        .session_in
+                        .get("data")
+                        .cloned()
+                        .unwrap_or(serde_json::Value::Null);
+                    let mut entries = Entries::default();
+                    if let serde_json::Value::Object(map) = data {
+                        for (k, v) in map {
+                            entries.insert(Key(Value::text(k)), Value::Json(Rc::new(v)));
+                        }
+                    }
+                    self.session_data = Some(Value::map(entries));
+                }
+                self.session_data.clone().unwrap_or(Value::None)
+            }
             "request" => {
                 let user_agent = self
                     .request
@@ -168,9 +286,20 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         return response;
     }
     let request_id = request.request_id.clone();
+    let session_in = crate::session::open(&site.session_key, &request.cookies);
+    let user = session_in
+        .get("user")
+        .and_then(|u| Some((u.get(0)?.as_str()?.to_string(), u.get(1)?.as_i64()?)));
+    let next = std::rc::Rc::new(std::cell::Cell::new(false));
     let mut host = WebHost {
+        site,
+        source: route.source.clone(),
         html: String::new(),
         request,
+        session_in,
+        session_data: None,
+        user,
+        next: next.clone(),
         validated: None,
         children: None,
         log_lines: Vec::new(),
@@ -180,12 +309,12 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         ..Limits::default()
     };
     let outcome = match &site.store {
-        None => run(site, &mut host, route, block, limits),
+        None => run(site, &mut host, route, block, limits, &next),
         Some(store) => match store.unit() {
             Err(err) => Err(store_error(err)),
             Ok(unit) => {
                 let mut db_host = DbHost::new(&mut host, unit, site.program.clone());
-                let outcome = run(site, &mut db_host, route, block, limits);
+                let outcome = run(site, &mut db_host, route, block, limits, &next);
                 let keep = outcome.as_ref().is_ok_and(|o| o.status < 400);
                 match db_host.finish(keep) {
                     Err(err) if keep => Err(store_error(err)),
@@ -197,13 +326,34 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     for (level, line) in &host.log_lines {
         eprintln!("[{level}] {line}");
     }
-    let response = match outcome {
+    let mut response = match outcome {
         Ok(response) => response,
         Err(err) => error_response(site, &err, &request_id),
     };
     // A page renders inside the document shell (and its layout).
-    if renders && block.is_none() && response.status == 200 {
-        return page::document(&host.html);
+    let stopped = response.headers.iter().any(|(k, _)| k == "x-flin-stopped");
+    response.headers.retain(|(k, _)| k != "x-flin-stopped");
+    if renders && block.is_none() && response.status == 200 && !stopped {
+        response = page::document(&host.html);
+    }
+    // The session goes back to the client when it changed.
+    let data = match &host.session_data {
+        Some(value) => json::to_json(value),
+        None => host
+            .session_in
+            .get("data")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null),
+    };
+    let session_out = serde_json::json!({
+        "user": host.user.as_ref().map(|(e, id)| serde_json::json!([e, id])),
+        "data": if data.is_null() { serde_json::json!({}) } else { data },
+    });
+    if session_out != host.session_in {
+        response.headers.push((
+            "set-cookie".into(),
+            crate::session::seal(&site.session_key, &session_out, false),
+        ));
     }
     response
 }
@@ -214,10 +364,27 @@ fn run(
     route: &Route,
     block: Option<u32>,
     limits: Limits,
+    next: &std::cell::Cell<bool>,
 ) -> Result<ResponseData, RuntimeError> {
     let mut vm = Vm::new(site.program.clone(), host);
     vm.limits = limits;
     vm.start_unit();
+    // Middleware from the root folder down (web.md §6): each goes on with `next()`;
+    // one that does not answers with its last value.
+    for (folder, function) in &site.middleware {
+        if !route.source.starts_with(folder.as_str()) {
+            continue;
+        }
+        next.set(false);
+        let value = vm.run_function(*function, &[])?;
+        if !next.get() {
+            let mut response = json::response_of(&value);
+            response
+                .headers
+                .push(("x-flin-stopped".into(), "middleware".into()));
+            return Ok(response);
+        }
+    }
     vm.run_function(route.main, &[])?;
     let Some(block) = block else {
         // A page: its layout renders around it, in the same unit of work.
@@ -267,7 +434,12 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
         } else {
             err.message.as_str()
         };
-        return ResponseData::error(status, message);
+        let mut response = ResponseData::error(status, message);
+        if status == 429 {
+            // `Retry-After`, carried by the rate-limit error.
+            response.headers.extend(err.fields.iter().cloned());
+        }
+        return response;
     }
     let at = err
         .trace

@@ -414,3 +414,184 @@ fn validate_reads_the_body_as_its_declared_types() {
     let missing = post_json(&server, "/api/books", "{}");
     assert_eq!(missing.json()["fields"]["title"], "title is required");
 }
+
+fn cookie_of(reply: &Reply) -> Option<String> {
+    reply
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string)
+}
+
+#[test]
+fn sessions_log_in_and_out_and_guards_check_them() {
+    let server = serve(
+        &[
+            (
+                "entities/User.flin",
+                "entity User {\n    email: text @email @unique\n    password: text @hidden\n    role: text = \"reader\"\n}\n",
+            ),
+            (
+                "app/api/signup.flin",
+                "route POST {\n    u = User { email: body.email, password: hash_password(body.password), role: body.role }\n    save u\n    login(u)\n    session[\"visits\"] = 1\n    { ok: true }\n}\n",
+            ),
+            (
+                "app/api/login.flin",
+                "route POST {\n    u = User.where(email == body.email).first ?? error(401, \"Unknown email\")\n    if !verify_password(body.password, u.password) { error(401, \"Wrong password\") }\n    login(u)\n    { ok: true }\n}\n",
+            ),
+            (
+                "app/api/logout.flin",
+                "route POST {\n    logout()\n    none\n}\n",
+            ),
+            (
+                "app/api/me.flin",
+                "guard auth\n\nroute GET {\n    { email: current_user().email, visits: session[\"visits\"] }\n}\n",
+            ),
+            (
+                "app/api/admin.flin",
+                "guard role(\"admin\")\n\nroute GET {\n    \"secret\"\n}\n",
+            ),
+            (
+                "app/api/limited.flin",
+                "guard rate_limit(2, 60)\n\nroute GET {\n    \"ok\"\n}\n",
+            ),
+        ],
+        flin_web::Options::default(),
+    );
+    assert_eq!(get(&server, "/api/me").status, 401);
+    let signup = post_json(
+        &server,
+        "/api/signup",
+        r#"{"email": "ada@example.org", "password": "s3cret", "role": "admin"}"#,
+    );
+    assert_eq!(signup.status, 200, "{}", signup.body);
+    let cookie = cookie_of(&signup).expect("a session cookie");
+    let set = signup.header("set-cookie").unwrap_or("");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    assert!(
+        !set.contains("ada@example.org"),
+        "the session is readable: {set}"
+    );
+    let me = request(&server, "GET", "/api/me", &[("Cookie", &cookie)], b"");
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(
+        me.json(),
+        serde_json::json!({"email": "ada@example.org", "visits": 1})
+    );
+    assert_eq!(
+        request(&server, "GET", "/api/admin", &[("Cookie", &cookie)], b"").body,
+        "\"secret\""
+    );
+    // A tampered cookie is no session at all.
+    let forged = format!("{}x", cookie);
+    assert_eq!(
+        request(&server, "GET", "/api/me", &[("Cookie", &forged)], b"").status,
+        401
+    );
+    let out = request(&server, "POST", "/api/logout", &[("Cookie", &cookie)], b"");
+    assert_eq!(out.status, 204);
+    let cleared = cookie_of(&out).unwrap_or_default();
+    assert_eq!(cleared, "flin_session=");
+    // Another user, not an admin.
+    let reader = post_json(
+        &server,
+        "/api/signup",
+        r#"{"email": "bob@example.org", "password": "pw", "role": "reader"}"#,
+    );
+    let bob = cookie_of(&reader).expect("a session cookie");
+    assert_eq!(
+        request(&server, "GET", "/api/admin", &[("Cookie", &bob)], b"").status,
+        403
+    );
+    assert_eq!(get(&server, "/api/admin").status, 401);
+    // Logging in again with the password.
+    let login = post_json(
+        &server,
+        "/api/login",
+        r#"{"email": "ada@example.org", "password": "s3cret"}"#,
+    );
+    assert_eq!(login.status, 200, "{}", login.body);
+    let wrong = post_json(
+        &server,
+        "/api/login",
+        r#"{"email": "ada@example.org", "password": "nope"}"#,
+    );
+    assert_eq!(wrong.status, 401);
+    // Rate limit: 2 per minute.
+    assert_eq!(get(&server, "/api/limited").status, 200);
+    assert_eq!(get(&server, "/api/limited").status, 200);
+    let limited = get(&server, "/api/limited");
+    assert_eq!(limited.status, 429);
+    assert!(
+        limited.header("retry-after").is_some(),
+        "{:?} {}",
+        limited.headers,
+        limited.body
+    );
+}
+
+#[test]
+fn middleware_runs_from_the_root_down_and_can_stop_the_chain() {
+    let server = serve(
+        &[
+            (
+                "app/_middleware.flin",
+                "middleware {\n    log_info(\"root\")\n    next()\n}\n",
+            ),
+            (
+                "app/admin/_middleware.flin",
+                "middleware {\n    if query.key != \"open\" { redirect(\"/\") }\n    next()\n}\n",
+            ),
+            ("app/admin/index.flin", "<h1>Admin</h1>\n"),
+            ("app/index.flin", "<h1>Home</h1>\n"),
+            (
+                "app/api/_middleware.flin",
+                "middleware {\n    { stopped: true }\n}\n",
+            ),
+            ("app/api/x.flin", "route GET {\n    \"never\"\n}\n"),
+        ],
+        flin_web::Options::default(),
+    );
+    assert!(get(&server, "/").body.contains("<h1>Home</h1>"));
+    let refused = get(&server, "/admin");
+    assert_eq!(refused.status, 303);
+    assert_eq!(refused.header("location"), Some("/"));
+    assert!(
+        get(&server, "/admin?key=open")
+            .body
+            .contains("<h1>Admin</h1>")
+    );
+    assert_eq!(
+        get(&server, "/api/x").json(),
+        serde_json::json!({"stopped": true})
+    );
+}
+
+#[test]
+fn cross_site_posts_are_refused() {
+    let server = library();
+    let cross = request(
+        &server,
+        "POST",
+        "/api/books",
+        &[
+            ("Origin", "https://evil.example"),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"title": "x", "pages": 1}"#,
+    );
+    assert_eq!(cross.status, 403);
+    let same = request(
+        &server,
+        "POST",
+        "/api/books",
+        &[
+            ("Origin", "http://localhost"),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"title": "x", "pages": 1}"#,
+    );
+    assert_eq!(same.status, 201, "{}", same.body);
+}

@@ -39,6 +39,14 @@ fn log_line(a: &[Value]) -> String {
         .join(" ")
 }
 
+/// The logged-in user, loaded, or `none`.
+fn current_user(vm: &mut crate::vm::Vm<'_>) -> Result<Value, RuntimeError> {
+    match vm.host.session_user() {
+        Some((entity, id)) => vm.host.load(&entity, id),
+        None => Ok(Value::None),
+    }
+}
+
 fn server_only(name: &'static str) -> Builtin {
     Builtin {
         owner: "",
@@ -239,11 +247,76 @@ pub fn builtins() -> Vec<Builtin> {
         err.status = Some(303);
         Err(err)
     }));
+    all.push(f!("login", 1, 1, |vm, a| {
+        let Value::Entity(user) = arg(a, 0) else {
+            return Err(RuntimeError::type_error("`login` takes a saved entity"));
+        };
+        let Some(id) = user.id() else {
+            return Err(RuntimeError::new(
+                "constraint",
+                "`login` takes a saved entity: save the user first",
+            ));
+        };
+        vm.host
+            .set_session_user(Some((user.ty.def.name.clone(), id)))?;
+        Ok(Value::None)
+    }));
+    all.push(f!("logout", 0, 0, |vm, _| {
+        vm.host.set_session_user(None)?;
+        Ok(Value::None)
+    }));
+    all.push(f!("current_user", 0, 0, |vm, _| current_user(vm)));
+    all.push(f!("next", 0, 0, |vm, _| {
+        vm.host.next_middleware();
+        Ok(Value::None)
+    }));
+    // `guard auth`, `guard role("admin")` … (web.md §6).
+    all.push(f!("guard_auth", 0, 0, |vm, _| {
+        if matches!(current_user(vm)?, Value::None) {
+            let mut err = RuntimeError::new("unauthorized", "Log in first");
+            err.status = Some(401);
+            return Err(err);
+        }
+        Ok(Value::None)
+    }));
+    all.push(f!("guard_role", 1, 16, |vm, a| {
+        let user = current_user(vm)?;
+        let Value::Entity(user) = &user else {
+            let mut err = RuntimeError::new("unauthorized", "Log in first");
+            err.status = Some(401);
+            return Err(err);
+        };
+        let role = crate::access::get_field(
+            vm,
+            &Value::Entity(user.clone()),
+            flin_syntax::Symbol::intern("role"),
+        )
+        .unwrap_or(Value::None);
+        if a.iter().any(|r| crate::ops::equal(r, &role)) {
+            return Ok(Value::None);
+        }
+        let mut err = RuntimeError::new("forbidden", "Not allowed");
+        err.status = Some(403);
+        Err(err)
+    }));
+    for name in ["rate_limit", "api_key", "same_origin"] {
+        all.push(Builtin {
+            owner: "",
+            name: match name {
+                "rate_limit" => "guard_rate_limit",
+                "api_key" => "guard_api_key",
+                _ => "guard_same_origin",
+            },
+            min: 0,
+            max: 4,
+            func: match name {
+                "rate_limit" => |vm, a| vm.host.guard("rate_limit", a).map(|()| Value::None),
+                "api_key" => |vm, a| vm.host.guard("api_key", a).map(|()| Value::None),
+                _ => |vm, a| vm.host.guard("same_origin", a).map(|()| Value::None),
+            },
+        });
+    }
     for name in [
-        "next",
-        "login",
-        "logout",
-        "current_user",
         "send",
         "join",
         "leave",
