@@ -302,6 +302,13 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
     if !errors.is_empty() {
         return Err(errors);
     }
+    let components: Vec<(String, u32)> = entries
+        .iter()
+        .filter_map(|(file, main)| match roles.get(file) {
+            Some(Role::Component(name)) => Some((name.as_str().to_string(), *main)),
+            _ => None,
+        })
+        .collect();
     let mut all: Vec<FunctionCode> = functions
         .into_iter()
         .enumerate()
@@ -327,6 +334,7 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         renders,
         layouts,
         middleware,
+        components,
     };
     if let Err(err) = flin_vm::verify::verify(&program) {
         return Err(vec![Diagnostic::error(

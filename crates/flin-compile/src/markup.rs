@@ -132,9 +132,7 @@ impl ModuleCompiler<'_> {
     fn element(&mut self, element: &Element) {
         let name = element.name.as_str();
         if element.is_component {
-            // Components render in the web work that follows; until then their children
-            // render in place, so the page's content still shows.
-            self.markup_list(&element.children);
+            self.component(element);
             return;
         }
         if name == "head" {
@@ -192,6 +190,60 @@ impl ModuleCompiler<'_> {
         self.emit_html(">");
         self.markup_list(&element.children);
         self.emit_html(&format!("</{name}>"));
+    }
+
+    /// `<Card title="x" count={n}>children</Card>`: the component renders with its
+    /// attributes as `props` and its content, rendered first, as `{children}`.
+    fn component(&mut self, element: &Element) {
+        let attrs: Vec<&ast::Attribute> = element
+            .attrs
+            .iter()
+            .filter(|a| a.namespace.is_none())
+            .collect();
+        let base = self.b().temps(2);
+        let pairs = self.b().temps((attrs.len() * 2).max(1) as u16);
+        for (idx, attr) in attrs.iter().enumerate() {
+            let key = pairs + (idx * 2) as u16;
+            self.load_text(attr.name.as_str(), key);
+            match &attr.value {
+                AttrValue::Present => {
+                    self.emit(Op::LoadBool {
+                        a: key + 1,
+                        value: true,
+                    });
+                }
+                AttrValue::Text(text) => match text.as_plain() {
+                    Some(plain) => self.load_text(&plain, key + 1),
+                    None => {
+                        // Interpolated: rendered into a text of its own.
+                        self.emit(Op::CaptureBegin);
+                        for part in &text.parts {
+                            match part {
+                                TextPart::Str(s) => self.emit_html(s),
+                                TextPart::Interp(expr) => self.emit_expr(expr, true),
+                            }
+                        }
+                        self.emit(Op::CaptureEnd { a: key + 1 });
+                    }
+                },
+                AttrValue::Code(block) => match block_expr(block) {
+                    Some(expr) => self.expr_to(expr, key + 1),
+                    None => {
+                        self.emit(Op::LoadNone { a: key + 1 });
+                    }
+                },
+            }
+        }
+        self.emit(Op::NewMap {
+            a: base,
+            b: pairs,
+            c: attrs.len() as u16,
+        });
+        self.emit(Op::CaptureBegin);
+        self.markup_list(&element.children);
+        self.emit(Op::CaptureEnd { a: base + 1 });
+        let k = self.constant(Constant::Name(element.name.sym));
+        self.emit(Op::RenderComponent { a: base, k });
     }
 
     fn attribute(&mut self, name: &str, modifiers: &[ast::Modifier], value: &AttrValue) {

@@ -362,6 +362,22 @@ impl Host for DbHost<'_, '_> {
         self.out.next_middleware();
     }
 
+    fn capture_begin(&mut self) {
+        self.out.capture_begin();
+    }
+
+    fn capture_end(&mut self) -> String {
+        self.out.capture_end()
+    }
+
+    fn push_component(&mut self, props: Value, children: Value) {
+        self.out.push_component(props, children);
+    }
+
+    fn pop_component(&mut self) {
+        self.out.pop_component();
+    }
+
     fn query(&mut self, plan: &QueryPlan, terminal: &Terminal) -> Result<Value, RuntimeError> {
         let ty = self.entity_type(&plan.shape.entity)?;
         let result = self.db()?.query(plan, terminal).map_err(store_error)?;

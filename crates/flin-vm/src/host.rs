@@ -122,6 +122,21 @@ pub trait Host {
     /// `next()` in a `middleware { }` block: the chain goes on.
     fn next_middleware(&mut self) {}
 
+    /// Rendering goes to a buffer of its own until `capture_end`.
+    fn capture_begin(&mut self) {}
+
+    /// The HTML rendered since `capture_begin`.
+    fn capture_end(&mut self) -> String {
+        String::new()
+    }
+
+    /// A component starts rendering: `props` and `children` are its context.
+    fn push_component(&mut self, props: crate::Value, children: crate::Value) {
+        let _ = (props, children);
+    }
+
+    fn pop_component(&mut self) {}
+
     /// The HTML rendered so far becomes `children` of what renders next (a page's
     /// layout, web.md §4).
     fn wrap_children(&mut self) {}

@@ -299,6 +299,12 @@ pub enum Op {
     EmitRaw { a: Reg },
     /// R[a] = the context value named K[k] (`params`, `query`, `body`, `session` …)
     LoadContext { a: Reg, k: u32 },
+    /// Starts rendering into a buffer of its own (a component's children)
+    CaptureBegin,
+    /// R[a] = the HTML rendered since the matching `CaptureBegin`
+    CaptureEnd { a: Reg },
+    /// Renders component K[k] (a name) with props R[a] and children R[a+1]
+    RenderComponent { a: Reg, k: u32 },
     /// `validate { … }`: checks the request body against K[k]; after it, `body` is
     /// the record of the validated fields
     ValidateBody { k: u32 },

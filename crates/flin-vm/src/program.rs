@@ -78,6 +78,8 @@ pub struct ProgramCode {
     pub layouts: Vec<(FileId, Option<String>)>,
     /// The `middleware { }` block of each `_middleware.flin`.
     pub middleware: Vec<(FileId, u32)>,
+    /// Components (`components/Card.flin` is `Card`) and their code.
+    pub components: Vec<(String, u32)>,
 }
 
 /// A function ready to run: its code and its value constants.

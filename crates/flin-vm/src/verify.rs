@@ -281,6 +281,14 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 }
             }
             Op::EmitValue { a } | Op::EmitRaw { a } => regs(&[(a, 1)])?,
+            Op::CaptureBegin => {}
+            Op::CaptureEnd { a } => regs(&[(a, 1)])?,
+            Op::RenderComponent { a, k } => {
+                if !matches!(constant(k), Some(Constant::Name(_))) {
+                    return Err((pc, "RenderComponent needs a name constant".into()));
+                }
+                regs(&[(a, 2)])?;
+            }
             Op::ValidateBody { k } => {
                 if !matches!(constant(k), Some(Constant::Validate(_))) {
                     return Err((pc, "ValidateBody needs a validate constant".into()));

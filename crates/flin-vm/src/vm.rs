@@ -1436,6 +1436,34 @@ impl<'h> Vm<'h> {
                     };
                     r!(a) = self.host.context(name.as_str());
                 }
+                Op::CaptureBegin => self.host.capture_begin(),
+                Op::CaptureEnd { a } => {
+                    let html = self.host.capture_end();
+                    r!(a) = Value::text(html);
+                }
+                Op::RenderComponent { a, k } => {
+                    save_pc!();
+                    let Some(Constant::Name(name)) = function.code().constants.get(k as usize)
+                    else {
+                        return Err(RuntimeError::runtime("internal: bad component constant"));
+                    };
+                    let Some(component) = self
+                        .program
+                        .code
+                        .components
+                        .iter()
+                        .find(|(n, _)| n.as_str() == name.as_str())
+                        .map(|(_, f)| *f)
+                    else {
+                        return Err(RuntimeError::runtime(format!("unknown component `{name}`")));
+                    };
+                    let (props, children) = (r!(a).clone(), r!(a + 1).clone());
+                    self.host.push_component(props, children);
+                    // Each instance runs the component's code afresh: its own state.
+                    let result = lend!(self.run_function(component, &[]));
+                    self.host.pop_component();
+                    result?;
+                }
                 Op::ValidateBody { k } => {
                     save_pc!();
                     let Some(Constant::Validate(fields)) =

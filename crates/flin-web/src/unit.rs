@@ -56,8 +56,7 @@ impl ResponseData {
 }
 
 /// `guard rate_limit`: requests per (client, file) in the current window.
-pub type RateCounts =
-    std::collections::HashMap<(String, String), (u32, std::time::Instant)>;
+pub type RateCounts = std::collections::HashMap<(String, String), (u32, std::time::Instant)>;
 
 /// What the server knows that every unit of work needs.
 pub struct Site {
@@ -93,6 +92,10 @@ struct WebHost<'s> {
     validated: Option<Value>,
     children: Option<String>,
     log_lines: Vec<(&'static str, String)>,
+    /// Outer buffers while a component's children render into their own.
+    captures: Vec<String>,
+    /// The components rendering now, innermost last: their props and children.
+    components: Vec<(Value, Value)>,
 }
 
 impl Host for WebHost<'_> {
@@ -106,6 +109,23 @@ impl Host for WebHost<'_> {
 
     fn emit(&mut self, html: &str) {
         self.html.push_str(html);
+    }
+
+    fn capture_begin(&mut self) {
+        self.captures.push(std::mem::take(&mut self.html));
+    }
+
+    fn capture_end(&mut self) -> String {
+        let outer = self.captures.pop().unwrap_or_default();
+        std::mem::replace(&mut self.html, outer)
+    }
+
+    fn push_component(&mut self, props: Value, children: Value) {
+        self.components.push((props, children));
+    }
+
+    fn pop_component(&mut self) {
+        self.components.pop();
     }
 
     fn wrap_children(&mut self) {
@@ -261,8 +281,13 @@ impl Host for WebHost<'_> {
                 Some(body) => body.clone(),
                 None => json::request_body(&self.request),
             },
-            "children" => match &self.children {
-                Some(html) => Value::text(html.as_str()),
+            "children" => match (self.components.last(), &self.children) {
+                (Some((_, children)), _) => children.clone(),
+                (None, Some(html)) => Value::text(html.as_str()),
+                (None, None) => Value::None,
+            },
+            "props" => match self.components.last() {
+                Some((props, _)) => props.clone(),
                 None => Value::None,
             },
             _ => Value::None,
@@ -303,6 +328,8 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         validated: None,
         children: None,
         log_lines: Vec::new(),
+        captures: Vec::new(),
+        components: Vec::new(),
     };
     let limits = Limits {
         time_limit: Some(site.time_limit),

@@ -595,3 +595,26 @@ fn cross_site_posts_are_refused() {
     );
     assert_eq!(same.status, 201, "{}", same.body);
 }
+
+#[test]
+fn components_render_with_props_children_and_their_own_state() {
+    let server = serve(
+        &[
+            (
+                "components/Badge.flin",
+                "tone = props.tone ?? \"neutral\"\ncount = 0\ncount += 1\n<span class=\"badge badge-{tone}\">{children} ({count})</span>\n",
+            ),
+            (
+                "app/index.flin",
+                "n = 3\n<p><Badge tone=\"warn\">Overdue {n}</Badge> <Badge>Fine</Badge></p>\n",
+            ),
+        ],
+        flin_web::Options::default(),
+    );
+    let page = get(&server, "/");
+    assert!(
+        page.body.contains("<p><span class=\"badge badge-warn\">Overdue 3 (1)</span> <span class=\"badge badge-neutral\">Fine (1)</span></p>"),
+        "{}",
+        page.body
+    );
+}
