@@ -342,7 +342,12 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
             Ok(unit) => {
                 let mut db_host = DbHost::new(&mut host, unit, site.program.clone());
                 let outcome = run(site, &mut db_host, route, block, limits, &next);
-                let keep = outcome.as_ref().is_ok_and(|o| o.status < 400);
+                // A redirect ends the handler as a success (a form post saves, then
+                // sends the browser on).
+                let keep = match &outcome {
+                    Ok(response) => response.status < 400,
+                    Err(err) => err.kind == "redirect",
+                };
                 match db_host.finish(keep) {
                     Err(err) if keep => Err(store_error(err)),
                     _ => outcome,

@@ -618,3 +618,65 @@ fn components_render_with_props_children_and_their_own_state() {
         page.body
     );
 }
+
+#[test]
+fn the_todo_example_works_with_plain_forms() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/todo");
+    let mut files: Vec<(String, String)> = Vec::new();
+    collect(&root, &root, &mut files);
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let server = serve(&borrowed, flin_web::Options::default());
+    let form = |path: &str, body: &[u8]| {
+        request(
+            &server,
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            body,
+        )
+    };
+    let added = form("/todos", b"title=Buy+milk");
+    assert_eq!(added.status, 303);
+    assert_eq!(added.header("location"), Some("/"));
+    form("/todos", b"title=Write+%3Cdocs%3E");
+    assert_eq!(form("/todos/1/toggle", b"").status, 303);
+    let page = get(&server, "/");
+    assert!(
+        page.body.contains("<title>Todo (1 left)</title>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<h1>1 left</h1>"));
+    assert!(page.body.contains("<span>Write &lt;docs&gt;</span>"));
+    assert!(page.body.contains("<li class=\" done\"><form method=\"post\" action=\"/todos/1/toggle\"><button class=\"check\">✓</button>"), "{}", page.body);
+    let empty_title = form("/todos", b"title=");
+    assert_eq!(empty_title.status, 400);
+    assert_eq!(form("/todos/9/toggle", b"").status, 404);
+    assert_eq!(form("/todos/2/delete", b"").status, 303);
+    let api = get(&server, "/api/todos");
+    assert_eq!(api.json().as_array().map(Vec::len), Some(1));
+    assert_eq!(get(&server, "/style.css").status, 200);
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect(root, &path, out);
+        } else {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((relative, std::fs::read_to_string(&path).unwrap_or_default()));
+        }
+    }
+}
