@@ -486,16 +486,25 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
         "[error] request {request_id}: {} error: {} at {at}",
         err.kind, err.message
     );
+    // A handler that ran out of time (or steps) is a timeout, with the FLIN line it
+    // was running.
+    let status = if err.kind == "limit" { 504 } else { 500 };
     let mut body = serde_json::json!({
-        "error": "Internal error",
-        "status": 500,
+        "error": if status == 504 { "The request took too long" } else { "Internal error" },
+        "status": status,
         "request_id": request_id,
+        "at": if status == 504 { serde_json::Value::from(at.as_str()) } else { serde_json::Value::Null },
     });
+    if status == 500 {
+        if let Some(object) = body.as_object_mut() {
+            object.remove("at");
+        }
+    }
     if let (true, Some(object)) = (site.dev, body.as_object_mut()) {
         object.insert(
             "detail".into(),
             serde_json::json!({ "kind": err.kind, "message": err.message, "at": at }),
         );
     }
-    ResponseData::json(500, &body)
+    ResponseData::json(status, &body)
 }

@@ -680,3 +680,54 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         }
     }
 }
+
+#[test]
+fn the_blog_example_serves_pages_and_its_api() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/blog");
+    let mut files: Vec<(String, String)> = Vec::new();
+    collect(&root, &root, &mut files);
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let server = serve(&borrowed, flin_web::Options::default());
+    let home = get(&server, "/");
+    assert!(
+        home.body
+            .contains("<h2><a href=\"/posts/1\">Welcome</a></h2><p class=\"by\">by Ada</p>"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("<footer>1 posts</footer>"));
+    // Without FLIN_API_KEY set, no key is valid.
+    let refused = post_json(&server, "/api/posts", r#"{"title": "x"}"#);
+    assert_eq!(refused.status, 401);
+    assert_eq!(get(&server, "/posts/1").status, 200);
+    assert_eq!(get(&server, "/posts/2").status, 404);
+    let api = get(&server, "/api/posts").json();
+    assert_eq!(api[0]["author"], serde_json::json!({"id": 1}));
+}
+
+#[test]
+fn a_handler_that_runs_too_long_is_a_504_with_its_line() {
+    let server = serve(
+        &[(
+            "app/api/slow.flin",
+            "route GET {\n    n = 0\n    while true {\n        n += 1\n    }\n    n\n}\n",
+        )],
+        flin_web::Options {
+            time_limit: Duration::from_millis(200),
+            ..flin_web::Options::default()
+        },
+    );
+    let slow = get(&server, "/api/slow");
+    assert_eq!(slow.status, 504);
+    let json = slow.json();
+    assert!(
+        json["at"]
+            .as_str()
+            .is_some_and(|at| at.starts_with("app/api/slow.flin:")),
+        "{json}"
+    );
+    assert_eq!(get(&server, "/nowhere").status, 404, "the server goes on");
+}

@@ -3,6 +3,7 @@
 
 mod check;
 mod db;
+mod new;
 mod run;
 mod serve;
 mod units;
@@ -145,7 +146,14 @@ fn main() -> ExitCode {
         Command::Check { path, format } => {
             check::run(path.unwrap_or_else(|| PathBuf::from(".")), format)
         }
-        Command::New { .. } => not_built("new"),
+        Command::New { name, template } => new::create(
+            &name,
+            match template {
+                Template::Minimal => "minimal",
+                Template::Todo => "todo",
+                Template::Blog => "blog",
+            },
+        ),
         Command::Dev { path, port } => {
             serve::serve(path.unwrap_or_else(|| PathBuf::from(".")), port, true)
         }

@@ -141,7 +141,6 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     let dir = temp();
     write(dir.path(), "s.flin", b"print(1)\n");
     let commands: &[&[&str]] = &[
-        &["new", "app"],
         &["fmt"],
         &["build"],
         &["db", "shell"],
@@ -192,4 +191,59 @@ fn the_examples_check_cleanly() {
         }
     }
     assert!(n_apps >= 1, "no example apps under {}", examples.display());
+}
+
+#[test]
+fn new_writes_a_project_that_checks_cleanly_from_each_template() {
+    let dir = temp();
+    for template in ["minimal", "todo", "blog"] {
+        let name = format!("app_{template}");
+        let output = flin(&["new", &name, "--template", template], dir.path());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let check = flin(&["check", &name], dir.path());
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{template}: {}",
+            stderr(&check)
+        );
+        assert!(dir.path().join(&name).join(".gitignore").exists());
+    }
+    // The templates hold every file of the examples they come from.
+    for template in ["todo", "blog"] {
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(template);
+        let mut expected = Vec::new();
+        list(&example, &example, &mut expected);
+        let mut written = Vec::new();
+        let created = dir.path().join(format!("app_{template}"));
+        list(&created, &created, &mut written);
+        written.retain(|p| p != ".gitignore");
+        expected.sort();
+        written.sort();
+        assert_eq!(
+            written, expected,
+            "template {template} is out of date with examples/"
+        );
+    }
+    let again = flin(&["new", "app_todo"], dir.path());
+    assert_eq!(again.status.code(), Some(2));
+}
+
+fn list(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == ".flindb") {
+            continue;
+        }
+        if path.is_dir() {
+            list(root, &path, out);
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            out.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
 }
