@@ -358,6 +358,9 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     for (level, line) in &host.log_lines {
         eprintln!("[{level}] {line}");
     }
+    // Nothing of a unit of work outlives it, cycles included (and the collector's
+    // weak references to dead values are dropped, so their memory goes back).
+    flin_vm::cycles::collect();
     let mut response = match outcome {
         Ok(response) => response,
         Err(err) => error_response(site, &err, &request_id),
