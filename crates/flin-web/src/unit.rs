@@ -311,49 +311,18 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         return response;
     }
     let request_id = request.request_id.clone();
-    let session_in = crate::session::open(&site.session_key, &request.cookies);
-    let user = session_in
-        .get("user")
-        .and_then(|u| Some((u.get(0)?.as_str()?.to_string(), u.get(1)?.as_i64()?)));
-    let next = std::rc::Rc::new(std::cell::Cell::new(false));
-    let mut host = WebHost {
-        site,
-        source: route.source.clone(),
-        html: String::new(),
-        request,
-        session_in,
-        session_data: None,
-        user,
-        next: next.clone(),
-        validated: None,
-        children: None,
-        log_lines: Vec::new(),
-        captures: Vec::new(),
-        components: Vec::new(),
-    };
     let limits = Limits {
         time_limit: Some(site.time_limit),
         ..Limits::default()
     };
-    let outcome = match &site.store {
-        None => run(site, &mut host, route, block, limits, &next),
-        Some(store) => match store.unit() {
-            Err(err) => Err(store_error(err)),
-            Ok(unit) => {
-                let mut db_host = DbHost::new(&mut host, unit, site.program.clone());
-                let outcome = run(site, &mut db_host, route, block, limits, &next);
-                // A redirect ends the handler as a success (a form post saves, then
-                // sends the browser on).
-                let keep = match &outcome {
-                    Ok(response) => response.status < 400,
-                    Err(err) => err.kind == "redirect",
-                };
-                match db_host.finish(keep) {
-                    Err(err) if keep => Err(store_error(err)),
-                    _ => outcome,
-                }
-            }
-        },
+    // A GET usually only reads: it runs on a reader connection, beside other requests.
+    // If it writes after all, it runs again on the writer.
+    let reads_first = method == "GET" || method == "HEAD";
+    let (host, outcome) = match attempt(site, route, block, &request, limits, reads_first) {
+        (_, Err(err)) if reads_first && is_read_only(&err) => {
+            attempt(site, route, block, &request, limits, false)
+        }
+        done => done,
     };
     for (level, line) in &host.log_lines {
         eprintln!("[{level}] {line}");
@@ -391,6 +360,67 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         ));
     }
     response
+}
+
+/// The error SQLite gives a write on a read-only connection.
+fn is_read_only(err: &RuntimeError) -> bool {
+    err.kind == "database" && err.message.contains("read-only")
+}
+
+/// Runs the request once, in a unit of work on a reader (`read`) or on the writer.
+fn attempt<'s>(
+    site: &'s Site,
+    route: &Route,
+    block: Option<u32>,
+    request: &RequestData,
+    limits: Limits,
+    read: bool,
+) -> (WebHost<'s>, Result<ResponseData, RuntimeError>) {
+    let session_in = crate::session::open(&site.session_key, &request.cookies);
+    let user = session_in
+        .get("user")
+        .and_then(|u| Some((u.get(0)?.as_str()?.to_string(), u.get(1)?.as_i64()?)));
+    let next = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut host = WebHost {
+        site,
+        source: route.source.clone(),
+        html: String::new(),
+        request: request.clone(),
+        session_in,
+        session_data: None,
+        user,
+        next: next.clone(),
+        validated: None,
+        children: None,
+        log_lines: Vec::new(),
+        captures: Vec::new(),
+        components: Vec::new(),
+    };
+    let outcome = match &site.store {
+        None => run(site, &mut host, route, block, limits, &next),
+        Some(store) => match if read {
+            store.read_unit()
+        } else {
+            store.unit()
+        } {
+            Err(err) => Err(store_error(err)),
+            Ok(unit) => {
+                let mut db_host = DbHost::new(&mut host, unit, site.program.clone());
+                let outcome = run(site, &mut db_host, route, block, limits, &next);
+                // A redirect ends the handler as a success (a form post saves, then
+                // sends the browser on).
+                let keep = match &outcome {
+                    Ok(response) => response.status < 400,
+                    Err(err) => err.kind == "redirect",
+                };
+                match db_host.finish(keep) {
+                    Err(err) if keep => Err(store_error(err)),
+                    _ => outcome,
+                }
+            }
+        },
+    };
+    (host, outcome)
 }
 
 fn run(

@@ -23,6 +23,11 @@ struct Server {
 
 /// Writes `files` into a fresh project and serves it (in-memory database).
 fn serve(files: &[(&str, &str)], options: flin_web::Options) -> Server {
+    serve_with(files, options, true)
+}
+
+/// The same, with the database in `.flindb/` (`memory` false).
+fn serve_with(files: &[(&str, &str)], options: flin_web::Options, memory: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
     for (path, text) in files {
         let full = dir.path().join(path);
@@ -44,7 +49,7 @@ fn serve(files: &[(&str, &str)], options: flin_web::Options) -> Server {
                 )
             ),
         };
-        let app = flin_web::prepare(built, &root, true).unwrap();
+        let app = flin_web::prepare(built, &root, memory).unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -730,4 +735,23 @@ fn a_handler_that_runs_too_long_is_a_504_with_its_line() {
         "{json}"
     );
     assert_eq!(get(&server, "/nowhere").status, 404, "the server goes on");
+}
+
+#[test]
+fn a_get_that_writes_runs_again_on_the_writer_and_keeps_its_write() {
+    let server = serve_with(
+        &[
+            ("entities/Visit.flin", "entity Visit { path: text }\n"),
+            (
+                "app/index.flin",
+                "save Visit { path: \"/\" }\nn = Visit.count\n<p>{n} visits</p>\n",
+            ),
+            ("app/count.flin", "route GET {\n    Visit.count\n}\n"),
+        ],
+        flin_web::Options::default(),
+        false,
+    );
+    assert!(get(&server, "/").body.contains("<p>1 visits</p>"));
+    assert!(get(&server, "/").body.contains("<p>2 visits</p>"));
+    assert_eq!(get(&server, "/count").body, "2");
 }
