@@ -5,6 +5,7 @@
 //! Invariant: only this crate knows HTTP. FLIN code never runs on the async reactor: a
 //! request becomes a unit of work handed to a pool of VM worker threads.
 
+mod config;
 mod json;
 mod page;
 pub mod routes;
@@ -13,4 +14,5 @@ mod session;
 mod unit;
 mod validate;
 
+pub use config::options;
 pub use server::{App, Options, prepare, serve};

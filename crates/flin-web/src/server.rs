@@ -31,6 +31,11 @@ pub struct Options {
     pub max_body: usize,
     /// Keep the database in memory (tests).
     pub memory: bool,
+    /// Default security headers on every response.
+    pub security_headers: bool,
+    pub csp: String,
+    /// `database.durability` from flin.toml (empty: the environment or the default).
+    pub durability: String,
 }
 
 impl Default for Options {
@@ -42,6 +47,10 @@ impl Default for Options {
             time_limit: Duration::from_secs(30),
             max_body: 25 * 1024 * 1024,
             memory: false,
+            security_headers: true,
+            csp: "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'"
+                .into(),
+            durability: String::new(),
         }
     }
 }
@@ -60,6 +69,8 @@ struct Shared {
     dev: bool,
     max_body: usize,
     next_id: AtomicU64,
+    security_headers: bool,
+    csp: HeaderValue,
 }
 
 /// Everything built from a project before serving it.
@@ -109,10 +120,9 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
         } else {
             Location::File(root.join(".flindb").join("flin.db"))
         };
-        let durability = std::env::var("FLIN_DATABASE_DURABILITY")
-            .ok()
-            .and_then(|d| Durability::parse(&d))
-            .unwrap_or_default();
+        // `database.durability` of flin.toml, or FLIN_DATABASE_DURABILITY.
+        let configured = crate::config::options(root, None, true)?;
+        let durability = Durability::parse(&configured.durability).unwrap_or_default();
         let store = Store::open(location, &code.entities, durability)
             .map_err(|err| format!("error[{}]: {err}", err.kind()))?;
         Some(Arc::new(store))
@@ -238,8 +248,14 @@ pub async fn serve(
         dev: options.dev,
         max_body: options.max_body,
         next_id: AtomicU64::new(1),
+        security_headers: options.security_headers,
+        csp: HeaderValue::from_str(&options.csp)
+            .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
     });
-    let router = axum::Router::new().fallback(handle).with_state(shared);
+    let router = axum::Router::new()
+        .fallback(handle)
+        .with_state(shared)
+        .layer(tower_http::compression::CompressionLayer::new());
     let address = format!("{}:{}", options.host, options.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await
@@ -288,6 +304,9 @@ async fn shutdown_signal() {
     }
 }
 
+/// URLs longer than this are refused (414).
+const MAX_URL: usize = 8 * 1024;
+
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
 async fn handle(
@@ -318,7 +337,11 @@ async fn handle(
             })
         );
     }
-    with_security_headers(response)
+    if shared.security_headers {
+        with_security_headers(response, &shared.csp)
+    } else {
+        response
+    }
 }
 
 async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) -> Response {
@@ -331,6 +354,9 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
     }
     let uri = request.uri().clone();
     let path = uri.path().to_string();
+    if uri.to_string().len() > MAX_URL {
+        return plain(ResponseData::error(414, "the URL is too long"));
+    }
     if path.len() > 1 && path.ends_with('/') {
         return redirect_to_canonical(&uri);
     }
@@ -462,10 +488,38 @@ async fn static_or_404(shared: &Arc<Shared>, request: Request<Body>) -> Response
     if let Some(public) = &shared.public {
         if matches!(*request.method(), Method::GET | Method::HEAD) {
             use tower::ServiceExt;
+            let if_none_match = request.headers().get("if-none-match").cloned();
             let service = ServeDir::new(public).precompressed_gzip();
             let Ok(response) = service.oneshot(request).await;
             if response.status() != StatusCode::NOT_FOUND {
                 let mut response = response.map(Body::new);
+                // An ETag from the file's size and modification time: a client that has
+                // it gets 304 and no body.
+                let tag = |name: &str| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                if let (Some(modified), Some(length)) =
+                    (tag("last-modified"), tag("content-length"))
+                {
+                    use std::hash::{Hash, Hasher};
+                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                    modified.hash(&mut hasher);
+                    let etag = format!("\"{:x}-{length}\"", hasher.finish());
+                    if if_none_match.as_ref().and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+                        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+                        if let Ok(value) = HeaderValue::from_str(&etag) {
+                            not_modified.headers_mut().insert("etag", value);
+                        }
+                        return not_modified;
+                    }
+                    if let Ok(value) = HeaderValue::from_str(&etag) {
+                        response.headers_mut().insert("etag", value);
+                    }
+                }
                 response.headers_mut().insert(
                     "cache-control",
                     HeaderValue::from_static("public, max-age=3600"),
@@ -493,20 +547,19 @@ fn plain(data: ResponseData) -> Response {
 }
 
 /// Safe defaults on every response (web.md §7).
-fn with_security_headers(mut response: Response) -> Response {
+fn with_security_headers(mut response: Response, csp: &HeaderValue) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "strict-origin-when-cross-origin"),
         ("x-frame-options", "SAMEORIGIN"),
-        (
-            "content-security-policy",
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'",
-        ),
     ] {
         if !headers.contains_key(name) {
             headers.insert(name, HeaderValue::from_static(value));
         }
+    }
+    if !headers.contains_key("content-security-policy") {
+        headers.insert("content-security-policy", csp.clone());
     }
     response
 }

@@ -361,6 +361,23 @@ fn static_files_come_from_public_and_pages_win() {
     assert_eq!(file.status, 200);
     assert_eq!(file.body, "hello static\n");
     assert!(file.header("cache-control").is_some());
+    let etag = file.header("etag").expect("an ETag").to_string();
+    let again = request(
+        &server,
+        "GET",
+        "/hello.txt",
+        &[("If-None-Match", &etag)],
+        b"",
+    );
+    assert_eq!(again.status, 304);
+    assert_eq!(again.body, "");
+    let ranged = request(&server, "GET", "/hello.txt", &[("Range", "bytes=0-4")], b"");
+    assert_eq!(ranged.status, 206);
+    assert_eq!(ranged.body, "hello");
+    let long = format!("/{}", "a".repeat(9000));
+    assert_eq!(get(&server, &long).status, 414);
+    let gzipped = request(&server, "GET", "/", &[("Accept-Encoding", "gzip")], b"");
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
     assert!(
         get(&server, "/books/new")
             .body

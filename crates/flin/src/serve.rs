@@ -4,22 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Port: `--port`, else `FLIN_SERVER_PORT`, else 3000; host: `FLIN_SERVER_HOST`, else
-/// 127.0.0.1.
+/// Port: `--port`, else `FLIN_SERVER_PORT`, else `server.port` of flin.toml, else 3000;
+/// the other settings likewise (flin-web's `config`).
 pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
-    let env_port = std::env::var("FLIN_SERVER_PORT").ok();
-    let port = match (port, env_port) {
-        (Some(port), _) => port,
-        (None, Some(text)) => match text.parse() {
-            Ok(port) => port,
-            Err(_) => {
-                eprintln!("error: FLIN_SERVER_PORT is `{text}`, not a port number");
-                return ExitCode::from(2);
-            }
-        },
-        (None, None) => 3000,
-    };
-    let host = std::env::var("FLIN_SERVER_HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let built = match crate::run::build(&path) {
         Ok(built) => built,
         Err(code) => return code,
@@ -36,11 +23,12 @@ pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let options = flin_web::Options {
-        host,
-        port,
-        dev,
-        ..flin_web::Options::default()
+    let options = match flin_web::options(root, port, dev) {
+        Ok(options) => options,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,151 @@
+//! `flin.toml` (cli.md §2), all optional: `[server] port host max_body request_timeout`,
+//! `[database] durability`, `[security] headers csp`. Every key can be overridden by an
+//! environment variable (`FLIN_SERVER_PORT=8080`), and `--port` overrides both.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::server::Options;
+
+/// The options for serving the project at `root`.
+pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options, String> {
+    let path = root.join("flin.toml");
+    let table: toml::Table = match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .parse()
+            .map_err(|e| format!("error: {} is not valid TOML: {e}", path.display()))?,
+        Err(_) => toml::Table::new(),
+    };
+    let setting = |section: &str, key: &str| -> Option<String> {
+        let env = format!("FLIN_{}_{}", section.to_uppercase(), key.to_uppercase());
+        if let Ok(value) = std::env::var(&env) {
+            return Some(value);
+        }
+        match table.get(section)?.get(key)? {
+            toml::Value::String(s) => Some(s.clone()),
+            toml::Value::Integer(i) => Some(i.to_string()),
+            toml::Value::Boolean(b) => Some(b.to_string()),
+            toml::Value::Float(f) => Some(f.to_string()),
+            _ => None,
+        }
+    };
+    let bad = |what: &str, value: &str, expected: &str| {
+        format!(
+            "error: {what} is `{value}` (in flin.toml or its FLIN_ variable); expected {expected}"
+        )
+    };
+    let mut options = Options {
+        dev,
+        ..Options::default()
+    };
+    if let Some(port) = setting("server", "port") {
+        options.port = port
+            .parse()
+            .map_err(|_| bad("server.port", &port, "a port number"))?;
+    }
+    if let Some(port) = port_flag {
+        options.port = port;
+    }
+    if let Some(host) = setting("server", "host") {
+        options.host = host;
+    }
+    if let Some(size) = setting("server", "max_body") {
+        options.max_body =
+            parse_size(&size).ok_or_else(|| bad("server.max_body", &size, "a size as \"25MB\""))?;
+    }
+    if let Some(time) = setting("server", "request_timeout") {
+        options.time_limit = parse_duration(&time)
+            .ok_or_else(|| bad("server.request_timeout", &time, "a duration as \"30s\""))?;
+    }
+    if let Some(headers) = setting("security", "headers") {
+        options.security_headers = headers != "false";
+    }
+    if let Some(csp) = setting("security", "csp") {
+        options.csp = csp;
+    }
+    if let Some(durability) = setting("database", "durability") {
+        if flin_runtime::Durability::parse(&durability).is_none() {
+            return Err(bad(
+                "database.durability",
+                &durability,
+                "\"full\" or \"relaxed\"",
+            ));
+        }
+        // The store reads it from the environment.
+        options.durability = durability;
+    }
+    Ok(options)
+}
+
+/// `"25MB"` → bytes.
+pub fn parse_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let digits: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let unit = text.get(digits.len()..)?.trim().to_ascii_uppercase();
+    let n: f64 = digits.parse().ok()?;
+    let scale = match unit.as_str() {
+        "" | "B" => 1.0,
+        "KB" => 1024.0,
+        "MB" => 1024.0 * 1024.0,
+        "GB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((n * scale) as usize)
+}
+
+/// `"30s"`, `"500ms"`, `"2m"` → a duration.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let digits: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let n: f64 = digits.parse().ok()?;
+    let seconds = match text.get(digits.len()..)?.trim() {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn flin_toml_sets_the_server_and_the_port_flag_wins() {
+        let dir = std::env::temp_dir().join(format!("flin-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("flin.toml"),
+            "[server]\nport = 4010\nmax_body = \"1MB\"\nrequest_timeout = \"500ms\"\n\n[security]\nheaders = false\n",
+        )
+        .unwrap();
+        let options = options(&dir, None, false).unwrap();
+        assert_eq!(options.port, 4010);
+        assert_eq!(options.max_body, 1024 * 1024);
+        assert_eq!(options.time_limit, Duration::from_millis(500));
+        assert!(!options.security_headers);
+        assert_eq!(super::options(&dir, Some(5000), false).unwrap().port, 5000);
+        std::fs::write(dir.join("flin.toml"), "[server]\nport = \"lots\"\n").unwrap();
+        assert!(super::options(&dir, None, false).is_err_and(|e| e.contains("server.port")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn sizes_and_durations_read_as_written() {
+        assert_eq!(parse_size("25MB"), Some(25 * 1024 * 1024));
+        assert_eq!(parse_size("512 KB"), Some(512 * 1024));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("soon"), None);
+    }
+}
