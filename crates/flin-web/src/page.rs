@@ -50,8 +50,9 @@ fn split_head(html: &str) -> (String, String) {
     (head, body)
 }
 
-/// The full document of a rendered page.
-pub fn document(html: &str) -> ResponseData {
+/// The full document of a rendered page (`dev`: with the script that reloads it when
+/// the project changes).
+pub fn document(html: &str, dev: bool) -> ResponseData {
     let (head, body) = split_head(html);
     let has_title = head.contains("<title");
     let mut out = String::with_capacity(html.len() + 256);
@@ -61,6 +62,9 @@ pub fn document(html: &str) -> ResponseData {
         out.push_str("<title>FLIN</title>\n");
     }
     out.push_str(&head);
+    if dev {
+        out.push_str("\n<script src=\"/__flin/dev.js\" defer></script>");
+    }
     out.push_str("\n</head>\n<body>\n");
     out.push_str(&body);
     out.push_str("\n</body>\n</html>\n");

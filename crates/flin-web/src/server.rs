@@ -56,15 +56,24 @@ impl Default for Options {
 }
 
 /// A request handed to a VM worker, and where its answer goes.
-struct Job {
+pub(crate) struct Job {
     route: usize,
     request: RequestData,
     reply: tokio::sync::oneshot::Sender<ResponseData>,
 }
 
-struct Shared {
-    table: Arc<RouteTable>,
-    jobs: mpsc::Sender<Job>,
+/// What a build of the project serves; `flin dev` swaps it after each change.
+pub(crate) struct Live {
+    pub table: Arc<RouteTable>,
+    pub jobs: mpsc::Sender<Job>,
+    /// The last build failed: its diagnostics, shown instead of the app (dev).
+    pub failure: Option<String>,
+}
+
+pub(crate) struct Shared {
+    pub live: std::sync::RwLock<Arc<Live>>,
+    /// Bumped at each rebuild; open pages in `flin dev` reload when it changes.
+    pub version: AtomicU64,
     public: Option<PathBuf>,
     dev: bool,
     max_body: usize,
@@ -138,7 +147,7 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
 }
 
 /// Starts `workers` VM threads, each with its own loaded program.
-fn start_workers(app: &App, options: &Options, workers: usize) -> mpsc::Sender<Job> {
+pub(crate) fn start_workers(app: &App, options: &Options, workers: usize) -> mpsc::Sender<Job> {
     let (sender, receiver) = mpsc::channel::<Job>();
     let receiver = Arc::new(Mutex::new(receiver));
     let table = Arc::new(RouteTable {
@@ -240,10 +249,14 @@ pub async fn serve(
     let jobs = start_workers(&app, &options, workers);
     let public = app.root.join("public");
     let shared = Arc::new(Shared {
-        table: Arc::new(RouteTable {
-            routes: app.table.routes.clone(),
-        }),
-        jobs,
+        live: std::sync::RwLock::new(Arc::new(Live {
+            table: Arc::new(RouteTable {
+                routes: app.table.routes.clone(),
+            }),
+            jobs,
+            failure: None,
+        })),
+        version: AtomicU64::new(1),
         public: public.is_dir().then_some(public),
         dev: options.dev,
         max_body: options.max_body,
@@ -252,6 +265,10 @@ pub async fn serve(
         csp: HeaderValue::from_str(&options.csp)
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
     });
+    let mut watcher = None;
+    if options.dev && !options.memory {
+        watcher = crate::dev::watch(app.root.clone(), shared.clone(), options.clone(), workers);
+    }
     let router = axum::Router::new()
         .fallback(handle)
         .with_state(shared)
@@ -278,6 +295,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(|err| format!("server error: {err}"))?;
+    drop(watcher);
     eprintln!("stopped: in-flight requests finished, database closed");
     drop(app);
     Ok(())
@@ -370,10 +388,22 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
             }
         }
     }
-    let Some(found) = shared.table.find(&path) else {
+    if shared.dev {
+        if let Some(response) = crate::dev::answer(shared, &path) {
+            return response;
+        }
+    }
+    let live = match shared.live.read() {
+        Ok(live) => live.clone(),
+        Err(_) => return plain(ResponseData::error(500, "the server is restarting")),
+    };
+    if let Some(failure) = &live.failure {
+        return crate::dev::failure_page(failure);
+    }
+    let Some(found) = live.table.find(&path) else {
         return static_or_404(shared, request).await;
     };
-    let route_index = shared
+    let route_index = live
         .table
         .routes
         .iter()
@@ -407,7 +437,7 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
         request_id,
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
-    if shared
+    if live
         .jobs
         .send(Job {
             route: route_index,
@@ -531,7 +561,7 @@ async fn static_or_404(shared: &Arc<Shared>, request: Request<Body>) -> Response
     plain(ResponseData::error(404, "Not found"))
 }
 
-fn plain(data: ResponseData) -> Response {
+pub(crate) fn plain(data: ResponseData) -> Response {
     let status = StatusCode::from_u16(data.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = Response::new(Body::from(data.body));
     *response.status_mut() = status;

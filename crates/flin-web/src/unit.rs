@@ -332,13 +332,21 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     flin_vm::cycles::collect();
     let mut response = match outcome {
         Ok(response) => response,
-        Err(err) => error_response(site, &err, &request_id),
+        Err(err) => {
+            let response = error_response(site, &err, &request_id);
+            // In `flin dev` a page that fails shows the error in the browser.
+            if site.dev && renders && block.is_none() && response.status >= 500 {
+                dev_error_page(site, &err, &request_id, response.status)
+            } else {
+                response
+            }
+        }
     };
     // A page renders inside the document shell (and its layout).
     let stopped = response.headers.iter().any(|(k, _)| k == "x-flin-stopped");
     response.headers.retain(|(k, _)| k != "x-flin-stopped");
     if renders && block.is_none() && response.status == 200 && !stopped {
-        response = page::document(&host.html);
+        response = page::document(&host.html, site.dev);
     }
     // The session goes back to the client when it changed.
     let data = match &host.session_data {
@@ -471,6 +479,43 @@ fn run(
     }
     drop(vm);
     Ok(json::response_of(&value))
+}
+
+/// A page's runtime error as HTML (dev): kind, message, FLIN source line and stack.
+fn dev_error_page(site: &Site, err: &RuntimeError, request_id: &str, status: u16) -> ResponseData {
+    let mut trace = String::new();
+    for entry in &err.trace {
+        let Some(source) = site.sources.get(entry.file) else {
+            continue;
+        };
+        let at = source.line_col(entry.span.start);
+        let line = source
+            .text
+            .lines()
+            .nth(at.line.saturating_sub(1) as usize)
+            .unwrap_or("");
+        let name = entry
+            .function
+            .map_or("top level".to_string(), |f| f.as_str().to_string());
+        trace.push_str(&format!(
+            "{}:{}  in {}\n    {}\n",
+            source.path,
+            at.line,
+            name,
+            line.trim()
+        ));
+    }
+    let html = format!(
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>FLIN: {kind} error</title>\n<script src=\"/__flin/dev.js\" defer></script>\n<style>body{{font-family:ui-monospace,monospace;margin:2rem;}}pre{{background:#fff4f4;border-left:4px solid #d33;padding:1rem;white-space:pre-wrap;}}</style>\n</head>\n<body>\n<h1>{kind} error: {message}</h1>\n<pre>{trace}</pre>\n<p>request {request_id}</p>\n</body>\n</html>\n",
+        kind = flin_vm::html::escape(err.kind),
+        message = flin_vm::html::escape(&err.message),
+        trace = flin_vm::html::escape(&trace),
+    );
+    ResponseData {
+        status,
+        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+        body: html.into_bytes(),
+    }
 }
 
 /// A runtime error as the response the spec asks for (web.md §5).

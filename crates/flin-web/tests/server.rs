@@ -772,3 +772,62 @@ fn a_get_that_writes_runs_again_on_the_writer_and_keeps_its_write() {
     assert!(get(&server, "/").body.contains("<p>2 visits</p>"));
     assert_eq!(get(&server, "/count").body, "2");
 }
+
+/// Waits (up to 20 s) until `check` holds.
+fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn dev_rebuilds_on_save_shows_compile_errors_and_reloads_pages() {
+    let server = serve_with(
+        &[("app/index.flin", "<h1>First</h1>\n")],
+        flin_web::Options::default(),
+        false,
+    );
+    let page = get(&server, "/");
+    assert!(
+        page.body
+            .contains("<script src=\"/__flin/dev.js\" defer></script>")
+    );
+    let version = get(&server, "/__flin/version").body;
+    assert!(
+        get(&server, "/__flin/dev.js")
+            .body
+            .contains("location.reload()")
+    );
+    let index = server._dir.path().join("app/index.flin");
+    std::fs::write(&index, "<h1>Second</h1>\n").unwrap();
+    assert!(
+        eventually(|| get(&server, "/").body.contains("<h1>Second</h1>")),
+        "no rebuild"
+    );
+    assert_ne!(get(&server, "/__flin/version").body, version);
+    // A mistake: the browser shows the diagnostic instead of the app.
+    std::fs::write(&index, "x = (1 +\n<h1>Third</h1>\n").unwrap();
+    assert!(eventually(|| get(&server, "/").status == 500));
+    let failure = get(&server, "/");
+    assert!(
+        failure.body.contains("The project does not compile"),
+        "{}",
+        failure.body
+    );
+    assert!(failure.body.contains("app/index.flin:"), "{}", failure.body);
+    // Fixed: the app is back.
+    std::fs::write(&index, "<h1>Fourth</h1>\n").unwrap();
+    assert!(eventually(|| get(&server, "/")
+        .body
+        .contains("<h1>Fourth</h1>")));
+    // A runtime error in a page shows in the browser with its FLIN line.
+    std::fs::write(&index, "xs = [1]\ny = xs[3]\n<h1>{y}</h1>\n").unwrap();
+    assert!(eventually(|| get(&server, "/")
+        .body
+        .contains("index error")));
+    assert!(get(&server, "/").body.contains("app/index.flin:2"));
+}
