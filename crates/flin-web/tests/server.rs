@@ -145,6 +145,10 @@ fn post_json(server: &Server, path: &str, json: &str) -> Reply {
 const BOOK: &str = "entity Book {\n    title: text @required @maxLength(200)\n    pages: int = 1\n    notes: text? @hidden\n}\n";
 
 fn library() -> Server {
+    library_with(flin_web::Options::default())
+}
+
+fn library_with(options: flin_web::Options) -> Server {
     serve(
         &[
             ("entities/Book.flin", BOOK),
@@ -181,13 +185,17 @@ fn library() -> Server {
             ("public/hello.txt", "hello static\n"),
             ("public/books/new", "a static file the page shadows\n"),
         ],
-        flin_web::Options::default(),
+        options,
     )
 }
 
 #[test]
 fn a_page_renders_to_a_complete_document_inside_its_layout() {
-    let server = library();
+    // `flin start`: no dev script in the page.
+    let server = library_with(flin_web::Options {
+        dev: false,
+        ..flin_web::Options::default()
+    });
     let reply = get(&server, "/");
     assert_eq!(reply.status, 200);
     assert_eq!(
