@@ -135,6 +135,10 @@ impl ModuleCompiler<'_> {
             self.component(element);
             return;
         }
+        if name == "slot" {
+            self.slot(element);
+            return;
+        }
         if name == "head" {
             // `<head>` content goes to the document head (the host keeps it apart).
             self.emit_html("<!--flin:head-->");
@@ -160,6 +164,8 @@ impl ModuleCompiler<'_> {
                 (None, AttrValue::Text(text)) if attr.name.as_str() == "class" => {
                     class_text = Some(text);
                 }
+                // `slot="name"` placed this element in a component's slot.
+                (None, AttrValue::Text(_)) if attr.name.as_str() == "slot" => {}
                 (None, value) => self.attribute(attr.name.as_str(), &attr.modifiers, value),
                 (Some(ns), _) => {
                     let _ = ns;
@@ -200,8 +206,29 @@ impl ModuleCompiler<'_> {
             .iter()
             .filter(|a| a.namespace.is_none())
             .collect();
+        // Children marked `slot="name"` fill the component's named slots; the others
+        // are its `{children}`.
+        let (slotted, children): (Vec<(String, &Markup)>, Vec<&Markup>) = {
+            let mut slotted = Vec::new();
+            let mut rest = Vec::new();
+            for child in &element.children {
+                match slot_name(child) {
+                    Some(name) => slotted.push((name, child)),
+                    None => rest.push(child),
+                }
+            }
+            (slotted, rest)
+        };
         let base = self.b().temps(2);
-        let pairs = self.b().temps((attrs.len() * 2).max(1) as u16);
+        let n_pairs = attrs.len() + slotted.len();
+        let pairs = self.b().temps((n_pairs * 2).max(1) as u16);
+        for (idx, (name, child)) in slotted.iter().enumerate() {
+            let key = pairs + ((attrs.len() + idx) * 2) as u16;
+            self.load_text(&format!("$slot:{name}"), key);
+            self.emit(Op::CaptureBegin);
+            self.markup(child);
+            self.emit(Op::CaptureEnd { a: key + 1 });
+        }
         for (idx, attr) in attrs.iter().enumerate() {
             let key = pairs + (idx * 2) as u16;
             self.load_text(attr.name.as_str(), key);
@@ -237,13 +264,37 @@ impl ModuleCompiler<'_> {
         self.emit(Op::NewMap {
             a: base,
             b: pairs,
-            c: attrs.len() as u16,
+            c: n_pairs as u16,
         });
         self.emit(Op::CaptureBegin);
-        self.markup_list(&element.children);
+        for child in children {
+            self.markup(child);
+        }
         self.emit(Op::CaptureEnd { a: base + 1 });
         let k = self.constant(Constant::Name(element.name.sym));
         self.emit(Op::RenderComponent { a: base, k });
+    }
+
+    /// `<slot name="x">fallback</slot>` in a component: what the caller put in slot `x`,
+    /// else the fallback; `<slot>` without a name is `{children}`.
+    fn slot(&mut self, element: &Element) {
+        let name = element.attrs.iter().find_map(|a| match &a.value {
+            AttrValue::Text(text) if a.name.as_str() == "name" => text.as_plain(),
+            _ => None,
+        });
+        let context = match &name {
+            Some(name) => format!("slot:{name}"),
+            None => "children".to_string(),
+        };
+        let reg = self.b().temp();
+        let k = self.constant(Constant::Name(flin_syntax::Symbol::intern(&context)));
+        self.emit(Op::LoadContext { a: reg, k });
+        let fallback = self.emit(Op::JumpIfNone { a: reg, target: 0 });
+        self.emit(Op::EmitRaw { a: reg });
+        let end = self.emit(Op::Jump { target: 0 });
+        self.b().patch(fallback);
+        self.markup_list(&element.children);
+        self.b().patch(end);
     }
 
     fn attribute(&mut self, name: &str, modifiers: &[ast::Modifier], value: &AttrValue) {
@@ -324,6 +375,19 @@ fn block_expr(block: &ast::Block) -> Option<&Expr> {
         ] => Some(expr),
         _ => None,
     }
+}
+
+/// The slot a component's child fills (`<div slot="footer">`).
+fn slot_name(markup: &Markup) -> Option<String> {
+    let MarkupKind::Element(element) = &markup.kind else {
+        return None;
+    };
+    element.attrs.iter().find_map(|a| match &a.value {
+        AttrValue::Text(text) if a.name.as_str() == "slot" && a.namespace.is_none() => {
+            text.as_plain()
+        }
+        _ => None,
+    })
 }
 
 /// `x` of `raw(x)`.

@@ -290,6 +290,13 @@ impl Host for WebHost<'_> {
                 Some((props, _)) => props.clone(),
                 None => Value::None,
             },
+            slot if slot.starts_with("slot:") => match self.components.last() {
+                Some((Value::Map(props), _)) => {
+                    let key = Key(Value::text(format!("${slot}")));
+                    props.borrow().get(&key).cloned().unwrap_or(Value::None)
+                }
+                _ => Value::None,
+            },
             _ => Value::None,
         }
     }

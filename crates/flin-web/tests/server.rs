@@ -650,6 +650,29 @@ fn components_render_with_props_children_and_their_own_state() {
 }
 
 #[test]
+fn named_slots_take_what_the_caller_gives_or_their_fallback() {
+    let server = serve(
+        &[
+            (
+                "components/Card.flin",
+                "<div class=\"card\"><div class=\"body\">{children}</div><footer><slot name=\"footer\">no footer</slot></footer></div>\n",
+            ),
+            (
+                "app/index.flin",
+                "<Card>Hello<em slot=\"footer\">by Ada</em></Card><Card>Bare</Card>\n",
+            ),
+        ],
+        flin_web::Options::default(),
+    );
+    let page = get(&server, "/");
+    assert!(
+        page.body.contains("<div class=\"card\"><div class=\"body\">Hello</div><footer><em>by Ada</em></footer></div><div class=\"card\"><div class=\"body\">Bare</div><footer>no footer</footer></div>"),
+        "{}",
+        page.body
+    );
+}
+
+#[test]
 fn the_todo_example_works_with_plain_forms() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/todo");
     let mut files: Vec<(String, String)> = Vec::new();
