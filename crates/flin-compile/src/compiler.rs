@@ -77,6 +77,9 @@ pub struct ModuleCompiler<'a> {
     /// A register the next loop body sets to true on each iteration (`{empty}` of a
     /// markup `{for}` tests it).
     pub loop_flag: Option<u16>,
+    /// `data-s-…`: the attribute every element of this file carries when its `<style>`
+    /// is scoped.
+    pub style_scope: Option<String>,
 }
 
 impl<'a> ModuleCompiler<'a> {
@@ -91,6 +94,7 @@ impl<'a> ModuleCompiler<'a> {
             errors: Vec::new(),
             is_main: false,
             loop_flag: None,
+            style_scope: None,
         }
     }
 

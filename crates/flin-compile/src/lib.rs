@@ -21,6 +21,7 @@ mod func;
 mod markup;
 mod pattern;
 mod query;
+mod scoped_css;
 mod stmt;
 
 use std::collections::{HashMap, HashSet};
@@ -230,13 +231,21 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         .iter()
         .map(|s| (s.id, s.text.as_str()))
         .collect();
+    let paths: HashMap<FileId, &str> = project
+        .sources
+        .iter()
+        .map(|s| (s.id, s.path.as_str()))
+        .collect();
 
     let modules: Vec<Module> = checked
         .files
         .par_iter()
         .map(|(file, tree)| {
             let src = sources.get(file).copied().unwrap_or("");
-            compile_module(&ctx, *file, tree, src, &fn_order)
+            // A file with a `<style>` (not `global`) scopes its CSS to its elements.
+            let scope = has_scoped_style(&tree.stmts)
+                .then(|| scoped_css::scope_attribute(paths.get(file).copied().unwrap_or("")));
+            compile_module(&ctx, *file, tree, src, &fn_order, scope)
         })
         .collect();
 
@@ -356,8 +365,10 @@ fn compile_module(
     tree: &ast::File,
     src: &str,
     fn_order: &[(FileId, &ast::FnDecl)],
+    scope: Option<String>,
 ) -> Module {
     let mut compiler = ModuleCompiler::new(ctx, file, src);
+    compiler.style_scope = scope;
     let mut functions = Vec::new();
     for (id, (fn_file, decl)) in fn_order.iter().enumerate() {
         if *fn_file == file {
@@ -459,6 +470,35 @@ fn compile_module(
 }
 
 /// `[T]` or `[T]?`: a field queried with `.contains` as a list.
+/// Whether the file's markup holds a `<style>` without `global`.
+fn has_scoped_style(stmts: &[ast::Stmt]) -> bool {
+    fn in_markup(markup: &ast::Markup) -> bool {
+        match &markup.kind {
+            ast::MarkupKind::Element(element) => {
+                (element.name.as_str() == "style"
+                    && !element.attrs.iter().any(|a| a.name.as_str() == "global"))
+                    || element.children.iter().any(in_markup)
+            }
+            ast::MarkupKind::If {
+                branches,
+                else_body,
+            } => {
+                branches.iter().any(|b| b.body.iter().any(in_markup))
+                    || else_body.iter().flatten().any(in_markup)
+            }
+            ast::MarkupKind::For(for_loop) => {
+                for_loop.body.iter().any(in_markup)
+                    || for_loop.empty.iter().flatten().any(in_markup)
+            }
+            _ => false,
+        }
+    }
+    stmts.iter().any(|stmt| match &stmt.kind {
+        StmtKind::Markup(markup) => in_markup(markup),
+        _ => false,
+    })
+}
+
 fn is_list_type(ty: &ast::Type) -> bool {
     match &ty.kind {
         ast::TypeKind::List(_) => true,

@@ -146,7 +146,17 @@ impl ModuleCompiler<'_> {
             self.emit_html("<!--/flin:head-->");
             return;
         }
-        self.emit_html(&format!("<{name}"));
+        if name == "style" {
+            self.style(element);
+            return;
+        }
+        match &self.style_scope {
+            Some(scope) => {
+                let open = format!("<{name} {scope}");
+                self.emit_html(&open);
+            }
+            None => self.emit_html(&format!("<{name}")),
+        }
         let mut classes: Vec<(&str, &Expr)> = Vec::new();
         let mut class_text: Option<&ast::Text> = None;
         for attr in &element.attrs {
@@ -273,6 +283,27 @@ impl ModuleCompiler<'_> {
         self.emit(Op::CaptureEnd { a: base + 1 });
         let k = self.constant(Constant::Name(element.name.sym));
         self.emit(Op::RenderComponent { a: base, k });
+    }
+
+    /// `<style>`: its CSS scoped to this file's elements (`<style global>`: as written).
+    fn style(&mut self, element: &Element) {
+        let global = element.attrs.iter().any(|a| a.name.as_str() == "global");
+        let css: String = element
+            .children
+            .iter()
+            .filter_map(|c| match &c.kind {
+                MarkupKind::Raw(text) | MarkupKind::Text(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        let css = match (&self.style_scope, global) {
+            (Some(scope), false) => crate::scoped_css::scope(&css, scope),
+            _ => css,
+        };
+        // Into the document head, once however many instances render it.
+        self.emit_html(&format!(
+            "<!--flin:head--><style>{css}</style><!--/flin:head-->"
+        ));
     }
 
     /// `<slot name="x">fallback</slot>` in a component: what the caller put in slot `x`,

@@ -37,7 +37,11 @@ fn split_head(html: &str) -> (String, String) {
         let after = rest.get(start + HEAD_OPEN.len()..).unwrap_or("");
         match after.find(HEAD_CLOSE) {
             Some(end) => {
-                head.push_str(after.get(..end).unwrap_or(""));
+                let piece = after.get(..end).unwrap_or("");
+                // A component rendered many times brings its `<style>` once.
+                if !head.contains(piece) {
+                    head.push_str(piece);
+                }
                 rest = after.get(end + HEAD_CLOSE.len()..).unwrap_or("");
             }
             None => {

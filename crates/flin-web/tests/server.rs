@@ -862,3 +862,31 @@ fn dev_rebuilds_on_save_shows_compile_errors_and_reloads_pages() {
         .contains("index error")));
     assert!(get(&server, "/").body.contains("app/index.flin:2"));
 }
+
+#[test]
+fn a_style_is_scoped_to_its_file_and_goes_to_the_head_once() {
+    let server = serve(
+        &[
+            (
+                "components/Tag.flin",
+                "<span class=\"tag\">{children}</span>\n<style>.tag { color: red }</style>\n",
+            ),
+            (
+                "app/index.flin",
+                "<p><Tag>a</Tag><Tag>b</Tag></p>\n<style global>body { margin: 0 }</style>\n",
+            ),
+        ],
+        flin_web::Options::default(),
+    );
+    let page = get(&server, "/").body;
+    let head = page.split("</head>").next().unwrap_or("");
+    assert_eq!(head.matches(".tag[data-s-").count(), 1, "{page}");
+    assert!(head.contains("<style>body { margin: 0 }</style>"), "{page}");
+    let body = page.split("<body>").nth(1).unwrap_or("");
+    assert_eq!(body.matches("<span data-s-").count(), 2, "{page}");
+    assert!(body.contains("<p><span data-s-"), "{page}");
+    assert!(
+        !body.contains("<p data-s-"),
+        "the page has no scoped style: {page}"
+    );
+}
