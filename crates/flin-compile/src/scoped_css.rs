@@ -134,7 +134,7 @@ fn scope_selector(selector: &str, attribute: &str) -> String {
     }
     // The last compound: after the last combinator or space.
     let start = selector
-        .rfind(|c: char| c == ' ' || c == '>' || c == '+' || c == '~')
+        .rfind([' ', '>', '+', '~'])
         .map_or(0, |i| i + 1);
     let (head, last) = selector.split_at(start);
     // Before its first pseudo-class or pseudo-element.
