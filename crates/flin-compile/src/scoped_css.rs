@@ -133,9 +133,7 @@ fn scope_selector(selector: &str, attribute: &str) -> String {
         return String::new();
     }
     // The last compound: after the last combinator or space.
-    let start = selector
-        .rfind([' ', '>', '+', '~'])
-        .map_or(0, |i| i + 1);
+    let start = selector.rfind([' ', '>', '+', '~']).map_or(0, |i| i + 1);
     let (head, last) = selector.split_at(start);
     // Before its first pseudo-class or pseudo-element.
     let cut = last.find(':').unwrap_or(last.len());

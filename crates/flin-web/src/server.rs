@@ -31,6 +31,8 @@ pub struct Options {
     pub max_body: usize,
     /// Keep the database in memory (tests).
     pub memory: bool,
+    /// A client that takes longer than this to send its body gets 408.
+    pub body_timeout: Duration,
     /// Default security headers on every response.
     pub security_headers: bool,
     pub csp: String,
@@ -47,6 +49,7 @@ impl Default for Options {
             time_limit: Duration::from_secs(30),
             max_body: 25 * 1024 * 1024,
             memory: false,
+            body_timeout: Duration::from_secs(10),
             security_headers: true,
             csp: "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'"
                 .into(),
@@ -77,6 +80,7 @@ pub(crate) struct Shared {
     public: Option<PathBuf>,
     dev: bool,
     max_body: usize,
+    body_timeout: Duration,
     next_id: AtomicU64,
     security_headers: bool,
     csp: HeaderValue,
@@ -260,6 +264,7 @@ pub async fn serve(
         public: public.is_dir().then_some(public),
         dev: options.dev,
         max_body: options.max_body,
+        body_timeout: options.body_timeout,
         next_id: AtomicU64::new(1),
         security_headers: options.security_headers,
         csp: HeaderValue::from_str(&options.csp)
@@ -412,13 +417,22 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
     let params = found.params;
     let headers = request.headers().clone();
     let query = uri.query().map(crate::json::form_pairs).unwrap_or_default();
-    let body = match axum::body::to_bytes(request.into_body(), shared.max_body).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
+    let reading = axum::body::to_bytes(request.into_body(), shared.max_body);
+    let body = match tokio::time::timeout(shared.body_timeout, reading).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
             return plain(ResponseData::error(
                 413,
                 &format!("the request body is larger than {} bytes", shared.max_body),
             ));
+        }
+        // A slow client does not hold a connection forever.
+        Err(_) => {
+            let mut response = plain(ResponseData::error(408, "the request body came too slowly"));
+            response
+                .headers_mut()
+                .insert("connection", HeaderValue::from_static("close"));
+            return response;
         }
     };
     if let Some(reason) = malformed_body(&headers, &body) {

@@ -890,3 +890,52 @@ fn a_style_is_scoped_to_its_file_and_goes_to_the_head_once() {
         "the page has no scoped style: {page}"
     );
 }
+
+#[test]
+fn a_client_that_sends_its_body_too_slowly_gets_408() {
+    let server = serve(
+        &[("app/api/echo.flin", "route POST {\n    body\n}\n")],
+        flin_web::Options {
+            body_timeout: Duration::from_millis(300),
+            ..flin_web::Options::default()
+        },
+    );
+    let mut stream = TcpStream::connect(server.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":")
+        .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    // Others are served meanwhile and after.
+    assert_eq!(post_json(&server, "/api/echo", "[1]").body, "[1]");
+}
+
+#[test]
+fn huge_headers_are_refused() {
+    let server = serve(
+        &[("app/index.flin", "<h1>x</h1>\n")],
+        flin_web::Options::default(),
+    );
+    let big = "x".repeat(600 * 1024);
+    let mut stream = TcpStream::connect(server.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = stream
+        .write_all(format!("GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: {big}\r\n\r\n").as_bytes());
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    assert!(
+        reply.is_empty() || reply.starts_with("HTTP/1.1 431"),
+        "{}",
+        &reply[..reply.len().min(200)]
+    );
+    assert!(
+        get(&server, "/").body.contains("<h1>x</h1>"),
+        "the server goes on"
+    );
+}
