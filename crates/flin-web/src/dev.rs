@@ -57,6 +57,7 @@ pub fn failure_page(diagnostics: &str) -> Response {
 /// Watches `root`; returns the watcher (dropping it stops watching).
 pub fn watch(
     root: PathBuf,
+    target: PathBuf,
     shared: Arc<Shared>,
     options: Options,
     workers: usize,
@@ -64,6 +65,10 @@ pub fn watch(
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
+            // Reading a file (the rebuild itself does) is not a change.
+            if matches!(event.kind, notify::EventKind::Access(_)) {
+                return;
+            }
             let relevant = event.paths.iter().any(|p| {
                 let text = p.to_string_lossy();
                 !text.contains("/.flindb")
@@ -85,21 +90,27 @@ pub fn watch(
                 // Editors write in bursts: wait for the dust to settle.
                 std::thread::sleep(Duration::from_millis(80));
                 while rx.try_recv().is_ok() {}
-                rebuild(&root, &shared, &options, workers);
+                rebuild(&root, &target, &shared, &options, workers);
             }
         });
     spawned.ok()?;
     Some(watcher)
 }
 
-fn rebuild(root: &std::path::Path, shared: &Shared, options: &Options, workers: usize) {
+fn rebuild(
+    root: &std::path::Path,
+    target: &std::path::Path,
+    shared: &Shared,
+    options: &Options,
+    workers: usize,
+) {
     let started = Instant::now();
     let failure = |text: String| Live {
         table: Arc::new(crate::routes::RouteTable::default()),
         jobs: std::sync::mpsc::channel().0,
         failure: Some(text),
     };
-    let live = match flin_check::load(root) {
+    let live = match flin_check::load(target) {
         Err(err) => failure(format!("error: {err}")),
         Ok(project) => match flin_runtime::build(project) {
             Err((project, diagnostics)) => {

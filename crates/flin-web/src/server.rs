@@ -272,7 +272,24 @@ pub async fn serve(
     });
     let mut watcher = None;
     if options.dev && !options.memory {
-        watcher = crate::dev::watch(app.root.clone(), shared.clone(), options.clone(), workers);
+        // A single-file app is rebuilt from its file, a project from its folder.
+        let target = if app.built.project.single_file {
+            app.built
+                .project
+                .sources
+                .iter()
+                .next()
+                .map_or_else(|| app.root.clone(), |s| PathBuf::from(&s.path))
+        } else {
+            app.root.clone()
+        };
+        watcher = crate::dev::watch(
+            app.root.clone(),
+            target,
+            shared.clone(),
+            options.clone(),
+            workers,
+        );
     }
     let router = axum::Router::new()
         .fallback(handle)

@@ -840,6 +840,14 @@ fn dev_rebuilds_on_save_shows_compile_errors_and_reloads_pages() {
         "no rebuild"
     );
     assert_ne!(get(&server, "/__flin/version").body, version);
+    // Once rebuilt, it stays put (reading the files is not a change).
+    let settled = get(&server, "/__flin/version").body;
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(
+        get(&server, "/__flin/version").body,
+        settled,
+        "rebuilding in a loop"
+    );
     // A mistake: the browser shows the diagnostic instead of the app.
     std::fs::write(&index, "x = (1 +\n<h1>Third</h1>\n").unwrap();
     assert!(eventually(|| get(&server, "/").status == 500));
