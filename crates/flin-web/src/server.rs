@@ -33,6 +33,10 @@ pub struct Options {
     pub memory: bool,
     /// A client that takes longer than this to send its body gets 408.
     pub body_timeout: Duration,
+    /// Tests only (never from flin.toml or the environment): a request for
+    /// `/__flin/panic` panics inside its VM worker, to show the server survives it.
+    #[doc(hidden)]
+    pub fault_injection: bool,
     /// Default security headers on every response.
     pub security_headers: bool,
     pub csp: String,
@@ -50,6 +54,7 @@ impl Default for Options {
             max_body: 25 * 1024 * 1024,
             memory: false,
             body_timeout: Duration::from_secs(10),
+            fault_injection: false,
             security_headers: true,
             csp: "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'"
                 .into(),
@@ -213,12 +218,16 @@ pub(crate) fn start_workers(app: &App, options: &Options, workers: usize) -> mps
                     };
                     let Ok(job) = job else { return };
                     let request_id = job.request.request_id.clone();
+                    let inject = options.fault_injection && job.request.path == "/__flin/panic";
                     let response = match table.routes.get(job.route) {
                         None => ResponseData::error(404, "Not found"),
                         Some(route) => {
                             // A panic inside a handler is one failed request, not a
                             // dead server.
                             let run = std::panic::AssertUnwindSafe(|| {
+                                if inject {
+                                    std::panic::panic_any("fault injection");
+                                }
                                 crate::unit::handle(&site, route, job.request)
                             });
                             std::panic::catch_unwind(run).unwrap_or_else(|_| {

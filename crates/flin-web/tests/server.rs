@@ -947,3 +947,23 @@ fn huge_headers_are_refused() {
         "the server goes on"
     );
 }
+
+#[test]
+fn a_panic_inside_a_handler_is_one_500_and_the_server_goes_on() {
+    let server = serve(
+        &[
+            ("app/__flin/panic.flin", "<h1>never shown</h1>\n"),
+            ("app/index.flin", "<h1>alive</h1>\n"),
+        ],
+        flin_web::Options {
+            fault_injection: true,
+            ..flin_web::Options::default()
+        },
+    );
+    for _ in 0..3 {
+        let crashed = get(&server, "/__flin/panic");
+        assert_eq!(crashed.status, 500);
+        assert!(crashed.json()["request_id"].as_str().is_some());
+    }
+    assert!(get(&server, "/").body.contains("<h1>alive</h1>"));
+}
