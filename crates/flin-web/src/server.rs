@@ -225,6 +225,8 @@ pub(crate) fn start_workers(app: &App, options: &Options, workers: usize) -> mps
                             // A panic inside a handler is one failed request, not a
                             // dead server.
                             let run = std::panic::AssertUnwindSafe(|| {
+                                // Deliberate, and only when a test asked for it.
+                                #[allow(clippy::panic)]
                                 if inject {
                                     std::panic::panic_any("fault injection");
                                 }
