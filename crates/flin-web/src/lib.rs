@@ -7,6 +7,7 @@
 
 mod config;
 mod dev;
+mod host;
 mod json;
 mod page;
 pub mod routes;

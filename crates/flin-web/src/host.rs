@@ -1,0 +1,239 @@
+//! The host a request's VM talks to (web.md §2, §5–§7): the page being rendered (with
+//! the buffers of component children and the stack of rendering components), the
+//! request's context values (`params`, `query`, `body`, `session` …), the session's user,
+//! `validate { }`, the built-in guards that need the request, and `next()` of middleware.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use flin_vm::value::{Entries, Key};
+use flin_vm::{Host, RuntimeError, Value};
+
+use crate::json;
+use crate::unit::{RequestData, Site};
+
+/// The host of a request: the page being rendered and the request's context values.
+pub struct WebHost<'s> {
+    pub(crate) site: &'s Site,
+    /// The file being served (for rate limits per route).
+    pub(crate) source: String,
+    pub(crate) html: String,
+    pub(crate) request: RequestData,
+    /// The session as the request brought it, and as the program sees it.
+    pub(crate) session_in: serde_json::Value,
+    pub(crate) session_data: Option<Value>,
+    pub(crate) user: Option<(String, i64)>,
+    pub(crate) next: std::rc::Rc<std::cell::Cell<bool>>,
+    /// `body` after a `validate { }` block: the validated fields.
+    pub(crate) validated: Option<Value>,
+    pub(crate) children: Option<String>,
+    pub(crate) log_lines: Vec<(&'static str, String)>,
+    /// Outer buffers while a component's children render into their own.
+    pub(crate) captures: Vec<String>,
+    /// The components rendering now, innermost last: their props and children.
+    pub(crate) components: Vec<(Value, Value)>,
+}
+
+impl Host for WebHost<'_> {
+    fn print(&mut self, line: &str) {
+        self.log_lines.push(("info", line.to_string()));
+    }
+
+    fn log(&mut self, level: &'static str, line: &str) {
+        self.log_lines.push((level, line.to_string()));
+    }
+
+    fn emit(&mut self, html: &str) {
+        self.html.push_str(html);
+    }
+
+    fn capture_begin(&mut self) {
+        self.captures.push(std::mem::take(&mut self.html));
+    }
+
+    fn capture_end(&mut self) -> String {
+        let outer = self.captures.pop().unwrap_or_default();
+        std::mem::replace(&mut self.html, outer)
+    }
+
+    fn push_component(&mut self, props: Value, children: Value) {
+        self.components.push((props, children));
+    }
+
+    fn pop_component(&mut self) {
+        self.components.pop();
+    }
+
+    fn wrap_children(&mut self) {
+        self.children = Some(std::mem::take(&mut self.html));
+    }
+
+    fn session_user(&mut self) -> Option<(String, i64)> {
+        self.user.clone()
+    }
+
+    fn set_session_user(&mut self, user: Option<(String, i64)>) -> Result<(), RuntimeError> {
+        // `logout()` ends the whole session, its data too.
+        if user.is_none() {
+            self.session_data = Some(Value::map(Entries::default()));
+        }
+        self.user = user;
+        Ok(())
+    }
+
+    fn next_middleware(&mut self) {
+        self.next.set(true);
+    }
+
+    fn guard(&mut self, name: &str, args: &[Value]) -> Result<(), RuntimeError> {
+        let fail = |status: u16, kind: &'static str, message: &str| {
+            let mut err = RuntimeError::new(kind, message);
+            err.status = Some(status);
+            Err(err)
+        };
+        let header = |name: &str| {
+            self.request
+                .headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        match name {
+            "rate_limit" => {
+                let (limit, seconds) = match args {
+                    [Value::Int(n), Value::Int(s)] => (*n, *s),
+                    _ => {
+                        return fail(
+                            500,
+                            "runtime",
+                            "`guard rate_limit(n, seconds)` takes two ints",
+                        );
+                    }
+                };
+                let key = (self.request.ip.clone(), self.source.clone());
+                let now = std::time::Instant::now();
+                let window = Duration::from_secs(u64::try_from(seconds.max(1)).unwrap_or(1));
+                let Ok(mut rate) = self.site.rate.lock() else {
+                    return Ok(());
+                };
+                let entry = rate.entry(key).or_insert((0, now));
+                if now.duration_since(entry.1) >= window {
+                    *entry = (0, now);
+                }
+                entry.0 += 1;
+                if i64::from(entry.0) > limit {
+                    let retry = window
+                        .saturating_sub(now.duration_since(entry.1))
+                        .as_secs()
+                        .max(1);
+                    let mut err = RuntimeError::new("limit", "Too many requests");
+                    err.status = Some(429);
+                    err.fields = vec![("retry-after".into(), retry.to_string())];
+                    return Err(err);
+                }
+                Ok(())
+            }
+            "api_key" => {
+                let expected = std::env::var("FLIN_API_KEY").unwrap_or_default();
+                let given = header("authorization")
+                    .and_then(|v| v.strip_prefix("Bearer ").map(str::to_string))
+                    .unwrap_or_default();
+                if expected.is_empty() || given != expected {
+                    return fail(401, "unauthorized", "A valid API key is needed");
+                }
+                Ok(())
+            }
+            "same_origin" => match (header("origin"), header("host")) {
+                (Some(origin), Some(host)) if origin.split("://").nth(1) != Some(host.as_str()) => {
+                    fail(403, "forbidden", "Cross-origin request refused")
+                }
+                _ => Ok(()),
+            },
+            other => fail(500, "runtime", &format!("unknown guard `{other}`")),
+        }
+    }
+
+    fn validate(&mut self, fields: &flin_query::EntityDef) -> Result<(), RuntimeError> {
+        let body = json::request_body(&self.request);
+        let (values, record) = crate::validate::body(fields, &body);
+        let failures = flin_store::check_rules(fields, &values);
+        if !failures.is_empty() {
+            let message: Vec<&str> = failures.iter().map(|(_, m)| m.as_str()).collect();
+            let mut err = RuntimeError::new("validation", message.join(", "));
+            err.fields = failures;
+            err.status = Some(400);
+            return Err(err);
+        }
+        self.validated = Some(record);
+        Ok(())
+    }
+
+    fn context(&mut self, name: &str) -> Value {
+        let pairs = |pairs: &[(String, String)]| {
+            let entries: Entries = pairs
+                .iter()
+                .map(|(k, v)| (Key(Value::text(k.as_str())), Value::text(v.as_str())))
+                .collect();
+            Value::map(entries)
+        };
+        match name {
+            "params" => pairs(&self.request.params),
+            "query" => pairs(&self.request.query),
+            "headers" => pairs(&self.request.headers),
+            "cookies" => pairs(&self.request.cookies),
+            "session" => {
+                if self.session_data.is_none() {
+                    let data = self
+                        .session_in
+                        .get("data")
+                        .cloned()
+                        .unwrap_or(serde_json::Value::Null);
+                    let mut entries = Entries::default();
+                    if let serde_json::Value::Object(map) = data {
+                        for (k, v) in map {
+                            entries.insert(Key(Value::text(k)), Value::Json(Rc::new(v)));
+                        }
+                    }
+                    self.session_data = Some(Value::map(entries));
+                }
+                self.session_data.clone().unwrap_or(Value::None)
+            }
+            "request" => {
+                let user_agent = self
+                    .request
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "user-agent")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                pairs(&[
+                    ("method".into(), self.request.method.clone()),
+                    ("path".into(), self.request.path.clone()),
+                    ("ip".into(), self.request.ip.clone()),
+                    ("user_agent".into(), user_agent),
+                ])
+            }
+            "body" => match &self.validated {
+                Some(body) => body.clone(),
+                None => json::request_body(&self.request),
+            },
+            "children" => match (self.components.last(), &self.children) {
+                (Some((_, children)), _) => children.clone(),
+                (None, Some(html)) => Value::text(html.as_str()),
+                (None, None) => Value::None,
+            },
+            "props" => match self.components.last() {
+                Some((props, _)) => props.clone(),
+                None => Value::None,
+            },
+            slot if slot.starts_with("slot:") => match self.components.last() {
+                Some((Value::Map(props), _)) => {
+                    let key = Key(Value::text(format!("${slot}")));
+                    props.borrow().get(&key).cloned().unwrap_or(Value::None)
+                }
+                _ => Value::None,
+            },
+            _ => Value::None,
+        }
+    }
+}
