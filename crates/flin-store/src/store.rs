@@ -59,6 +59,8 @@ pub struct Store {
     /// Bumped when the planner's statistics change: a reader holding older ones is
     /// reopened (SQLite loads statistics when a connection reads the schema).
     stats_generation: AtomicU64,
+    /// Reader connections opened so far (at most READERS).
+    opened_readers: std::sync::atomic::AtomicUsize,
     durability: Durability,
     pub(crate) schema: Schema,
     /// SQL text per query shape, built once (each connection caches the prepared
@@ -142,17 +144,14 @@ impl Store {
         if file {
             writer.execute_batch("PRAGMA optimize = 0x10002")?;
         }
-        let mut readers = Vec::new();
-        if let Location::File(path) = &location {
-            for _ in 0..READERS {
-                readers.push((open_reader(path, durability)?, 0));
-            }
-        }
+        // Readers open when first needed (an idle app holds none), up to READERS.
+        let readers = Vec::new();
         Ok(Store {
             location,
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
             stats_generation: AtomicU64::new(0),
+            opened_readers: std::sync::atomic::AtomicUsize::new(0),
             durability,
             schema: Schema::new(entities.to_vec()),
             sql: Mutex::new(HashMap::new()),
@@ -226,8 +225,19 @@ impl Store {
     /// uncommitted changes. Without a reader pool (in memory) it waits for the writer.
     pub fn read_unit(&self) -> Result<Unit<'_>> {
         let reader = self.readers.lock().ok().and_then(|mut pool| pool.pop());
-        let Some((mut reader, mut generation)) = reader else {
-            return self.unit();
+        let (mut reader, mut generation) = match (reader, &self.location) {
+            (Some(idle), _) => idle,
+            (None, Location::File(path))
+                if self.opened_readers.load(Ordering::Relaxed) < READERS =>
+            {
+                self.opened_readers.fetch_add(1, Ordering::Relaxed);
+                (
+                    open_reader(path, self.durability)?,
+                    self.stats_generation.load(Ordering::Relaxed),
+                )
+            }
+            // All readers busy (or in memory): the unit waits for the writer.
+            (None, _) => return self.unit(),
         };
         let current = self.stats_generation.load(Ordering::Relaxed);
         if generation < current {
