@@ -381,9 +381,37 @@ impl Host for DbHost<'_, '_> {
     fn query(&mut self, plan: &QueryPlan, terminal: &Terminal) -> Result<Value, RuntimeError> {
         let ty = self.entity_type(&plan.shape.entity)?;
         let result = self.db()?.query(plan, terminal).map_err(store_error)?;
+        // `.with(author)`: those references show in full in JSON.
+        let expanded: u64 = plan
+            .shape
+            .with
+            .iter()
+            .filter_map(|name| {
+                ty.def
+                    .fields
+                    .iter()
+                    .position(|f| f.name.as_str() == &**name)
+            })
+            .filter(|i| *i < 64)
+            .fold(0, |mask, i| mask | (1 << i));
+        let mark = |value: &Value| {
+            if let Value::Entity(entity) = value {
+                entity.expanded.set(expanded);
+            }
+        };
         Ok(match result {
-            QueryResult::Rows(rows) => Value::list(self.entities(&ty, rows)?),
-            QueryResult::Row(row) => self.entity(&ty, row)?,
+            QueryResult::Rows(rows) => {
+                let list = self.entities(&ty, rows)?;
+                if expanded != 0 {
+                    list.iter().for_each(mark);
+                }
+                Value::list(list)
+            }
+            QueryResult::Row(row) => {
+                let value = self.entity(&ty, row)?;
+                mark(&value);
+                value
+            }
             QueryResult::Count(n) => Value::Int(n),
             QueryResult::Exists(b) => Value::Bool(b),
             QueryResult::Value(datum) => {

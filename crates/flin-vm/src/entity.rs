@@ -57,6 +57,9 @@ pub struct EntityObj {
     pub meta: Cell<EntityMeta>,
     /// The declared fields, in declaration order.
     pub values: RefCell<Vec<Value>>,
+    /// Reference fields to show in full in JSON (`.with(author)` on the query that
+    /// loaded it), one bit per field index.
+    pub expanded: Cell<u64>,
 }
 
 impl EntityObj {
@@ -72,6 +75,7 @@ pub fn new_entity(ty: Rc<EntityType>, meta: EntityMeta, values: Vec<Value>) -> V
         ty,
         meta: Cell::new(meta),
         values: RefCell::new(values),
+        expanded: Cell::new(0),
     }));
     crate::cycles::register(&value);
     value

@@ -179,7 +179,28 @@ impl Host for WebHost<'_> {
         match name {
             "params" => pairs(&self.request.params),
             "query" => pairs(&self.request.query),
-            "headers" => pairs(&self.request.headers),
+            // Case-insensitive in practice: each header under its lower-case name and
+            // its usual capitalization (`content-type`, `Content-Type`).
+            "headers" => {
+                let mut both = Vec::with_capacity(self.request.headers.len() * 2);
+                for (name, value) in &self.request.headers {
+                    both.push((name.clone(), value.clone()));
+                    let title: Vec<String> = name
+                        .split('-')
+                        .map(|part| {
+                            let mut chars = part.chars();
+                            chars.next().map_or_else(String::new, |c| {
+                                c.to_uppercase().chain(chars).collect()
+                            })
+                        })
+                        .collect();
+                    let title = title.join("-");
+                    if title != *name {
+                        both.push((title, value.clone()));
+                    }
+                }
+                pairs(&both)
+            }
             "cookies" => pairs(&self.request.cookies),
             "session" => {
                 if self.session_data.is_none() {

@@ -115,11 +115,18 @@ pub fn to_json(value: &Value) -> J {
             let mut object = serde_json::Map::new();
             object.insert("id".into(), meta.id.map_or(J::Null, J::from));
             let values = entity.values.borrow();
-            for (field, value) in entity.ty.def.fields.iter().zip(values.iter()) {
+            let expanded = entity.expanded.get();
+            for (index, (field, value)) in
+                entity.ty.def.fields.iter().zip(values.iter()).enumerate()
+            {
                 if field.hidden {
                     continue;
                 }
                 let json = match (value, field.ty.target()) {
+                    // `.with(author)` on the query: the referenced entity in full.
+                    (Value::Entity(_), _) if index < 64 && expanded & (1 << index) != 0 => {
+                        to_json(value)
+                    }
                     (Value::Entity(other), _) => reference(other.id()),
                     (Value::Int(id), Some(_)) => reference(Some(*id)),
                     (other, _) => to_json(other),

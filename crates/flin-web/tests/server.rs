@@ -967,3 +967,32 @@ fn a_panic_inside_a_handler_is_one_500_and_the_server_goes_on() {
     }
     assert!(get(&server, "/").body.contains("<h1>alive</h1>"));
 }
+
+#[test]
+fn with_expands_references_in_json_and_headers_read_either_case() {
+    let server = serve(
+        &[
+            (
+                "entities/Blog.flin",
+                "entity Author { name: text }\nentity Post { title: text; author: Author }\n",
+            ),
+            (
+                "app/api/posts.flin",
+                "route POST {\n    a = Author { name: \"Ada\" }\n    save a\n    save Post { title: \"Hi\", author: a }\n    none\n}\nroute GET {\n    Post.all.with(author)\n}\n",
+            ),
+            ("app/api/plain.flin", "route GET {\n    Post.all\n}\n"),
+            (
+                "app/api/headers.flin",
+                "route GET {\n    [headers[\"X-Trace\"] ?? \"-\", headers[\"x-trace\"] ?? \"-\"]\n}\n",
+            ),
+        ],
+        flin_web::Options::default(),
+    );
+    assert_eq!(request(&server, "POST", "/api/posts", &[], b"").status, 204);
+    let expanded = get(&server, "/api/posts").json();
+    assert_eq!(expanded[0]["author"]["name"], "Ada", "{expanded}");
+    let plain = get(&server, "/api/plain").json();
+    assert_eq!(plain[0]["author"], serde_json::json!({"id": 1}));
+    let headers = request(&server, "GET", "/api/headers", &[("X-Trace", "abc")], b"").json();
+    assert_eq!(headers, serde_json::json!(["abc", "abc"]));
+}
