@@ -6,6 +6,7 @@
 //! sees plain data at its boundary (entity descriptions, rows of [`flin_query::Datum`],
 //! query plans), so the VM and the database can change independently.
 
+mod auto_index;
 mod columns;
 mod db;
 mod error;

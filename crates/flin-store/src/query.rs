@@ -81,6 +81,10 @@ impl Db<'_> {
             }
         }
         let sql: Arc<str> = build(def, shape, terminal)?.into();
+        // A shape that filters and orders wants an index on both (auto_index.rs).
+        if let Some(index) = crate::auto_index::wanted(def, shape) {
+            self.store.want_index(index);
+        }
         if let Ok(mut cache) = self.store.sql.lock() {
             cache
                 .entry(shape.clone())

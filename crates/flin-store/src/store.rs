@@ -59,6 +59,9 @@ pub struct Store {
     /// Bumped when the planner's statistics change: a reader holding older ones is
     /// reopened (SQLite loads statistics when a connection reads the schema).
     stats_generation: AtomicU64,
+    /// Indexes query shapes asked for, made when the writer is free; and those made.
+    wanted: Mutex<Vec<crate::auto_index::WantedIndex>>,
+    made: Mutex<std::collections::HashSet<String>>,
     /// Reader connections opened so far (at most READERS).
     opened_readers: std::sync::atomic::AtomicUsize,
     durability: Durability,
@@ -152,6 +155,8 @@ impl Store {
             readers: Mutex::new(readers),
             stats_generation: AtomicU64::new(0),
             opened_readers: std::sync::atomic::AtomicUsize::new(0),
+            wanted: Mutex::new(Vec::new()),
+            made: Mutex::new(std::collections::HashSet::new()),
             durability,
             schema: Schema::new(entities.to_vec()),
             sql: Mutex::new(HashMap::new()),
@@ -189,6 +194,46 @@ impl Store {
 
     pub(crate) fn count_statement(&self) {
         self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn want_index(&self, index: crate::auto_index::WantedIndex) {
+        let already = self
+            .made
+            .lock()
+            .is_ok_and(|made| made.contains(&index.name));
+        if already || matches!(self.location, Location::Memory) {
+            return;
+        }
+        if let Ok(mut wanted) = self.wanted.lock() {
+            if !wanted.contains(&index) {
+                wanted.push(index);
+            }
+        }
+    }
+
+    /// Makes the wanted indexes, if the writer connection is free right now.
+    fn make_wanted_indexes(&self) {
+        let pending: Vec<_> = match self.wanted.lock() {
+            Ok(mut wanted) if !wanted.is_empty() => std::mem::take(&mut *wanted),
+            _ => return,
+        };
+        let Ok(conn) = self.writer.try_lock() else {
+            // Busy: try again when the next unit ends.
+            if let Ok(mut wanted) = self.wanted.lock() {
+                wanted.extend(pending);
+            }
+            return;
+        };
+        for index in pending {
+            if crate::auto_index::create(&conn, &index, self.now()).is_ok() {
+                if let Ok(mut made) = self.made.lock() {
+                    made.insert(index.name.clone());
+                }
+            }
+        }
+        drop(conn);
+        // Readers load the new statistics.
+        self.stats_generation.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_write(&self) {
@@ -460,9 +505,13 @@ impl<'s> Unit<'s> {
     }
 
     fn finish(&mut self) {
-        if let Some(ConnRef::Reader(conn, generation)) = self.conn.take() {
-            self.store.give_back(conn, generation);
+        match self.conn.take() {
+            Some(ConnRef::Reader(conn, generation)) => self.store.give_back(conn, generation),
+            // The writer is free again once its guard is gone.
+            Some(ConnRef::Writer(guard)) => drop(guard),
+            None => return,
         }
+        self.store.make_wanted_indexes();
     }
 }
 
