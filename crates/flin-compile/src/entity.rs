@@ -101,9 +101,12 @@ pub fn field_def(
                     })
                     .collect(),
             )),
-            "max_size" => def
-                .rules
-                .extend(text().and_then(|t| parse_size(&t)).map(Rule::MaxSize)),
+            "max_size" => def.rules.extend(
+                text()
+                    .and_then(|t| flin_syntax::units::parse_size(&t))
+                    .and_then(|n| i64::try_from(n).ok())
+                    .map(Rule::MaxSize),
+            ),
             "on_delete" => {
                 def.on_delete = match decorator.args.first().map(|a| &a.kind) {
                     Some(ExprKind::Name(name)) => match name.sym.as_str() {
@@ -125,29 +128,6 @@ fn money_digits(currency: &str) -> u8 {
     flin_syntax::currency::index_of(currency)
         .and_then(flin_syntax::currency::at)
         .map_or(2, |(_, digits)| digits)
-}
-
-/// `"5MB"` → bytes.
-fn parse_size(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let digits: String = text
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    let unit = text
-        .get(digits.len()..)
-        .unwrap_or("")
-        .trim()
-        .to_ascii_uppercase();
-    let n: f64 = digits.parse().ok()?;
-    let scale = match unit.as_str() {
-        "" | "B" => 1.0,
-        "KB" => 1024.0,
-        "MB" => 1024.0 * 1024.0,
-        "GB" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    Some((n * scale) as i64)
 }
 
 /// A field type as stored, and whether it is optional.

@@ -212,7 +212,7 @@ pub fn store_error(error: StoreError) -> RuntimeError {
 }
 
 /// A stored value as a VM value (a reference as its id, loaded when read).
-fn from_datum(ty: &FieldType, datum: &Datum) -> Value {
+pub fn from_datum(ty: &FieldType, datum: &Datum) -> Value {
     match (ty, datum) {
         (_, Datum::None) => Value::None,
         (_, Datum::Bool(b)) => Value::Bool(*b),

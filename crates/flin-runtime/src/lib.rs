@@ -8,6 +8,6 @@
 mod db_host;
 mod script;
 
-pub use db_host::{DbHost, store_error};
+pub use db_host::{DbHost, from_datum, store_error};
 pub use flin_store::{Durability, Location, Store};
 pub use script::{Built, ScriptOutcome, TestOutcome, TestResult, build, run_script, run_tests};

@@ -17,6 +17,7 @@ pub mod span_check;
 pub mod symbol;
 pub mod text;
 pub mod token;
+pub mod units;
 pub mod visit;
 
 pub use parser::{Parsed, parse};

@@ -77,41 +77,12 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
     Ok(options)
 }
 
-/// `"25MB"` → bytes.
-pub fn parse_size(text: &str) -> Option<usize> {
-    let text = text.trim();
-    let digits: String = text
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    let unit = text.get(digits.len()..)?.trim().to_ascii_uppercase();
-    let n: f64 = digits.parse().ok()?;
-    let scale = match unit.as_str() {
-        "" | "B" => 1.0,
-        "KB" => 1024.0,
-        "MB" => 1024.0 * 1024.0,
-        "GB" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    Some((n * scale) as usize)
+fn parse_size(text: &str) -> Option<usize> {
+    flin_syntax::units::parse_size(text).and_then(|n| usize::try_from(n).ok())
 }
 
-/// `"30s"`, `"500ms"`, `"2m"` → a duration.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let digits: String = text
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    let n: f64 = digits.parse().ok()?;
-    let seconds = match text.get(digits.len()..)?.trim() {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(seconds))
+fn parse_duration(text: &str) -> Option<Duration> {
+    flin_syntax::units::parse_duration(text).ok()
 }
 
 #[cfg(test)]
@@ -137,15 +108,5 @@ mod tests {
         std::fs::write(dir.join("flin.toml"), "[server]\nport = \"lots\"\n").unwrap();
         assert!(super::options(&dir, None, false).is_err_and(|e| e.contains("server.port")));
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn sizes_and_durations_read_as_written() {
-        assert_eq!(parse_size("25MB"), Some(25 * 1024 * 1024));
-        assert_eq!(parse_size("512 KB"), Some(512 * 1024));
-        assert_eq!(parse_size("lots"), None);
-        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("soon"), None);
     }
 }

@@ -26,7 +26,7 @@ pub fn body(fields: &EntityDef, body: &Value) -> (Vec<Datum>, Value) {
         }
         entries.insert(
             Key(Value::text(field.name.as_str())),
-            value_of(&field.ty, &datum),
+            flin_runtime::from_datum(&field.ty, &datum),
         );
         data.push(datum);
     }
@@ -68,24 +68,5 @@ fn read(ty: &FieldType, json: &J) -> Datum {
             .map_or(Datum::Number(n.as_f64().unwrap_or(0.0)), Datum::Int),
         (_, J::Bool(b)) => Datum::Bool(*b),
         (_, other) => Datum::Text(other.to_string().into()),
-    }
-}
-
-fn value_of(ty: &FieldType, datum: &Datum) -> Value {
-    match (ty, datum) {
-        (_, Datum::None) => Value::None,
-        (_, Datum::Bool(b)) => Value::Bool(*b),
-        (_, Datum::Int(i)) | (_, Datum::Ref(i)) => Value::Int(*i),
-        (_, Datum::Number(n)) => Value::Number(*n),
-        (_, Datum::Text(t)) => Value::text(t.as_ref()),
-        (_, Datum::Time(t)) => Value::Time(*t),
-        (_, Datum::Duration(d)) => Value::Duration(*d),
-        (FieldType::Enum { name, .. }, Datum::Enum(v)) => Value::variant(name, v, Vec::new()),
-        (_, Datum::Enum(v)) => Value::text(v.as_ref()),
-        (FieldType::List(inner), Datum::List(items)) => {
-            Value::list(items.iter().map(|i| value_of(inner, i)).collect())
-        }
-        (_, Datum::List(items)) => Value::list(items.iter().map(|i| value_of(ty, i)).collect()),
-        (_, Datum::Money { .. }) => Value::None,
     }
 }

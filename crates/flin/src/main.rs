@@ -6,7 +6,6 @@ mod db;
 mod new;
 mod run;
 mod serve;
-mod units;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,7 +57,7 @@ enum Command {
         #[arg(long)]
         memory: bool,
         /// Stop the script with a `limit` error after this long (`30s`, `500ms`, `5m`)
-        #[arg(long, value_parser = units::parse_duration)]
+        #[arg(long, value_parser = flin_syntax::units::parse_duration)]
         time_limit: Option<Duration>,
         /// Print the compiled bytecode instead of running (for work on the compiler)
         #[arg(long, hide = true)]
@@ -74,7 +73,7 @@ enum Command {
     Test {
         path: Option<PathBuf>,
         /// Time each test may take before it fails with a `limit` error
-        #[arg(long, value_parser = units::parse_duration, default_value = "10s")]
+        #[arg(long, value_parser = flin_syntax::units::parse_duration, default_value = "10s")]
         time_limit: Duration,
     },
     /// Format source in the one canonical style

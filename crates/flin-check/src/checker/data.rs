@@ -292,7 +292,10 @@ impl Checker<'_, '_> {
                     }
                     if decorator.name.as_str() == "max_size" {
                         if let ExprKind::Text(text) = &arg.kind {
-                            if text.as_plain().is_some_and(|t| parse_size(&t).is_none()) {
+                            if text
+                                .as_plain()
+                                .is_some_and(|t| flin_syntax::units::parse_size(&t).is_none())
+                            {
                                 self.error(bad_args("a size, as \"5MB\" (B, KB, MB or GB)"));
                             }
                         }
@@ -910,24 +913,6 @@ const QUERY_METHODS: &[&str] = &[
     "only_deleted",
     "with",
 ];
-
-/// `"5MB"` → bytes.
-pub fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let digits_end = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(digits_end);
-    let number: f64 = number.parse().ok()?;
-    let factor = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1.0,
-        "KB" => 1024.0,
-        "MB" => 1024.0 * 1024.0,
-        "GB" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
-    };
-    Some((number * factor) as u64)
-}
 
 /// A date (`2026-03-01`), a UTC date-time (`2026-03-01 09:15[:00]`) or RFC 3339.
 pub fn is_date_or_time(text: &str) -> bool {

@@ -1,5 +1,6 @@
-//! Quantities written on the command line and in `flin.toml` (cli.md §2): durations such
-//! as `30s`, `500ms`, `5m`, `2h`.
+//! Quantities written as text in programs, on the command line and in `flin.toml`
+//! (cli.md §2, data.md §1): durations such as `30s`, `500ms`, `5m`, `2h`, and sizes such
+//! as `5MB`. One reading for every place that takes them.
 
 use std::time::Duration;
 
@@ -35,6 +36,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is too long a duration"))
 }
 
+/// Parses a size: a number and `B`, `KB`, `MB` or `GB` (binary multiples), as `"5MB"`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits_end);
+    let number: f64 = number.parse().ok()?;
+    let factor = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "KB" => 1024.0,
+        "MB" => 1024.0 * 1024.0,
+        "GB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some((number * factor) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +64,14 @@ mod tests {
         assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+    }
+
+    #[test]
+    fn sizes_read_as_written() {
+        assert_eq!(parse_size("25MB"), Some(25 * 1024 * 1024));
+        assert_eq!(parse_size("512 KB"), Some(512 * 1024));
+        assert_eq!(parse_size("1.5KB"), Some(1536));
+        assert_eq!(parse_size("lots"), None);
     }
 
     #[test]
