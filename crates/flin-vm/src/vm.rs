@@ -1080,9 +1080,16 @@ impl<'h> Vm<'h> {
                     let done = match &r!(a) {
                         Value::Map(entries) => match entries.try_borrow_mut() {
                             Ok(mut entries) => {
-                                let key = r!(b).clone();
-                                let value = r!(c).clone();
-                                entries.insert(Key(key), value);
+                                // An existing key keeps its entry: only the value changes
+                                // (no key copy, no second hash).
+                                match entries.get_mut(&crate::value::KeyRef(&r!(b))) {
+                                    Some(slot) => copy_into(slot, &r!(c)),
+                                    None => {
+                                        let key = r!(b).clone();
+                                        let value = r!(c).clone();
+                                        entries.insert(Key(key), value);
+                                    }
+                                }
                                 true
                             }
                             Err(_) => false,
