@@ -285,6 +285,8 @@ pub struct Key(pub Value);
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
         match (&self.0, &other.0) {
+            // Texts first: the common key, compared without the general equality.
+            (Value::Text(a), Value::Text(b)) => Rc::ptr_eq(a, b) || a.as_str() == b.as_str(),
             (Value::Number(a), Value::Number(b)) => a.to_bits() == b.to_bits(),
             (a, b) => crate::ops::equal(a, b),
         }
@@ -305,6 +307,7 @@ impl std::hash::Hash for KeyRef<'_> {
 impl indexmap::Equivalent<Key> for KeyRef<'_> {
     fn equivalent(&self, key: &Key) -> bool {
         match (self.0, &key.0) {
+            (Value::Text(a), Value::Text(b)) => Rc::ptr_eq(a, b) || a.as_str() == b.as_str(),
             (Value::Number(a), Value::Number(b)) => a.to_bits() == b.to_bits(),
             (a, b) => crate::ops::equal(a, b),
         }
