@@ -80,7 +80,7 @@ impl ModuleCompiler<'_> {
             StmtKind::For(for_loop) => self.for_stmt(for_loop),
             StmtKind::While { cond, body } => {
                 let head = self.b().here();
-                let exit = self.jump_unless(cond);
+                let exits = self.jump_unless(cond);
                 self.b().free = mark;
                 let transactions = self.b().transactions;
                 self.b().loops.push(LoopLabels {
@@ -90,7 +90,9 @@ impl ModuleCompiler<'_> {
                 });
                 self.block_effect(body);
                 self.emit(Op::Jump { target: head });
-                self.b().patch(exit);
+                for exit in exits {
+                    self.b().patch(exit);
+                }
                 self.close_loop(head);
             }
             StmtKind::Break => {
@@ -430,7 +432,9 @@ impl ModuleCompiler<'_> {
         let scratch = dst;
         self.block_value(&branch.then_block, scratch);
         let to_end = self.emit(Op::Jump { target: 0 });
-        self.b().patch(to_else);
+        for jump in to_else {
+            self.b().patch(jump);
+        }
         match &branch.else_branch {
             Some(Else::If(inner, _)) => {
                 self.if_stmt(inner, Some(scratch));
@@ -446,26 +450,119 @@ impl ModuleCompiler<'_> {
 
     /// Jumps (to a target patched later) unless `cond` holds; a comparison of ints, or
     /// an equality, is one compare-and-branch instruction. Returns the jump to patch.
-    fn jump_unless(&mut self, cond: &Expr) -> usize {
+    fn jump_unless(&mut self, cond: &Expr) -> Vec<usize> {
         let mark = self.b().free;
-        let fused = self.compare_and_branch(cond);
-        let at = match fused {
-            Some(op) => self.emit(op),
-            None => {
-                let test = self.expr_reg(cond);
-                self.emit(Op::JumpIfNot { a: test, target: 0 })
+        let bool_cond = matches!(self.ty(cond), Some(Ty::Bool));
+        let jumps = match &cond.kind {
+            // `a && b`: either failing skips.
+            ExprKind::Binary {
+                op: ast::BinaryOp::And,
+                lhs,
+                rhs,
+            } if bool_cond => {
+                let mut jumps = self.jump_unless(lhs);
+                jumps.extend(self.jump_unless(rhs));
+                jumps
+            }
+            // `a || b`: `a` holding goes straight to the body.
+            ExprKind::Binary {
+                op: ast::BinaryOp::Or,
+                lhs,
+                rhs,
+            } if bool_cond => {
+                let to_body = self.jump_if(lhs);
+                let jumps = self.jump_unless(rhs);
+                for jump in to_body {
+                    self.b().patch(jump);
+                }
+                jumps
+            }
+            ExprKind::Unary {
+                op: ast::UnaryOp::Not,
+                operand,
+            } if bool_cond => self.jump_if(operand),
+            _ => {
+                let fused = self.compare_and_branch(cond, false);
+                vec![match fused {
+                    Some(op) => self.emit(op),
+                    None => {
+                        let test = self.expr_reg(cond);
+                        self.emit(Op::JumpIfNot { a: test, target: 0 })
+                    }
+                }]
             }
         };
         self.b().free = mark;
-        at
+        jumps
+    }
+
+    /// Jumps (to a target patched later) when `cond` holds: the mirror of
+    /// [`Self::jump_unless`], for the left side of `||`.
+    fn jump_if(&mut self, cond: &Expr) -> Vec<usize> {
+        let mark = self.b().free;
+        let bool_cond = matches!(self.ty(cond), Some(Ty::Bool));
+        let jumps = match &cond.kind {
+            ExprKind::Binary {
+                op: ast::BinaryOp::Or,
+                lhs,
+                rhs,
+            } if bool_cond => {
+                let mut jumps = self.jump_if(lhs);
+                jumps.extend(self.jump_if(rhs));
+                jumps
+            }
+            ExprKind::Binary {
+                op: ast::BinaryOp::And,
+                lhs,
+                rhs,
+            } if bool_cond => {
+                let fails = self.jump_unless(lhs);
+                let jumps = self.jump_if(rhs);
+                for jump in fails {
+                    self.b().patch(jump);
+                }
+                jumps
+            }
+            ExprKind::Unary {
+                op: ast::UnaryOp::Not,
+                operand,
+            } if bool_cond => self.jump_unless(operand),
+            _ => {
+                let fused = self.compare_and_branch(cond, true);
+                vec![match fused {
+                    Some(op) => self.emit(op),
+                    None => {
+                        let test = self.expr_reg(cond);
+                        self.emit(Op::JumpIf { a: test, target: 0 })
+                    }
+                }]
+            }
+        };
+        self.b().free = mark;
+        jumps
     }
 
     /// The compare-and-branch instruction for `cond` (target 0, patched later), with its
     /// operands compiled; `None` when `cond` is not a comparison it covers or the
     /// function is already too long for a 16-bit target.
-    fn compare_and_branch(&mut self, cond: &Expr) -> Option<Op> {
+    fn compare_and_branch(&mut self, cond: &Expr, when_true: bool) -> Option<Op> {
         let ExprKind::Binary { op, lhs, rhs } = &cond.kind else {
             return None;
+        };
+        // Jumping when the comparison holds is jumping unless its opposite holds.
+        use ast::BinaryOp as Bo;
+        let op = &if when_true {
+            match op {
+                Bo::Lt => Bo::Ge,
+                Bo::Le => Bo::Gt,
+                Bo::Gt => Bo::Le,
+                Bo::Ge => Bo::Lt,
+                Bo::Eq => Bo::NotEq,
+                Bo::NotEq => Bo::Eq,
+                _ => return None,
+            }
+        } else {
+            *op
         };
         if self.b().here() > 32_768 {
             return None;
@@ -542,10 +639,16 @@ impl ModuleCompiler<'_> {
         let to_else = self.jump_unless(&branch.cond);
         self.block_effect(&branch.then_block);
         match &branch.else_branch {
-            None => self.b().patch(to_else),
+            None => {
+                for jump in to_else {
+                    self.b().patch(jump);
+                }
+            }
             Some(other) => {
                 let to_end = self.emit(Op::Jump { target: 0 });
-                self.b().patch(to_else);
+                for jump in to_else {
+                    self.b().patch(jump);
+                }
                 match other {
                     Else::If(inner, _) => self.if_effect(inner),
                     Else::Block(block) => self.block_effect(block),
