@@ -13,6 +13,7 @@ mod page;
 pub mod routes;
 mod server;
 mod session;
+mod static_files;
 mod unit;
 mod validate;
 

@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode
 use axum::response::{IntoResponse, Response};
 use flin_runtime::{Built, Durability, Location, Store};
 use flin_vm::Program;
-use tower_http::services::ServeDir;
 
 use crate::routes::{Route, RouteTable, segments_of};
 use crate::unit::{RequestData, ResponseData, Site};
@@ -434,7 +433,10 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
         return crate::dev::failure_page(failure);
     }
     let Some(found) = live.table.find(&path) else {
-        return static_or_404(shared, request).await;
+        return match crate::static_files::serve(shared.public.as_deref(), request).await {
+            Some(response) => response,
+            None => plain(ResponseData::error(404, "Not found")),
+        };
     };
     let route_index = live
         .table
@@ -554,53 +556,6 @@ fn redirect_to_canonical(uri: &Uri) -> Response {
         response.headers_mut().insert("location", value);
     }
     response
-}
-
-async fn static_or_404(shared: &Arc<Shared>, request: Request<Body>) -> Response {
-    if let Some(public) = &shared.public {
-        if matches!(*request.method(), Method::GET | Method::HEAD) {
-            use tower::ServiceExt;
-            let if_none_match = request.headers().get("if-none-match").cloned();
-            let service = ServeDir::new(public).precompressed_gzip();
-            let Ok(response) = service.oneshot(request).await;
-            if response.status() != StatusCode::NOT_FOUND {
-                let mut response = response.map(Body::new);
-                // An ETag from the file's size and modification time: a client that has
-                // it gets 304 and no body.
-                let tag = |name: &str| {
-                    response
-                        .headers()
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string)
-                };
-                if let (Some(modified), Some(length)) =
-                    (tag("last-modified"), tag("content-length"))
-                {
-                    use std::hash::{Hash, Hasher};
-                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                    modified.hash(&mut hasher);
-                    let etag = format!("\"{:x}-{length}\"", hasher.finish());
-                    if if_none_match.as_ref().and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
-                        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
-                        if let Ok(value) = HeaderValue::from_str(&etag) {
-                            not_modified.headers_mut().insert("etag", value);
-                        }
-                        return not_modified;
-                    }
-                    if let Ok(value) = HeaderValue::from_str(&etag) {
-                        response.headers_mut().insert("etag", value);
-                    }
-                }
-                response.headers_mut().insert(
-                    "cache-control",
-                    HeaderValue::from_static("public, max-age=3600"),
-                );
-                return response;
-            }
-        }
-    }
-    plain(ResponseData::error(404, "Not found"))
 }
 
 pub(crate) fn plain(data: ResponseData) -> Response {
