@@ -21,12 +21,13 @@ pub fn scope_attribute(path: &str) -> String {
 pub fn scope(css: &str, attribute: &str) -> String {
     let mut out = String::with_capacity(css.len() + 64);
     let mut rest = css;
-    scope_rules(&mut rest, attribute, &mut out);
+    scope_rules(&mut rest, attribute, &mut out, false);
     out
 }
 
-/// Rules until the end of `rest` or a closing `}` of the enclosing block.
-fn scope_rules(rest: &mut &str, attribute: &str, out: &mut String) {
+/// Rules until the end of `rest` or (`nested`) the `}` closing the enclosing block; at
+/// the top level a stray `}` is kept as written.
+fn scope_rules(rest: &mut &str, attribute: &str, out: &mut String, nested: bool) {
     loop {
         let Some(open) = find_outside_comments(rest, |c| c == '{' || c == '}') else {
             out.push_str(rest);
@@ -35,11 +36,14 @@ fn scope_rules(rest: &mut &str, attribute: &str, out: &mut String) {
         };
         let (prelude, after) = rest.split_at(open);
         if after.starts_with('}') {
-            // The end of the enclosing block.
             out.push_str(prelude);
             out.push('}');
             *rest = after.get(1..).unwrap_or("");
-            return;
+            if nested {
+                // The end of the enclosing block.
+                return;
+            }
+            continue;
         }
         let body_start = after.get(1..).unwrap_or("");
         let trimmed = prelude.trim_start();
@@ -47,7 +51,7 @@ fn scope_rules(rest: &mut &str, attribute: &str, out: &mut String) {
             out.push_str(prelude);
             out.push('{');
             *rest = body_start;
-            scope_rules(rest, attribute, out);
+            scope_rules(rest, attribute, out, true);
         } else if trimmed.starts_with('@') {
             // `@keyframes`, `@font-face` …: copied as written, nested braces included.
             out.push_str(prelude);
@@ -153,6 +157,19 @@ mod tests {
             scoped,
             ".badge[data-s-1] { padding: 2px; }\nul li > a[data-s-1]:hover, h1[data-s-1]::before { color: red }\n@media (max-width: 600px) { .badge[data-s-1] { padding: 0 } }\n@keyframes spin { from { transform: rotate(0) } to { transform: rotate(1turn) } }\n/* a { } */"
         );
+    }
+
+    proptest::proptest! {
+        /// Whatever is written in a `<style>`, scoping it never panics and keeps every
+        /// brace.
+        #[test]
+        fn any_css_scopes_without_panic(css in "[a-z .#:>+~,{}()@*/0-9;\\-]{0,80}") {
+            let scoped = scope(&css, "data-s-1");
+            proptest::prop_assert_eq!(
+                scoped.matches('{').count() + scoped.matches('}').count(),
+                css.matches('{').count() + css.matches('}').count()
+            );
+        }
     }
 
     #[test]

@@ -261,6 +261,25 @@ mod tests {
         assert!(table.find("/docs").is_none());
     }
 
+    proptest::proptest! {
+        /// Any path a client sends is matched or not, never a panic.
+        #[test]
+        fn any_path_is_matched_or_not(path in "(/[a-z0-9%.~\\[\\]é]{0,6}){0,5}/?") {
+            let table = RouteTable::new(vec![
+                route("app/docs/[...path].flin"),
+                route("app/books/[id].flin"),
+                route("app/index.flin"),
+            ]).unwrap();
+            let _ = table.find(&path);
+            let _ = decode(&path);
+        }
+
+        #[test]
+        fn decoding_never_panics(text in "\\PC{0,40}") {
+            let _ = decode(&text);
+        }
+    }
+
     #[test]
     fn two_files_for_one_path_are_an_error() {
         let err = RouteTable::new(vec![route("app/books.flin"), route("app/books/index.flin")]);
