@@ -182,7 +182,13 @@ impl ModuleCompiler<'_> {
                 }
             }
         }
-        if class_text.is_some() || !classes.is_empty() {
+        if let (None, [(class, flag)]) = (class_text, classes.as_slice()) {
+            // One `class:x` alone: the attribute is there only when the flag holds.
+            let test = self.expr_reg(flag);
+            let skip = self.emit(Op::JumpIfNot { a: test, target: 0 });
+            self.emit_html(&format!(" class=\"{class}\""));
+            self.b().patch(skip);
+        } else if class_text.is_some() || !classes.is_empty() {
             self.emit_html(" class=\"");
             if let Some(text) = class_text {
                 self.text_value(text);

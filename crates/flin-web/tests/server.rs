@@ -231,7 +231,9 @@ fn data_is_escaped_in_pages_and_json_maps_entities() {
     );
     let page = get(&server, "/");
     assert!(
-        page.body.contains("<li class=\" long\"><a href=\"/books/1\">&lt;script&gt;alert(1)&lt;/script&gt;</a></li>"),
+        page.body.contains(
+            "<li class=\"long\"><a href=\"/books/1\">&lt;script&gt;alert(1)&lt;/script&gt;</a></li>"
+        ),
         "{}",
         page.body
     );
@@ -704,7 +706,13 @@ fn the_todo_example_works_with_plain_forms() {
     );
     assert!(page.body.contains("<h1>1 left</h1>"));
     assert!(page.body.contains("<span>Write &lt;docs&gt;</span>"));
-    assert!(page.body.contains("<li class=\" done\"><form method=\"post\" action=\"/todos/1/toggle\"><button class=\"check\">✓</button>"), "{}", page.body);
+    assert!(page.body.contains("<li class=\"done\"><form method=\"post\" action=\"/todos/1/toggle\"><button class=\"check\">✓</button>"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("<li><form method=\"post\" action=\"/todos/2/toggle\">"),
+        "{}",
+        page.body
+    );
     let empty_title = form("/todos", b"title=");
     assert_eq!(empty_title.status, 400);
     assert_eq!(form("/todos/9/toggle", b"").status, 404);
