@@ -74,7 +74,7 @@ fn is_column(def: &EntityDef, field: &str) -> bool {
 }
 
 /// Creates `index` (and refreshes the planner's statistics); records the change.
-pub fn create(conn: &Connection, index: &WantedIndex, now: i64) -> rusqlite::Result<()> {
+pub fn create(conn: &Connection, index: &WantedIndex, now: i64) -> crate::Result<()> {
     let columns: Vec<String> = index.columns.iter().map(|c| quote(c)).collect();
     conn.execute_batch(&format!(
         "CREATE INDEX IF NOT EXISTS {} ON {}({})",
@@ -82,17 +82,15 @@ pub fn create(conn: &Connection, index: &WantedIndex, now: i64) -> rusqlite::Res
         quote(&index.entity),
         columns.join(", ")
     ))?;
-    conn.execute(
-        "INSERT INTO \"_flin_changes\"(at, entity, change) VALUES (?1, ?2, ?3)",
-        rusqlite::params![
-            now,
-            index.entity,
-            format!(
-                "added index on ({}) for a query that filters and orders by them",
-                index.columns.join(", ")
-            )
-        ],
-    )?;
+    let change = crate::schema::Change {
+        at: now,
+        entity: index.entity.clone(),
+        change: format!(
+            "added index on ({}) for a query that filters and orders by them",
+            index.columns.join(", ")
+        ),
+    };
+    crate::schema::record(conn, &[change])?;
     conn.execute_batch(&format!("ANALYZE {}", quote(&index.entity)))?;
     Ok(())
 }

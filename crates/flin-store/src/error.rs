@@ -63,11 +63,7 @@ impl From<rusqlite::Error> for StoreError {
                             .into(),
                     );
                 }
-                ErrorCode::ReadOnly => {
-                    return StoreError::Unavailable(
-                        "the database file is read-only: check its permissions".into(),
-                    );
-                }
+                ErrorCode::ReadOnly => return StoreError::Unavailable(READ_ONLY.into()),
                 ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
                     return StoreError::Unavailable(
                         "the database file is damaged or is not a FLIN database: restore a backup with `flin db restore <file>`"
@@ -90,3 +86,7 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The message of a write refused because the connection or the file is read-only (a
+/// unit of work on a reader connection that tried to write is retried on the writer).
+pub const READ_ONLY: &str = "the database file is read-only: check its permissions";

@@ -17,7 +17,7 @@ mod store;
 mod validate;
 
 pub use db::Db;
-pub use error::{Result, StoreError};
+pub use error::{READ_ONLY, Result, StoreError};
 pub use row::{At, QueryResult, Row};
 pub use schema::{Change, history as schema_history, stored as stored_schema};
 /// Every rule of data.md §1 that `values` break (one message per field), without writing

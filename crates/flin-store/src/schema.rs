@@ -146,14 +146,20 @@ pub fn apply(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<
             }
         }
     }
-    for change in &changes {
-        tx.execute(
+    record(&tx, &changes)?;
+    tx.commit()?;
+    Ok(changes)
+}
+
+/// Records applied changes with their time (`flin db schema` prints them).
+pub(crate) fn record(conn: &Connection, changes: &[Change]) -> Result<()> {
+    for change in changes {
+        conn.execute(
             "INSERT INTO \"_flin_changes\"(at, entity, change) VALUES (?1, ?2, ?3)",
             params![change.at, change.entity, change.change],
         )?;
     }
-    tx.commit()?;
-    Ok(changes)
+    Ok(())
 }
 
 /// The recorded changes, oldest first.
@@ -700,12 +706,7 @@ pub fn prune(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<
             }
         }
     }
-    for change in &changes {
-        tx.execute(
-            "INSERT INTO \"_flin_changes\"(at, entity, change) VALUES (?1, ?2, ?3)",
-            params![change.at, change.entity, change.change],
-        )?;
-    }
+    record(&tx, &changes)?;
     tx.commit()?;
     Ok(changes)
 }

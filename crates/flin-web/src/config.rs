@@ -87,6 +87,7 @@ fn parse_duration(text: &str) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    // Tests only: an unwrap that fails is the test failing.
     #![allow(clippy::unwrap_used)]
     use super::*;
 

@@ -32,6 +32,8 @@ pub struct WebHost<'s> {
     pub(crate) captures: Vec<String>,
     /// The components rendering now, innermost last: their props and children.
     pub(crate) components: Vec<(Value, Value)>,
+    /// Context values already built for this request.
+    pub(crate) context_cache: Vec<(String, Value)>,
 }
 
 impl Host for WebHost<'_> {
@@ -154,7 +156,7 @@ impl Host for WebHost<'_> {
     }
 
     fn validate(&mut self, fields: &flin_query::EntityDef) -> Result<(), RuntimeError> {
-        let body = json::request_body(&self.request);
+        let body = self.context("body");
         let (values, record) = crate::validate::body(fields, &body);
         let failures = flin_store::check_rules(fields, &values);
         if !failures.is_empty() {
@@ -169,6 +171,25 @@ impl Host for WebHost<'_> {
     }
 
     fn context(&mut self, name: &str) -> Value {
+        // The request's own values are built once per request (the body parsed once),
+        // however often the code reads them.
+        let stable = matches!(name, "params" | "query" | "headers" | "cookies" | "request")
+            || (name == "body" && self.validated.is_none());
+        if !stable {
+            return self.make_context(name);
+        }
+        if let Some((_, value)) = self.context_cache.iter().find(|(n, _)| n == name) {
+            return value.clone();
+        }
+        let value = self.make_context(name);
+        self.context_cache.push((name.to_string(), value.clone()));
+        value
+    }
+}
+
+impl WebHost<'_> {
+    /// A context value, built afresh.
+    fn make_context(&mut self, name: &str) -> Value {
         let pairs = |pairs: &[(String, String)]| {
             let entries: Entries = pairs
                 .iter()

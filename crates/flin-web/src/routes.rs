@@ -220,6 +220,7 @@ fn hex(b: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
+    // Tests only: an unwrap that fails is the test failing.
     #![allow(clippy::unwrap_used)]
     use super::*;
 

@@ -224,7 +224,10 @@ pub(crate) fn start_workers(app: &App, options: &Options, workers: usize) -> mps
                             // A panic inside a handler is one failed request, not a
                             // dead server.
                             let run = std::panic::AssertUnwindSafe(|| {
-                                // Deliberate, and only when a test asked for it.
+                                // Deliberate and unreachable from `flin dev`/`flin start`:
+                                // `fault_injection` is set only by code building `Options`
+                                // (the integration tests); flin.toml, the environment and
+                                // `config::options` always leave it false.
                                 #[allow(clippy::panic)]
                                 if inject {
                                     std::panic::panic_any("fault injection");

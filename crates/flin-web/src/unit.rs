@@ -153,7 +153,7 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
 
 /// The error SQLite gives a write on a read-only connection.
 fn is_read_only(err: &RuntimeError) -> bool {
-    err.kind == "database" && err.message.contains("read-only")
+    err.kind == "database" && err.message == flin_store::READ_ONLY
 }
 
 /// Runs the request once, in a unit of work on a reader (`read`) or on the writer.
@@ -184,6 +184,7 @@ fn attempt<'s>(
         log_lines: Vec::new(),
         captures: Vec::new(),
         components: Vec::new(),
+        context_cache: Vec::new(),
     };
     let outcome = match &site.store {
         None => run(site, &mut host, route, block, limits, &next),
