@@ -5,23 +5,9 @@
 // Helpers fail the test by panicking, as assertions do.
 #![allow(clippy::panic)]
 
-use std::process::{Command, Output};
+mod common;
 
-fn flin(args: &[&str], dir: &std::path::Path) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_flin"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-    {
-        Ok(output) => output,
-        Err(err) => panic!("cannot run flin: {err}"),
-    }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{flin, stderr, temp};
 
 fn write(dir: &std::path::Path, path: &str, text: &[u8]) {
     let full = dir.join(path);
@@ -29,13 +15,6 @@ fn write(dir: &std::path::Path, path: &str, text: &[u8]) {
         std::fs::create_dir_all(parent).unwrap_or_default();
     }
     std::fs::write(full, text).unwrap_or_default();
-}
-
-fn temp() -> tempfile::TempDir {
-    match tempfile::tempdir() {
-        Ok(dir) => dir,
-        Err(err) => panic!("no temp dir: {err}"),
-    }
 }
 
 #[test]

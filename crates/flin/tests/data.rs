@@ -6,35 +6,12 @@
 // Helpers fail the test by panicking, as assertions do.
 #![allow(clippy::panic)]
 
+mod common;
+
+use common::{flin, stderr, stdout, temp};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn flin(args: &[&str], dir: &Path) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_flin"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-    {
-        Ok(output) => output,
-        Err(err) => panic!("cannot run flin: {err}"),
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn temp() -> tempfile::TempDir {
-    match tempfile::tempdir() {
-        Ok(dir) => dir,
-        Err(err) => panic!("no temp dir: {err}"),
-    }
-}
+use std::process::Output;
 
 fn write(dir: &Path, name: &str, text: &str) {
     if let Err(err) = std::fs::write(dir.join(name), text) {

@@ -5,28 +5,9 @@
 // Helpers fail the test by panicking, as assertions do.
 #![allow(clippy::panic)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn flin(args: &[&str], dir: &Path) -> Output {
-    match Command::new(env!("CARGO_BIN_EXE_flin"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-    {
-        Ok(output) => output,
-        Err(err) => panic!("cannot run flin: {err}"),
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{flin, stderr, stdout};
 
 /// A temporary folder holding one file.
 fn with_file(name: &str, text: &str) -> tempfile::TempDir {
