@@ -676,14 +676,7 @@ fn named_slots_take_what_the_caller_gives_or_their_fallback() {
 
 #[test]
 fn the_todo_example_works_with_plain_forms() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/todo");
-    let mut files: Vec<(String, String)> = Vec::new();
-    collect(&root, &root, &mut files);
-    let borrowed: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    let server = serve(&borrowed, flin_web::Options::default());
+    let server = serve_example("todo");
     let form = |path: &str, body: &[u8]| {
         request(
             &server,
@@ -722,6 +715,20 @@ fn the_todo_example_works_with_plain_forms() {
     assert_eq!(get(&server, "/style.css").status, 200);
 }
 
+/// Serves a copy of `examples/<name>` (in-memory database).
+fn serve_example(name: &str) -> Server {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let mut files: Vec<(String, String)> = Vec::new();
+    collect(&root, &root, &mut files);
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    serve(&borrowed, flin_web::Options::default())
+}
+
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -744,14 +751,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
 
 #[test]
 fn the_blog_example_serves_pages_and_its_api() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/blog");
-    let mut files: Vec<(String, String)> = Vec::new();
-    collect(&root, &root, &mut files);
-    let borrowed: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    let server = serve(&borrowed, flin_web::Options::default());
+    let server = serve_example("blog");
     let home = get(&server, "/");
     assert!(
         home.body
