@@ -526,26 +526,12 @@ fn check_field_change(
                     ))?;
                 }
             }
-            if let FieldType::Money = new.ty {
-                let main = existing_columns(conn, entity)?;
-                add_field(
-                    conn,
-                    def,
-                    new,
-                    &main,
-                    &existing_columns(conn, &format!("{entity}$history"))?,
-                )?;
-            } else if let FieldType::RefList(_) = new.ty {
+            if let FieldType::RefList(_) = new.ty {
                 create_field_extras(conn, def, new)?;
             } else {
                 let main = existing_columns(conn, entity)?;
-                add_field(
-                    conn,
-                    def,
-                    new,
-                    &main,
-                    &existing_columns(conn, &format!("{entity}$history"))?,
-                )?;
+                let history = existing_columns(conn, &format!("{entity}$history"))?;
+                add_field(conn, def, new, &main, &history)?;
             }
         }
         log(format!(
