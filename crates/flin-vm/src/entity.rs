@@ -175,8 +175,9 @@ pub fn set_field(entity: &EntityObj, name: Symbol, value: Value) -> Result<(), R
     Ok(())
 }
 
-/// The JSON of an entity (web.md): its fields (not `@hidden`), `id`, `version`,
-/// `created_at`, `updated_at`; a reference as its id.
+/// The JSON of an entity (web.md §5): its fields (not `@hidden`), `id`, `version`,
+/// `created_at`, `updated_at`; a reference as `{"id": n}`, in full after `.with(field)`
+/// on the query that loaded it. The one mapping for `to_json` and API responses.
 pub fn to_json(entity: &EntityObj) -> serde_json::Value {
     let meta = entity.meta.get();
     let mut object = serde_json::Map::new();
@@ -186,15 +187,21 @@ pub fn to_json(entity: &EntityObj) -> serde_json::Value {
             .map_or(serde_json::Value::Null, serde_json::Value::from),
     );
     let values = entity.values.borrow();
-    for (field, value) in entity.ty.def.fields.iter().zip(values.iter()) {
+    let expanded = entity.expanded.get();
+    let reference = |id: Option<i64>| serde_json::json!({ "id": id });
+    for (index, (field, value)) in entity.ty.def.fields.iter().zip(values.iter()).enumerate() {
         if field.hidden {
             continue;
         }
-        let json = match value {
-            Value::Entity(other) => other
-                .id()
-                .map_or(serde_json::Value::Null, serde_json::Value::from),
-            other => crate::json::to_json_value(other),
+        let json = match (value, field.ty.target()) {
+            // `.with(author)` on the query that loaded it: the reference in full.
+            (Value::Entity(other), _) if index < 64 && expanded & (1 << index) != 0 => {
+                to_json(other)
+            }
+            (Value::Entity(other), _) => reference(other.id()),
+            // A reference not loaded yet is its id.
+            (Value::Int(id), Some(_)) => reference(Some(*id)),
+            (other, _) => crate::json::to_json_value(other),
         };
         object.insert(field.name.clone(), json);
     }

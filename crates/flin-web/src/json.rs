@@ -1,12 +1,12 @@
 //! JSON at the edge of the web (web.md §5): the request body as a value (JSON, or an
-//! urlencoded form as an object of texts), and a route's result as a response: the JSON
-//! of values and entities (fields but `@hidden`, references as `{ "id": n }`, times as
-//! RFC 3339, money as `{ "amount": "12.50", "currency": "EUR" }`), `none` as 204, and
-//! `response { status, body, headers }`.
+//! urlencoded form as an object of texts), and a route's result as a response: the
+//! language's JSON of the value (`flin_vm::json`: entities, money, times as web.md asks),
+//! `none` as 204, and `response { status, body, headers }`.
 
 use std::rc::Rc;
 
 use flin_vm::Value;
+use flin_vm::json::to_json_value;
 use serde_json::Value as J;
 
 use crate::unit::{RequestData, ResponseData};
@@ -81,10 +81,10 @@ pub fn response_of(value: &Value) -> ResponseData {
                     headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())],
                     body: text.as_str().as_bytes().to_vec(),
                 },
-                Some(body) => ResponseData::json(status, &to_json(&body)),
+                Some(body) => ResponseData::json(status, &to_json_value(&body)),
             };
             if let Some(headers) = field("headers") {
-                if let J::Object(map) = to_json(&headers) {
+                if let J::Object(map) = to_json_value(&headers) {
                     for (k, v) in map {
                         let v = match v {
                             J::String(s) => s,
@@ -103,71 +103,6 @@ pub fn response_of(value: &Value) -> ResponseData {
             headers: Vec::new(),
             body: Vec::new(),
         },
-        other => ResponseData::json(200, &to_json(other)),
+        other => ResponseData::json(200, &to_json_value(other)),
     }
-}
-
-/// The JSON of a value as the web shows it.
-pub fn to_json(value: &Value) -> J {
-    match value {
-        Value::Entity(entity) => {
-            let meta = entity.meta.get();
-            let mut object = serde_json::Map::new();
-            object.insert("id".into(), meta.id.map_or(J::Null, J::from));
-            let values = entity.values.borrow();
-            let expanded = entity.expanded.get();
-            for (index, (field, value)) in
-                entity.ty.def.fields.iter().zip(values.iter()).enumerate()
-            {
-                if field.hidden {
-                    continue;
-                }
-                let json = match (value, field.ty.target()) {
-                    // `.with(author)` on the query: the referenced entity in full.
-                    (Value::Entity(_), _) if index < 64 && expanded & (1 << index) != 0 => {
-                        to_json(value)
-                    }
-                    (Value::Entity(other), _) => reference(other.id()),
-                    (Value::Int(id), Some(_)) => reference(Some(*id)),
-                    (other, _) => to_json(other),
-                };
-                object.insert(field.name.clone(), json);
-            }
-            object.insert("version".into(), J::from(meta.version));
-            object.insert("created_at".into(), to_json(&Value::Time(meta.created_at)));
-            object.insert("updated_at".into(), to_json(&Value::Time(meta.updated_at)));
-            J::Object(object)
-        }
-        Value::Money(money) => {
-            let shown = flin_vm::display::display(value);
-            let amount = shown.split(' ').next().unwrap_or("0").to_string();
-            serde_json::json!({ "amount": amount, "currency": money.code() })
-        }
-        Value::List(items) => J::Array(items.borrow().iter().map(to_json).collect()),
-        Value::Record(record) => {
-            let mut object = serde_json::Map::new();
-            for (name, value) in record.shape.iter().zip(record.values.borrow().iter()) {
-                object.insert(name.as_str().to_string(), to_json(value));
-            }
-            J::Object(object)
-        }
-        Value::Map(entries) => {
-            let mut object = serde_json::Map::new();
-            for (key, value) in entries.borrow().iter() {
-                let key = match &key.0 {
-                    Value::Text(t) => t.as_str().to_string(),
-                    other => flin_vm::display::display(other),
-                };
-                object.insert(key, to_json(value));
-            }
-            J::Object(object)
-        }
-        Value::Query(_) => J::Null,
-        Value::Cell(cell) => to_json(&cell.borrow()),
-        other => flin_vm::json::to_json_value(other),
-    }
-}
-
-fn reference(id: Option<i64>) -> J {
-    serde_json::json!({ "id": id })
 }

@@ -131,7 +131,7 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     }
     // The session goes back to the client when it changed.
     let data = match &host.session_data {
-        Some(value) => json::to_json(value),
+        Some(value) => flin_vm::json::to_json_value(value),
         None => host
             .session_in
             .get("data")
