@@ -511,9 +511,9 @@ impl Host for DbHost<'_, '_> {
             }
             Value::Int(n) => At::Version(*n),
             Value::Time(t) => At::Time(*t),
-            Value::Text(text) => match parse_instant(text.as_str()) {
-                Some(t) => At::Time(t),
-                None => {
+            Value::Text(text) => match flin_vm::builtins::time::parse_time(text.as_str()) {
+                Some(Value::Time(t)) => At::Time(t),
+                _ => {
                     return Err(RuntimeError::type_error(format!(
                         "`@ \"{}\"` is not a date (write \"2026-03-01\" or an RFC 3339 time)",
                         text.as_str()
@@ -565,14 +565,4 @@ fn group_field(ty: &EntityType, terminal: &Terminal) -> FieldType {
             .unwrap_or(FieldType::Text),
         _ => FieldType::Text,
     }
-}
-
-/// `"2026-03-01"` (midnight UTC) or an RFC 3339 time, as µs since the epoch.
-fn parse_instant(text: &str) -> Option<i64> {
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros());
-    }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_micros())
 }
