@@ -160,15 +160,72 @@ impl<'g> CaptureAnalysis<'g> {
         }
     }
 
+    /// The uses in one expression (a live value's initializer).
+    pub fn expr_only(&mut self, expr: &Expr) {
+        self.expr(expr);
+    }
+
     fn markup(&mut self, markup: &ast::Markup) {
         match &markup.kind {
             MarkupKind::Expr(expr) => self.expr(expr),
             MarkupKind::Element(element) => {
+                for attr in &element.attrs {
+                    match &attr.value {
+                        ast::AttrValue::Present => {}
+                        ast::AttrValue::Text(text) => {
+                            for part in &text.parts {
+                                if let TextPart::Interp(inner) = part {
+                                    self.expr(inner);
+                                }
+                            }
+                        }
+                        // A handler (or a `bind` setter) is a closure of its own.
+                        ast::AttrValue::Code(block) => {
+                            self.levels.push(Level {
+                                blocks: vec![HashMap::new()],
+                            });
+                            self.block(block);
+                            self.levels.pop();
+                        }
+                    }
+                }
                 for child in &element.children {
                     self.markup(child);
                 }
             }
-            _ => {}
+            MarkupKind::If {
+                branches,
+                else_body,
+            } => {
+                for branch in branches {
+                    self.expr(&branch.cond);
+                    self.push_block();
+                    branch.body.iter().for_each(|m| self.markup(m));
+                    self.pop_block();
+                }
+                if let Some(body) = else_body {
+                    self.push_block();
+                    body.iter().for_each(|m| self.markup(m));
+                    self.pop_block();
+                }
+            }
+            MarkupKind::For(for_loop) => {
+                self.expr(&for_loop.iter);
+                self.push_block();
+                self.declare(&for_loop.item);
+                if let Some(index) = &for_loop.index {
+                    self.declare(index);
+                }
+                if let Some(key) = &for_loop.key {
+                    self.expr(key);
+                }
+                for_loop.body.iter().for_each(|m| self.markup(m));
+                self.pop_block();
+                if let Some(empty) = &for_loop.empty {
+                    empty.iter().for_each(|m| self.markup(m));
+                }
+            }
+            MarkupKind::Text(_) | MarkupKind::Raw(_) => {}
         }
     }
 

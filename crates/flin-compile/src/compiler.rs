@@ -38,6 +38,8 @@ pub struct Ctx<'a> {
     pub entities: HashMap<Symbol, crate::query::EntityFields>,
     /// Entities: their index in the program and their fields' defaults.
     pub entity_types: HashMap<Symbol, crate::entity::EntityInfo>,
+    /// What each function reads, with its file (for live values, `view.rs`).
+    pub fn_reads: HashMap<u32, (FileId, crate::view::Reads)>,
 }
 
 impl Ctx<'_> {
@@ -77,6 +79,12 @@ pub struct ModuleCompiler<'a> {
     /// A register the next loop body sets to true on each iteration (`{empty}` of a
     /// markup `{for}` tests it).
     pub loop_flag: Option<u16>,
+    /// The key of a markup `{for}` whose next loop body marks each iteration as an
+    /// item (`Some(None)`: by position).
+    pub item_mark: Option<Option<Expr>>,
+    /// Inside a bound `<select>`: the register with the bound value as text, which its
+    /// options compare with.
+    pub select_value: Option<u16>,
     /// `data-s-…`: the attribute every element of this file carries when its `<style>`
     /// is scoped.
     pub style_scope: Option<String>,
@@ -94,6 +102,8 @@ impl<'a> ModuleCompiler<'a> {
             errors: Vec::new(),
             is_main: false,
             loop_flag: None,
+            item_mark: None,
+            select_value: None,
             style_scope: None,
         }
     }

@@ -23,6 +23,7 @@ mod pattern;
 mod query;
 mod scoped_css;
 mod stmt;
+mod view;
 
 use std::collections::{HashMap, HashSet};
 
@@ -53,7 +54,19 @@ struct Module {
     layout: Option<Option<String>>,
     /// The `middleware { }` block.
     middleware: Option<u32>,
+    /// A file with markup: how a view renders it.
+    view: Option<ModuleView>,
     errors: Vec<Diagnostic>,
+}
+
+/// A file with markup, its function indices local to the module.
+struct ModuleView {
+    render: u32,
+    globals: Vec<u32>,
+    live: Vec<flin_vm::program::LiveValueCode>,
+    on_mount: Vec<u32>,
+    on_unmount: Vec<u32>,
+    interactive: bool,
 }
 
 /// Compiles a checked program. The checker must have found no error.
@@ -214,7 +227,13 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         entity_defs.push(entity::entity_def(decl, &enums, &entity_names));
         entity_types.insert(decl.name.sym, info);
     }
+    let fn_reads = fn_order
+        .iter()
+        .enumerate()
+        .map(|(id, (file, decl))| (id as u32, (*file, view::reads_of_block(&decl.body))))
+        .collect();
     let ctx = Ctx {
+        fn_reads,
         entity_types,
         tables: &checked.tables,
         global_fns,
@@ -245,7 +264,8 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
             // A file with a `<style>` (not `global`) scopes its CSS to its elements.
             let scope = has_scoped_style(&tree.stmts)
                 .then(|| scoped_css::scope_attribute(paths.get(file).copied().unwrap_or("")));
-            compile_module(&ctx, *file, tree, src, &fn_order, scope)
+            let is_component = matches!(roles.get(file), Some(Role::Component(_)));
+            compile_module(&ctx, *file, tree, src, &fn_order, scope, is_component)
         })
         .collect();
 
@@ -257,6 +277,7 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
     let mut renders = Vec::new();
     let mut layouts = Vec::new();
     let mut middleware = Vec::new();
+    let mut views = Vec::new();
     let mut errors = Vec::new();
     let mut rest: Vec<FunctionCode> = Vec::new();
     for module in modules {
@@ -294,6 +315,25 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         if let Some(local) = module.middleware {
             middleware.push((module.file, offset + local));
         }
+        if let Some(view) = module.view {
+            views.push(flin_vm::program::ViewCode {
+                file: module.file,
+                main: offset + module.main,
+                render: offset + view.render,
+                globals: view.globals,
+                live: view
+                    .live
+                    .into_iter()
+                    .map(|mut live| {
+                        live.function += offset;
+                        live
+                    })
+                    .collect(),
+                on_mount: view.on_mount.iter().map(|f| offset + f).collect(),
+                on_unmount: view.on_unmount.iter().map(|f| offset + f).collect(),
+                interactive: view.interactive,
+            });
+        }
         for (name, local, span) in module.tests {
             tests.push(TestCode {
                 name,
@@ -311,10 +351,11 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
     if !errors.is_empty() {
         return Err(errors);
     }
-    let components: Vec<(String, u32)> = entries
+    let components: Vec<(String, u32)> = views
         .iter()
-        .filter_map(|(file, main)| match roles.get(file) {
-            Some(Role::Component(name)) => Some((name.as_str().to_string(), *main)),
+        .enumerate()
+        .filter_map(|(idx, view)| match roles.get(&view.file) {
+            Some(Role::Component(name)) => Some((name.as_str().to_string(), idx as u32)),
             _ => None,
         })
         .collect();
@@ -344,6 +385,7 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         layouts,
         middleware,
         components,
+        views,
     };
     if let Err(err) = flin_vm::verify::verify(&program) {
         return Err(vec![Diagnostic::error(
@@ -366,6 +408,7 @@ fn compile_module(
     src: &str,
     fn_order: &[(FileId, &ast::FnDecl)],
     scope: Option<String>,
+    is_component: bool,
 ) -> Module {
     let mut compiler = ModuleCompiler::new(ctx, file, src);
     compiler.style_scope = scope;
@@ -436,7 +479,8 @@ fn compile_module(
         StmtKind::Layout(name) => Some(name.as_ref().and_then(|t| t.as_plain())),
         _ => None,
     });
-    // The file's top-level code.
+    let view = renders.then(|| compile_view(&mut compiler, tree, is_component));
+    // The file's top-level code (its markup renders apart, after it: web.md §2).
     let globals = compiler.globals_of_file();
     let mut analysis = CaptureAnalysis::new(&globals, true);
     analysis.stmts(&tree.stmts);
@@ -445,7 +489,9 @@ fn compile_module(
     compiler.stack.push(FnBuilder::new(None, file, tree.span));
     let result = compiler.b().temp();
     for stmt in &tree.stmts {
-        compiler.stmt(stmt, None);
+        if !matches!(stmt.kind, StmtKind::Markup(_)) {
+            compiler.stmt(stmt, None);
+        }
     }
     compiler.emit(Op::LoadNone { a: result });
     compiler.emit(Op::Return { a: result });
@@ -465,7 +511,153 @@ fn compile_module(
         renders,
         layout,
         middleware,
+        view,
         errors: compiler.errors,
+    }
+}
+
+/// The parts of a file with markup that a view runs apart from its top-level code: the
+/// markup as a `render` function, each live value's initializer as a function of its
+/// own, and the `on_mount`/`on_unmount` blocks.
+fn compile_view(
+    compiler: &mut ModuleCompiler<'_>,
+    tree: &ast::File,
+    is_component: bool,
+) -> ModuleView {
+    let ctx = compiler.ctx;
+    let file = compiler.file;
+    let globals = compiler.globals_of_file();
+    // The markup, in order.
+    let mut analysis = CaptureAnalysis::new(&globals, true);
+    for stmt in &tree.stmts {
+        if matches!(stmt.kind, StmtKind::Markup(_)) {
+            analysis.stmts(std::slice::from_ref(stmt));
+        }
+    }
+    compiler.captured = analysis.captured;
+    compiler.stack.push(FnBuilder::new(
+        Some(Symbol::intern("render")),
+        file,
+        tree.span,
+    ));
+    let result = compiler.b().temp();
+    for stmt in &tree.stmts {
+        if let StmtKind::Markup(markup) = &stmt.kind {
+            compiler.markup(markup);
+        }
+    }
+    compiler.emit(Op::LoadNone { a: result });
+    compiler.emit(Op::Return { a: result });
+    let render_code = match compiler.stack.pop() {
+        Some(builder) => builder.finish(),
+        None => FnBuilder::new(None, file, tree.span).finish(),
+    };
+    let render = compiler.add_extra(render_code) & !LOCAL_FUNCTION;
+    // Live values.
+    let entity_names: HashSet<Symbol> = ctx.entity_types.keys().copied().collect();
+    let assigned = view::top_level_assignments(&tree.stmts);
+    let mut declared = HashSet::new();
+    let mut live = Vec::new();
+    for stmt in &tree.stmts {
+        let StmtKind::Assign(assign) = &stmt.kind else {
+            continue;
+        };
+        let ast::ExprKind::Name(name) = &assign.target.kind else {
+            continue;
+        };
+        if assign.op != ast::AssignOp::Set
+            || !declared.insert(name.sym)
+            || assigned.get(&name.sym).copied().unwrap_or(0) != 1
+        {
+            continue;
+        }
+        let Some(global) = ctx.globals.get(&(file, name.sym)).copied() else {
+            continue;
+        };
+        let direct = view::reads_of_expr(&assign.value);
+        let function = |at: FileId, callee: Symbol| ctx.function(at, callee);
+        let reads = view::follow(
+            &direct,
+            file,
+            &globals,
+            &entity_names,
+            &function,
+            &ctx.fn_reads,
+        );
+        if reads.entities.is_empty() && !(is_component && reads.props) {
+            continue;
+        }
+        let mut analysis = CaptureAnalysis::new(&globals, false);
+        analysis.expr_only(&assign.value);
+        compiler.captured = analysis.captured;
+        let code = compiler.function(
+            Some(name.sym),
+            &[],
+            FnBody::Expr(&assign.value),
+            assign.value.span,
+        );
+        let function = compiler.add_extra(code) & !LOCAL_FUNCTION;
+        let mut read_globals: Vec<u32> = reads
+            .globals
+            .iter()
+            .filter(|g| **g != name.sym)
+            .filter_map(|g| ctx.globals.get(&(file, *g)).copied())
+            .collect();
+        read_globals.sort_unstable();
+        let mut entities: Vec<String> = reads
+            .entities
+            .iter()
+            .map(|e| e.as_str().to_string())
+            .collect();
+        entities.sort();
+        live.push(flin_vm::program::LiveValueCode {
+            global,
+            function,
+            reads: read_globals,
+            entities,
+            props: reads.props,
+        });
+    }
+    // `on_mount { }` / `on_unmount { }`.
+    let mut on_mount = Vec::new();
+    let mut on_unmount = Vec::new();
+    for stmt in &tree.stmts {
+        let StmtKind::Lifecycle { event, body } = &stmt.kind else {
+            continue;
+        };
+        let mut analysis = CaptureAnalysis::new(&globals, false);
+        analysis.block(body);
+        compiler.captured = analysis.captured;
+        let label = match event {
+            ast::Lifecycle::Mount => "on_mount",
+            ast::Lifecycle::Unmount => "on_unmount",
+        };
+        let code = compiler.function(
+            Some(Symbol::intern(label)),
+            &[],
+            FnBody::Block(body),
+            stmt.span,
+        );
+        let function = compiler.add_extra(code) & !LOCAL_FUNCTION;
+        match event {
+            ast::Lifecycle::Mount => on_mount.push(function),
+            ast::Lifecycle::Unmount => on_unmount.push(function),
+        }
+    }
+    let mut file_globals: Vec<u32> = ctx
+        .globals
+        .iter()
+        .filter(|((f, _), _)| *f == file)
+        .map(|(_, g)| *g)
+        .collect();
+    file_globals.sort_unstable();
+    ModuleView {
+        render,
+        globals: file_globals,
+        live,
+        on_mount,
+        on_unmount,
+        interactive: view::interactive(&tree.stmts),
     }
 }
 

@@ -1,31 +1,50 @@
-//! Markup to code (web.md §2): a page, layout or component renders by running its
-//! top-level code, in which every piece of markup appends HTML through the host. Static
-//! HTML becomes text constants (`Emit`); each `{expr}` and dynamic attribute is a hole
-//! (`EmitValue`, escaped, or `EmitRaw` for `raw(…)` and `{children}`). `{if}` and `{for}`
-//! compile to the same control flow as the statements, so a view is static pieces and
-//! holes in order: the shape the live-update diffing needs.
+//! Markup to code (web.md §2, §9): a page, layout or component renders by running its
+//! `render` function, in which every piece of markup appends HTML through the host.
+//! Static HTML becomes text constants (`Emit`); each `{expr}` and dynamic attribute is a
+//! hole (`EmitValue`, escaped, or `EmitRaw` for `raw(…)` and `{children}`). `{if}` and
+//! `{for}` compile to the same control flow as the statements, bracketed by `Mark`s
+//! (a block, a list and its items, keyed or by position), so a live view sees the page
+//! as static pieces and holes in a tree it can diff.
 //!
-//! Event attributes (`click={…}`) and `bind` render as `data-flin-*` markers naming the
-//! handler, for the client runtime of the live-pages work; their code runs there.
+//! Event attributes (`click={…}`) compile to closures handed to the host
+//! (`EmitHandler`), which names them in the page; `bind={x}` to a setter closure
+//! (`EmitBind`) plus the value, `checked` or `selected` the element shows now.
 
 use flin_syntax::ast::{self, AttrValue, Element, Expr, ExprKind, Markup, MarkupKind, TextPart};
+use flin_vm::host::Mark;
+use flin_vm::opcode::NO_REG;
 use flin_vm::{Constant, Op};
 
 use crate::compiler::ModuleCompiler;
 
-/// Attributes whose `{…}` holds statements run when the event fires.
-const EVENTS: &[&str] = &[
+/// Attributes whose `{…}` holds statements run when the event fires (the checker's
+/// list).
+pub const EVENTS: &[&str] = &[
     "click",
+    "dblclick",
     "submit",
     "input",
     "change",
     "keydown",
     "keyup",
+    "keypress",
     "blur",
     "focus",
-    "dblclick",
     "mouseenter",
     "mouseleave",
+    "mouseover",
+    "mouseout",
+    "mousedown",
+    "mouseup",
+    "scroll",
+    "contextmenu",
+    "touchstart",
+    "touchend",
+    "paste",
+    "copy",
+    "cut",
+    "drop",
+    "dragover",
 ];
 
 impl ModuleCompiler<'_> {
@@ -46,6 +65,13 @@ impl ModuleCompiler<'_> {
         } else {
             self.emit(Op::EmitValue { a: reg });
         }
+    }
+
+    fn mark(&mut self, mark: Mark, key: Option<u16>) {
+        self.emit(Op::Mark {
+            a: key.unwrap_or(NO_REG),
+            kind: mark.code(),
+        });
     }
 
     pub fn markup(&mut self, markup: &Markup) {
@@ -77,6 +103,8 @@ impl ModuleCompiler<'_> {
     }
 
     fn markup_if(&mut self, branches: &[ast::MarkupBranch], else_body: Option<&[Markup]>) {
+        // The whole `{if}` is one hole: the branch taken is a block inside it.
+        self.mark(Mark::BlockOpen, None);
         let mut to_end = Vec::new();
         for branch in branches {
             let test = self.expr_reg(&branch.cond);
@@ -91,10 +119,12 @@ impl ModuleCompiler<'_> {
         for jump in to_end {
             self.b().patch(jump);
         }
+        self.mark(Mark::BlockClose, None);
     }
 
     /// `{for x, i in xs key k}…{empty}…{/for}`: the loop of a `for` statement whose body
-    /// is the markup; `{empty}` renders when the loop ran no iteration.
+    /// is the markup, each iteration an item of a list (keyed by `k`, or by position);
+    /// `{empty}` renders, in a block of its own, when the loop ran no iteration.
     fn markup_for(&mut self, for_loop: &ast::MarkupFor, span: flin_diagnostics::Span) {
         let stmts = for_loop
             .body
@@ -110,8 +140,15 @@ impl ModuleCompiler<'_> {
             iter: for_loop.iter.clone(),
             body: ast::Block { stmts, span },
         };
+        self.mark(Mark::ListOpen, None);
+        // The loop body marks each iteration as an item (see `loop_body`).
+        self.item_mark = Some(for_loop.key.clone());
         match &for_loop.empty {
-            None => self.for_stmt(&statement),
+            None => {
+                self.for_stmt(&statement);
+                self.item_mark = None;
+                self.mark(Mark::ListClose, None);
+            }
             Some(empty) => {
                 // Whether the loop ran, kept in a register of its own.
                 let ran = self.b().temp();
@@ -122,11 +159,31 @@ impl ModuleCompiler<'_> {
                 self.loop_flag = Some(ran);
                 self.for_stmt(&statement);
                 self.loop_flag = None;
+                self.item_mark = None;
+                self.mark(Mark::ListClose, None);
+                self.mark(Mark::BlockOpen, None);
                 let skip = self.emit(Op::JumpIf { a: ran, target: 0 });
                 self.markup_list(empty);
                 self.b().patch(skip);
+                self.mark(Mark::BlockClose, None);
             }
         }
+    }
+
+    /// The start of one iteration of a markup `{for}` (called by the loop body once the
+    /// item is declared): an item, keyed when the loop has `key`.
+    pub fn open_item(&mut self, key: Option<&Expr>) {
+        match key {
+            Some(key) => {
+                let reg = self.expr_reg(key);
+                self.mark(Mark::ItemOpen, Some(reg));
+            }
+            None => self.mark(Mark::ItemOpen, None),
+        }
+    }
+
+    pub fn close_item(&mut self) {
+        self.mark(Mark::ItemClose, None);
     }
 
     fn element(&mut self, element: &Element) {
@@ -140,10 +197,12 @@ impl ModuleCompiler<'_> {
             return;
         }
         if name == "head" {
-            // `<head>` content goes to the document head (the host keeps it apart).
-            self.emit_html("<!--flin:head-->");
+            // `<head>` content goes to the document head.
+            let reg = self.b().temp();
+            self.emit(Op::CaptureBegin);
             self.markup_list(&element.children);
-            self.emit_html("<!--/flin:head-->");
+            self.emit(Op::CaptureEnd { a: reg });
+            self.emit(Op::EmitHead { a: reg });
             return;
         }
         if name == "style" {
@@ -157,6 +216,20 @@ impl ModuleCompiler<'_> {
             }
             None => self.emit_html(&format!("<{name}")),
         }
+        let bind = element.attrs.iter().find_map(|attr| match &attr.value {
+            AttrValue::Code(block) if attr.name.as_str() == "bind" && attr.namespace.is_none() => {
+                block_expr(block)
+            }
+            _ => None,
+        });
+        let input_type = static_attribute(element, "type")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let submits = name == "form"
+            && element
+                .attrs
+                .iter()
+                .any(|a| a.namespace.is_none() && a.name.as_str() == "submit");
         let mut classes: Vec<(&str, &Expr)> = Vec::new();
         let mut class_text: Option<&ast::Text> = None;
         for attr in &element.attrs {
@@ -176,11 +249,31 @@ impl ModuleCompiler<'_> {
                 }
                 // `slot="name"` placed this element in a component's slot.
                 (None, AttrValue::Text(_)) if attr.name.as_str() == "slot" => {}
-                (None, value) => self.attribute(attr.name.as_str(), &attr.modifiers, value),
-                (Some(ns), _) => {
-                    let _ = ns;
+                // The bound value is the element's value.
+                (None, _)
+                    if attr.name.as_str() == "value"
+                        && bind.is_some()
+                        && !matches!(input_type.as_str(), "radio" | "checkbox") => {}
+                (None, value) if attr.name.as_str() == "bind" => {
+                    if let Some(target) = bind {
+                        self.bind_attribute(name, &input_type, element, target);
+                    } else {
+                        let _ = value;
+                    }
                 }
+                (None, value) if EVENTS.contains(&attr.name.as_str()) => {
+                    self.event_attribute(attr, value);
+                }
+                (None, value) => self.attribute(attr.name.as_str(), value),
+                (Some(_), _) => {}
             }
+        }
+        if name == "option" {
+            self.option_selected(element);
+        }
+        // A form with a `submit` handler posts to its page without JavaScript.
+        if submits && static_attribute(element, "method").is_none() {
+            self.emit_html(" method=\"post\"");
         }
         if let (None, [(class, flag)]) = (class_text, classes.as_slice()) {
             // One `class:x` alone: the attribute is there only when the flag holds.
@@ -210,8 +303,182 @@ impl ModuleCompiler<'_> {
             return;
         }
         self.emit_html(">");
-        self.markup_list(&element.children);
+        if submits {
+            self.mark(Mark::FormFields, None);
+        }
+        match (name, bind) {
+            // A bound textarea shows the value, whatever it was written with.
+            ("textarea", Some(target)) => self.emit_expr(target, false),
+            // Its options are selected by the bound value.
+            ("select", Some(target)) => {
+                let shown = self.b().temps(2);
+                self.expr_to(target, shown + 1);
+                self.builtin_call("", "to_text", shown, 1);
+                let outer = self.select_value.replace(shown);
+                self.markup_list(&element.children);
+                self.select_value = outer;
+            }
+            _ => self.markup_list(&element.children),
+        }
         self.emit_html(&format!("</{name}>"));
+    }
+
+    /// `click={…}`, `keydown.enter={…}`: the handler as a closure, named in the page by
+    /// the host.
+    fn event_attribute(&mut self, attr: &ast::Attribute, value: &AttrValue) {
+        let AttrValue::Code(block) = value else {
+            return;
+        };
+        let handler = self.b().temp();
+        self.handler_closure(block, attr.span, handler);
+        let mut event = attr.name.as_str().to_string();
+        for modifier in &attr.modifiers {
+            event.push('.');
+            event.push_str(modifier.name.as_str());
+            if let Some(arg) = modifier.arg {
+                event.push_str(&format!("({arg})"));
+            }
+        }
+        let k = self.constant(Constant::Text(event.into()));
+        self.emit(Op::EmitHandler { a: handler, k });
+    }
+
+    /// A handler's statements as a closure of no argument in `dst` (`event` is a
+    /// context value while it runs).
+    fn handler_closure(&mut self, block: &ast::Block, span: flin_diagnostics::Span, dst: u16) {
+        let code = self.function(None, &[], crate::compiler::FnBody::Block(block), span);
+        let id = self.add_extra(code);
+        let k = self.constant(Constant::Function(id));
+        self.emit(Op::Closure { a: dst, k });
+    }
+
+    /// `bind={x}`: a setter closure the browser's value goes through, and what the
+    /// element shows of `x` now (its value, `checked`; a select's options and a
+    /// textarea's content are done with the children).
+    fn bind_attribute(&mut self, tag: &str, input_type: &str, element: &Element, target: &Expr) {
+        let setter = self.b().temp();
+        self.bind_setter(target, setter);
+        let kind = bind_kind(self.ty(target), tag, input_type);
+        let k = self.constant(Constant::Text(kind.into()));
+        self.emit(Op::EmitBind { a: setter, k });
+        match (tag, input_type) {
+            ("input", "checkbox") => {
+                let test = self.expr_reg(target);
+                let skip = self.emit(Op::JumpIfNot { a: test, target: 0 });
+                self.emit_html(" checked");
+                self.b().patch(skip);
+            }
+            ("input", "radio") => {
+                let Some(value) = element
+                    .attrs
+                    .iter()
+                    .find(|a| a.namespace.is_none() && a.name.as_str() == "value")
+                else {
+                    return;
+                };
+                let base = self.b().temps(4);
+                self.expr_to(target, base + 1);
+                self.builtin_call("", "to_text", base, 1);
+                self.emit(Op::CaptureBegin);
+                self.attr_value(&value.value);
+                self.emit(Op::CaptureEnd { a: base + 2 });
+                self.emit(Op::Eq {
+                    a: base + 3,
+                    b: base,
+                    c: base + 2,
+                });
+                let skip = self.emit(Op::JumpIfNot {
+                    a: base + 3,
+                    target: 0,
+                });
+                self.emit_html(" checked");
+                self.b().patch(skip);
+            }
+            ("textarea" | "select", _) => {}
+            _ => {
+                self.emit_html(" value=\"");
+                let shown = self.b().temps(2);
+                self.expr_to(target, shown + 1);
+                self.builtin_call("", "to_text", shown, 1);
+                self.emit(Op::EmitValue { a: shown });
+                self.emit_html("\"");
+            }
+        }
+    }
+
+    /// The setter of `bind={target}`: a closure of one value that assigns it.
+    fn bind_setter(&mut self, target: &Expr, dst: u16) {
+        let mut builder = crate::func::FnBuilder::new(None, self.file, target.span);
+        builder.arity = 1;
+        builder.param_names = vec![flin_syntax::Symbol::intern("value")];
+        self.stack.push(builder);
+        let value = self.b().temps(1);
+        match &target.kind {
+            ExprKind::Name(name) => {
+                if let Some(slot) = self.resolve_var(name.sym) {
+                    self.write_slot(slot, value);
+                }
+            }
+            ExprKind::Member {
+                object,
+                member: ast::Member::Named(field),
+                ..
+            } => {
+                let object = self.expr_reg(object);
+                self.set_field(object, field.sym, value);
+            }
+            ExprKind::Index { object, index } => {
+                let object = self.expr_reg(object);
+                let index = self.expr_reg(index);
+                self.emit(Op::SetIndex {
+                    a: object,
+                    b: index,
+                    c: value,
+                });
+            }
+            _ => {}
+        }
+        let result = self.b().temp();
+        self.emit(Op::LoadNone { a: result });
+        self.emit(Op::Return { a: result });
+        let builder = self.stack.pop();
+        let code = match builder {
+            Some(builder) => builder.finish(),
+            None => return,
+        };
+        let id = self.add_extra(code);
+        let k = self.constant(Constant::Function(id));
+        self.emit(Op::Closure { a: dst, k });
+    }
+
+    /// `<option value="v">` inside a bound `<select>`: selected when `v` is the bound
+    /// value.
+    fn option_selected(&mut self, element: &Element) {
+        let Some(shown) = self.select_value else {
+            return;
+        };
+        let Some(value) = element
+            .attrs
+            .iter()
+            .find(|a| a.namespace.is_none() && a.name.as_str() == "value")
+        else {
+            return;
+        };
+        let base = self.b().temps(2);
+        self.emit(Op::CaptureBegin);
+        self.attr_value(&value.value);
+        self.emit(Op::CaptureEnd { a: base });
+        self.emit(Op::Eq {
+            a: base + 1,
+            b: base,
+            c: shown,
+        });
+        let skip = self.emit(Op::JumpIfNot {
+            a: base + 1,
+            target: 0,
+        });
+        self.emit_html(" selected");
+        self.b().patch(skip);
     }
 
     /// `<Card title="x" count={n}>children</Card>`: the component renders with its
@@ -270,10 +537,13 @@ impl ModuleCompiler<'_> {
                     }
                 },
                 AttrValue::Code(block) => match block_expr(block) {
-                    Some(expr) => self.expr_to(expr, key + 1),
-                    None => {
-                        self.emit(Op::LoadNone { a: key + 1 });
+                    // `onPress={archive(b)}`: a function prop, called by the component
+                    // (web.md §3), never while rendering.
+                    Some(_) if is_function_prop(attr.name.as_str()) => {
+                        self.handler_closure(block, attr.span, key + 1);
                     }
+                    Some(expr) => self.expr_to(expr, key + 1),
+                    None => self.handler_closure(block, attr.span, key + 1),
                 },
             }
         }
@@ -307,9 +577,9 @@ impl ModuleCompiler<'_> {
             _ => css,
         };
         // Into the document head, once however many instances render it.
-        self.emit_html(&format!(
-            "<!--flin:head--><style>{css}</style><!--/flin:head-->"
-        ));
+        let reg = self.b().temp();
+        self.load_text(&format!("<style>{css}</style>"), reg);
+        self.emit(Op::EmitHead { a: reg });
     }
 
     /// `<slot name="x">fallback</slot>` in a component: what the caller put in slot `x`,
@@ -334,17 +604,7 @@ impl ModuleCompiler<'_> {
         self.b().patch(end);
     }
 
-    fn attribute(&mut self, name: &str, modifiers: &[ast::Modifier], value: &AttrValue) {
-        if EVENTS.contains(&name) {
-            // The handler runs in the live runtime; the marker names it.
-            let mut marker = format!(" data-flin-{name}");
-            for modifier in modifiers {
-                marker.push('.');
-                marker.push_str(modifier.name.as_str());
-            }
-            self.emit_html(&marker);
-            return;
-        }
+    fn attribute(&mut self, name: &str, value: &AttrValue) {
         match value {
             AttrValue::Present => self.emit_html(&format!(" {name}")),
             AttrValue::Text(text) => {
@@ -356,13 +616,6 @@ impl ModuleCompiler<'_> {
                 let Some(expr) = block_expr(block) else {
                     return;
                 };
-                if name == "bind" {
-                    // The bound value shows as the element's value.
-                    self.emit_html(" data-flin-bind value=\"");
-                    self.emit_expr(expr, false);
-                    self.emit_html("\"");
-                    return;
-                }
                 if matches!(self.ty(expr), Some(flin_check::Ty::Bool)) {
                     // A bool attribute is present or absent.
                     let test = self.expr_reg(expr);
@@ -435,5 +688,44 @@ fn raw_argument(expr: &Expr) -> Option<&Expr> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// A component attribute that is a function prop: an event name or `onSomething`.
+fn is_function_prop(name: &str) -> bool {
+    EVENTS.contains(&name)
+        || (name.starts_with("on") && name.chars().nth(2).is_some_and(char::is_uppercase))
+}
+
+/// The text of an attribute written without `{…}` (`type="checkbox"`).
+fn static_attribute(element: &Element, name: &str) -> Option<String> {
+    element.attrs.iter().find_map(|a| match &a.value {
+        AttrValue::Text(text) if a.namespace.is_none() && a.name.as_str() == name => {
+            text.as_plain()
+        }
+        _ => None,
+    })
+}
+
+/// How the browser's value of a bound element converts to the variable's type:
+/// `text`, `int`, `number` or `bool`, with `?` when the variable may be `none` (an
+/// empty field is then `none`).
+fn bind_kind(ty: Option<&flin_check::Ty>, tag: &str, input_type: &str) -> String {
+    use flin_check::Ty;
+    let (inner, optional) = match ty {
+        Some(Ty::Optional(inner)) => (Some(&**inner), true),
+        other => (other, false),
+    };
+    let base = match inner {
+        Some(Ty::Int) => "int",
+        Some(Ty::Number) => "number",
+        Some(Ty::Bool) => "bool",
+        _ if tag == "input" && input_type == "checkbox" => "bool",
+        _ => "text",
+    };
+    if optional {
+        format!("{base}?")
+    } else {
+        base.to_string()
     }
 }

@@ -743,6 +743,7 @@ impl ModuleCompiler<'_> {
                 value: true,
             });
         }
+        let item_mark = self.item_mark.take();
         let transactions = self.b().transactions;
         self.b().loops.push(LoopLabels {
             breaks: Vec::new(),
@@ -773,7 +774,15 @@ impl ModuleCompiler<'_> {
             });
             self.declare_local(index, index_reg);
         }
-        self.block_effect(&for_loop.body);
+        match item_mark {
+            // An iteration of a markup `{for}`: an item of the page's list.
+            Some(key) => {
+                self.open_item(key.as_ref());
+                self.block_effect(&for_loop.body);
+                self.close_item();
+            }
+            None => self.block_effect(&for_loop.body),
+        }
         self.b().pop_scope();
     }
 

@@ -175,6 +175,8 @@ impl<'a, 's> DbHost<'a, 's> {
         if let Some(row) = row {
             entity.meta.set(meta(&row));
         }
+        // What the program changed is in the database now.
+        entity.dirty.set(false);
         Ok(())
     }
 }
@@ -370,12 +372,52 @@ impl Host for DbHost<'_, '_> {
         self.out.capture_end()
     }
 
-    fn push_component(&mut self, props: Value, children: Value) {
-        self.out.push_component(props, children);
+    fn component_begin(
+        &mut self,
+        name: &str,
+        site: flin_vm::host::Site,
+        props: Value,
+        children: Value,
+    ) -> Option<flin_vm::host::KeptInstance> {
+        self.out.component_begin(name, site, props, children)
     }
 
-    fn pop_component(&mut self) {
-        self.out.pop_component();
+    fn component_end(&mut self, state: Vec<Value>) {
+        self.out.component_end(state);
+    }
+
+    fn emit_hole(&mut self, html: &str) {
+        self.out.emit_hole(html);
+    }
+
+    fn mark(&mut self, mark: flin_vm::host::Mark, key: Option<&Value>) {
+        self.out.mark(mark, key);
+    }
+
+    fn handler(
+        &mut self,
+        site: flin_vm::host::Site,
+        event: &str,
+        handler: &Value,
+    ) -> Result<(), RuntimeError> {
+        self.out.handler(site, event, handler)
+    }
+
+    fn bind(
+        &mut self,
+        site: flin_vm::host::Site,
+        kind: &str,
+        setter: &Value,
+    ) -> Result<(), RuntimeError> {
+        self.out.bind(site, kind, setter)
+    }
+
+    fn head(&mut self, html: &str) {
+        self.out.head(html);
+    }
+
+    fn written_entities(&self) -> Vec<String> {
+        self.unit.written()
     }
 
     fn query(&mut self, plan: &QueryPlan, terminal: &Terminal) -> Result<Value, RuntimeError> {

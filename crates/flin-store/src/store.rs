@@ -80,7 +80,16 @@ pub struct Store {
     written: AtomicU64,
     next_refresh: AtomicU64,
     changes: Vec<Change>,
+    /// Tables the writer connection changed in the unit of work now running (kept by
+    /// SQLite's update hook, so cascades and history count too).
+    touched: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// Told the entity types each committed unit of work changed (live pages re-run
+    /// what read them, web.md §9).
+    on_commit: std::sync::RwLock<Option<CommitListener>>,
 }
+
+/// Told the entity types a committed unit of work changed.
+pub type CommitListener = Arc<dyn Fn(&[String]) + Send + Sync>;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -149,7 +158,20 @@ impl Store {
         }
         // Readers open when first needed (an idle app holds none), up to READERS.
         let readers = Vec::new();
+        let touched: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
+        let seen = touched.clone();
+        writer.update_hook(Some(
+            move |_: rusqlite::hooks::Action, _: &str, table: &str, _: i64| {
+                if let Ok(mut seen) = seen.lock() {
+                    if !seen.contains(table) {
+                        seen.insert(table.to_string());
+                    }
+                }
+            },
+        ));
         Ok(Store {
+            touched,
+            on_commit: std::sync::RwLock::new(None),
             location,
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
@@ -167,6 +189,34 @@ impl Store {
             next_refresh: AtomicU64::new(REFRESH_AFTER),
             changes,
         })
+    }
+
+    /// Tells `listener` the entity types each committed unit of work changed.
+    pub fn on_commit(&self, listener: CommitListener) {
+        if let Ok(mut slot) = self.on_commit.write() {
+            *slot = Some(listener);
+        }
+    }
+
+    /// The entity types changed by the writer's running unit so far.
+    fn touched_entities(&self) -> Vec<String> {
+        let Ok(touched) = self.touched.lock() else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = touched
+            .iter()
+            .filter(|table| !table.starts_with("_flin") && !table.starts_with("sqlite_"))
+            .map(|table| table.split('$').next().unwrap_or(table).to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn forget_touched(&self) {
+        if let Ok(mut touched) = self.touched.lock() {
+            touched.clear();
+        }
     }
 
     /// An in-memory database (nothing on disk).
@@ -259,6 +309,7 @@ impl Store {
             .lock()
             .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
         conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.forget_touched();
         Ok(Unit {
             store: self,
             conn: Some(ConnRef::Writer(conn)),
@@ -471,8 +522,17 @@ impl<'s> Unit<'s> {
         self.savepoints
     }
 
+    /// The entity types this unit has changed so far (none for a reading unit).
+    pub fn written(&self) -> Vec<String> {
+        match &self.conn {
+            Some(ConnRef::Writer(_)) => self.store.touched_entities(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Makes the unit's writes durable and visible.
     pub fn commit(mut self) -> Result<()> {
+        let written = self.written();
         let result = self.conn().and_then(|c| Ok(c.execute_batch("COMMIT")?));
         if result.is_err() {
             let _ = self.conn().map(|c| c.execute_batch("ROLLBACK"));
@@ -493,13 +553,26 @@ impl<'s> Unit<'s> {
                 }
             }
         }
+        // Forgotten while the writer is still this unit's.
+        if matches!(self.conn, Some(ConnRef::Writer(_))) {
+            self.store.forget_touched();
+        }
         self.finish();
+        if result.is_ok() && !written.is_empty() {
+            let listener = self.store.on_commit.read().ok().and_then(|l| l.clone());
+            if let Some(listener) = listener {
+                listener(&written);
+            }
+        }
         result
     }
 
     /// Undoes every write of the unit.
     pub fn rollback(mut self) -> Result<()> {
         let result = self.conn().and_then(|c| Ok(c.execute_batch("ROLLBACK")?));
+        if matches!(self.conn, Some(ConnRef::Writer(_))) {
+            self.store.forget_touched();
+        }
         self.finish();
         result
     }
@@ -521,6 +594,9 @@ impl Drop for Unit<'_> {
             if let Ok(conn) = self.conn() {
                 if !conn.is_autocommit() {
                     let _ = conn.execute_batch("ROLLBACK");
+                }
+                if matches!(self.conn, Some(ConnRef::Writer(_))) {
+                    self.store.forget_touched();
                 }
             }
             self.finish();

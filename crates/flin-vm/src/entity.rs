@@ -60,6 +60,9 @@ pub struct EntityObj {
     /// Reference fields to show in full in JSON (`.with(author)` on the query that
     /// loaded it), one bit per field index.
     pub expanded: Cell<u64>,
+    /// A field was set since the entity was loaded or last saved: a live value holding
+    /// it is an edit in progress and is not re-run (web.md §9).
+    pub dirty: Cell<bool>,
 }
 
 impl EntityObj {
@@ -76,6 +79,7 @@ pub fn new_entity(ty: Rc<EntityType>, meta: EntityMeta, values: Vec<Value>) -> V
         meta: Cell::new(meta),
         values: RefCell::new(values),
         expanded: Cell::new(0),
+        dirty: Cell::new(false),
     }));
     crate::cycles::register(&value);
     value
@@ -172,6 +176,7 @@ pub fn set_field(entity: &EntityObj, name: Symbol, value: Value) -> Result<(), R
     if let Some(slot) = values.get_mut(index) {
         *slot = value;
     }
+    entity.dirty.set(true);
     Ok(())
 }
 

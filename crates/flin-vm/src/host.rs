@@ -36,6 +36,64 @@ fn no_database() -> crate::RuntimeError {
     crate::RuntimeError::runtime("entities need the database, which this run does not open")
 }
 
+/// Where a piece of markup is in the program: its function's index (high 32 bits) and
+/// the instruction (low 32 bits). A live view names handlers and component instances
+/// by it, so the same markup gets the same name on every render.
+pub type Site = u64;
+
+/// The structure of a page as it renders (web.md §9: `{if}` blocks, `{for}` lists and
+/// their items), so a live view can diff it piece by piece.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    BlockOpen,
+    BlockClose,
+    ListOpen,
+    ListClose,
+    /// An item of a `{for}`: with its key, or by position.
+    ItemOpen,
+    ItemClose,
+    /// Inside a `<form>` with a `submit` handler: where the hidden fields go that let
+    /// the form work without JavaScript.
+    FormFields,
+}
+
+impl Mark {
+    pub fn from_u8(code: u8) -> Option<Mark> {
+        Some(match code {
+            0 => Mark::BlockOpen,
+            1 => Mark::BlockClose,
+            2 => Mark::ListOpen,
+            3 => Mark::ListClose,
+            4 => Mark::ItemOpen,
+            5 => Mark::ItemClose,
+            6 => Mark::FormFields,
+            _ => return None,
+        })
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Mark::BlockOpen => 0,
+            Mark::BlockClose => 1,
+            Mark::ListOpen => 2,
+            Mark::ListClose => 3,
+            Mark::ItemOpen => 4,
+            Mark::ItemClose => 5,
+            Mark::FormFields => 6,
+        }
+    }
+}
+
+/// A component instance a live view kept from its last render.
+#[derive(Debug)]
+pub struct KeptInstance {
+    /// The component file's variables, in the order of its view's `globals`.
+    pub state: Vec<crate::Value>,
+    /// Its props differ from the last render's: the variables computed from them run
+    /// again.
+    pub props_changed: bool,
+}
+
 /// What the VM asks of whoever runs it.
 pub trait Host {
     /// `print(…)`: one line, already formatted.
@@ -130,12 +188,65 @@ pub trait Host {
         String::new()
     }
 
-    /// A component starts rendering: `props` and `children` are its context.
-    fn push_component(&mut self, props: crate::Value, children: crate::Value) {
-        let _ = (props, children);
+    /// A component instance starts rendering at `site`: `props` and `children` are its
+    /// context. A live view that kept this instance from its last render gives its
+    /// state back; `None` makes a new instance (its code runs).
+    fn component_begin(
+        &mut self,
+        name: &str,
+        site: Site,
+        props: crate::Value,
+        children: crate::Value,
+    ) -> Option<KeptInstance> {
+        let _ = (name, site, props, children);
+        None
     }
 
-    fn pop_component(&mut self) {}
+    /// The instance begun last has rendered; `state` is its file variables.
+    fn component_end(&mut self, state: Vec<crate::Value>) {
+        let _ = state;
+    }
+
+    /// Appends a hole of the page: a value's HTML (escaped or trusted). Separate from
+    /// [`Host::emit`] so a live view can tell static pieces from holes (web.md §9).
+    fn emit_hole(&mut self, html: &str) {
+        self.emit(html);
+    }
+
+    /// The structure of the page being rendered: blocks, lists and their items.
+    fn mark(&mut self, mark: Mark, key: Option<&crate::Value>) {
+        let _ = (mark, key);
+    }
+
+    /// An event attribute (`click={…}`, `keydown.enter={…}`) at `site`: the host appends
+    /// the attribute that lets the browser trigger `handler` (a closure).
+    fn handler(
+        &mut self,
+        site: Site,
+        event: &str,
+        handler: &crate::Value,
+    ) -> Result<(), crate::RuntimeError> {
+        let _ = (site, event, handler);
+        Ok(())
+    }
+
+    /// `bind={x}` at `site`: the host appends the attribute that lets the browser set
+    /// `x` through `setter` (a closure of one value); `kind` says how the browser's value
+    /// converts (`text`, `int`, `number`, `bool`).
+    fn bind(
+        &mut self,
+        site: Site,
+        kind: &str,
+        setter: &crate::Value,
+    ) -> Result<(), crate::RuntimeError> {
+        let _ = (site, kind, setter);
+        Ok(())
+    }
+
+    /// HTML for the document head (`<head>` content, `<style>`).
+    fn head(&mut self, html: &str) {
+        let _ = html;
+    }
 
     /// The HTML rendered so far becomes `children` of what renders next (a page's
     /// layout, web.md §4).
@@ -167,6 +278,12 @@ pub trait Host {
     /// How many transaction blocks are open.
     fn depth(&self) -> usize {
         0
+    }
+
+    /// The entity types this unit of work has changed so far (a live view re-runs
+    /// the live values that read them).
+    fn written_entities(&self) -> Vec<String> {
+        Vec::new()
     }
 }
 

@@ -30,6 +30,9 @@ use flin_syntax::Symbol;
 
 pub type Reg = u16;
 
+/// An operand that names no register (`Mark` without a key).
+pub const NO_REG: Reg = u16::MAX;
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
     // ---------------------------------------------------------------- loads
@@ -303,8 +306,20 @@ pub enum Op {
     CaptureBegin,
     /// R[a] = the HTML rendered since the matching `CaptureBegin`
     CaptureEnd { a: Reg },
-    /// Renders component K[k] (a name) with props R[a] and children R[a+1]
+    /// Renders component K[k] (a name) with props R[a] and children R[a+1]: a kept
+    /// instance of a live view gets its state back, a new one runs the component's code
     RenderComponent { a: Reg, k: u32 },
+    /// Marks the structure of the page being rendered ([`crate::host::Mark`] as u8) for
+    /// live diffing; for `ItemOpen`, R[a] is the item's key (`a` = [`NO_REG`]: by position)
+    Mark { a: Reg, kind: u8 },
+    /// Appends the live attribute of an event handler: R[a] the handler (a closure),
+    /// K[k] the event and its modifiers as written (`keydown.enter`)
+    EmitHandler { a: Reg, k: u32 },
+    /// Appends the live attribute of `bind`: R[a] the setter (a closure of one value),
+    /// K[k] how the browser's value converts (`text`, `int`, `number`, `bool`)
+    EmitBind { a: Reg, k: u32 },
+    /// Adds R[a] (HTML) to the document head (`<head>` content, `<style>`)
+    EmitHead { a: Reg },
     /// `validate { … }`: checks the request body against K[k]; after it, `body` is
     /// the record of the validated fields
     ValidateBody { k: u32 },

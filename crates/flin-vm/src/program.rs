@@ -78,8 +78,55 @@ pub struct ProgramCode {
     pub layouts: Vec<(FileId, Option<String>)>,
     /// The `middleware { }` block of each `_middleware.flin`.
     pub middleware: Vec<(FileId, u32)>,
-    /// Components (`components/Card.flin` is `Card`) and their code.
+    /// Components (`components/Card.flin` is `Card`): their index in `views`.
     pub components: Vec<(String, u32)>,
+    /// Every file with markup (pages, layouts, components), as a view renders it.
+    pub views: Vec<ViewCode>,
+}
+
+/// A file with markup, split the way a live view runs it (web.md §2, §9): its top-level
+/// code (`main`, in [`ProgramCode::entries`]) runs once when the page or instance is
+/// made; its markup (`render`) runs on every render, reading the file's variables.
+#[derive(Clone, Debug)]
+pub struct ViewCode {
+    pub file: FileId,
+    pub main: u32,
+    pub render: u32,
+    /// The file's variables (indices into [`ProgramCode::globals`]): the state of a
+    /// page, or of one component instance.
+    pub globals: Vec<u32>,
+    /// Its live values, in declaration order.
+    pub live: Vec<LiveValueCode>,
+    /// `on_mount { }` and `on_unmount { }` blocks, in order.
+    pub on_mount: Vec<u32>,
+    pub on_unmount: Vec<u32>,
+    /// Whether its markup has an event attribute or `bind` (then a page is live even
+    /// without live values).
+    pub interactive: bool,
+}
+
+/// A top-level variable whose initializer reads the database (a query, `find`,
+/// `count`, `search` …, directly or through the functions it calls), or, in a
+/// component, its props: it runs again when what it reads changes (web.md §9).
+#[derive(Clone, Debug)]
+pub struct LiveValueCode {
+    /// The variable (an index into [`ProgramCode::globals`]).
+    pub global: u32,
+    /// A function of no argument that computes the initializer's value.
+    pub function: u32,
+    /// The file variables the initializer reads (through the file's functions too).
+    pub reads: Vec<u32>,
+    /// The entity types it reads.
+    pub entities: Vec<String>,
+    /// It reads `props` or `children` (a component's variable computed from its props).
+    pub props: bool,
+}
+
+impl ProgramCode {
+    /// The view of a file, if it has markup.
+    pub fn view_of(&self, file: FileId) -> Option<&ViewCode> {
+        self.views.iter().find(|v| v.file == file)
+    }
 }
 
 /// A function ready to run: its code and its value constants.

@@ -22,6 +22,46 @@ pub fn verify(program: &ProgramCode) -> Result<(), VerifyError> {
             problem,
         })?;
     }
+    verify_views(program)
+}
+
+/// Every function and variable a view names exists: the VM indexes them directly when
+/// it renders a component.
+fn verify_views(program: &ProgramCode) -> Result<(), VerifyError> {
+    let n_functions = program.functions.len();
+    let n_globals = program.globals.len();
+    let bad = |problem: String| VerifyError {
+        function: 0,
+        pc: 0,
+        problem,
+    };
+    for view in &program.views {
+        let functions = [view.main, view.render]
+            .into_iter()
+            .chain(view.on_mount.iter().copied())
+            .chain(view.on_unmount.iter().copied())
+            .chain(view.live.iter().map(|l| l.function));
+        for function in functions {
+            if function as usize >= n_functions {
+                return Err(bad(format!("a view names function {function}")));
+            }
+        }
+        let globals = view
+            .globals
+            .iter()
+            .chain(view.live.iter().map(|l| &l.global))
+            .chain(view.live.iter().flat_map(|l| &l.reads));
+        for global in globals {
+            if *global as usize >= n_globals {
+                return Err(bad(format!("a view names variable {global}")));
+            }
+        }
+    }
+    for (name, view) in &program.components {
+        if *view as usize >= program.views.len() {
+            return Err(bad(format!("component {name} names view {view}")));
+        }
+    }
     Ok(())
 }
 
@@ -289,6 +329,21 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
                 }
                 regs(&[(a, 2)])?;
             }
+            Op::Mark { a, kind } => {
+                if crate::host::Mark::from_u8(kind).is_none() {
+                    return Err((pc, format!("unknown mark {kind}")));
+                }
+                if a != crate::opcode::NO_REG {
+                    regs(&[(a, 1)])?;
+                }
+            }
+            Op::EmitHandler { a, k } | Op::EmitBind { a, k } => {
+                if !matches!(constant(k), Some(Constant::Text(_))) {
+                    return Err((pc, "EmitHandler and EmitBind need a text constant".into()));
+                }
+                regs(&[(a, 1)])?;
+            }
+            Op::EmitHead { a } => regs(&[(a, 1)])?,
             Op::ValidateBody { k } => {
                 if !matches!(constant(k), Some(Constant::Validate(_))) {
                     return Err((pc, "ValidateBody needs a validate constant".into()));

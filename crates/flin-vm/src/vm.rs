@@ -98,6 +98,80 @@ impl<'h> Vm<'h> {
         self.invoke(index, None, args)
     }
 
+    /// Renders one component instance (web.md §3): a new instance runs the component's
+    /// code, a kept one (a live view's) gets its state back and recomputes what it
+    /// derives from changed props; then its markup renders. The component file's
+    /// variables are the instance's own while it renders: the outer values (another
+    /// instance of the same component around this one) come back after.
+    fn render_component(
+        &mut self,
+        view: u32,
+        name: &str,
+        site: crate::host::Site,
+        props: Value,
+        children: Value,
+    ) -> Result<(), RuntimeError> {
+        let code = self.program.code.clone();
+        let Some(view) = code.views.get(view as usize) else {
+            return Err(RuntimeError::runtime(format!(
+                "internal: component `{name}` has no view"
+            )));
+        };
+        let kept = self.host.component_begin(name, site, props, children);
+        let outer = self.take_globals(&view.globals);
+        let result = self.instance_render(view, kept);
+        let state = self.take_globals(&view.globals);
+        self.put_globals(&view.globals, outer);
+        self.host.component_end(state);
+        result
+    }
+
+    fn instance_render(
+        &mut self,
+        view: &crate::program::ViewCode,
+        kept: Option<crate::host::KeptInstance>,
+    ) -> Result<(), RuntimeError> {
+        match kept {
+            None => {
+                self.run_function(view.main, &[])?;
+            }
+            Some(kept) => {
+                self.put_globals(&view.globals, kept.state);
+                if kept.props_changed {
+                    for live in view.live.iter().filter(|l| l.props) {
+                        let value = self.run_function(live.function, &[])?;
+                        if let Some(slot) = self.globals.get_mut(live.global as usize) {
+                            *slot = value;
+                        }
+                    }
+                }
+            }
+        }
+        self.run_function(view.render, &[])?;
+        Ok(())
+    }
+
+    /// Takes the values of some file variables out (leaving them unassigned).
+    pub fn take_globals(&mut self, globals: &[u32]) -> Vec<Value> {
+        globals
+            .iter()
+            .map(|g| {
+                self.globals
+                    .get_mut(*g as usize)
+                    .map_or(Value::Absent, |slot| std::mem::replace(slot, Value::Absent))
+            })
+            .collect()
+    }
+
+    /// Puts values back into file variables (as [`Vm::take_globals`] gave them).
+    pub fn put_globals(&mut self, globals: &[u32], values: Vec<Value>) {
+        for (g, value) in globals.iter().zip(values) {
+            if let Some(slot) = self.globals.get_mut(*g as usize) {
+                *slot = value;
+            }
+        }
+    }
+
     /// Calls a function value (used by built-ins such as `map` and `sort_by`).
     pub fn call_value(&mut self, callee: &Value, args: &[Value]) -> Result<Value, RuntimeError> {
         match callee {
@@ -1430,11 +1504,39 @@ impl<'h> Vm<'h> {
                 }
                 Op::EmitValue { a } => {
                     let shown = crate::display::display(&r!(a));
-                    self.host.emit(&crate::html::escape(&shown));
+                    self.host.emit_hole(&crate::html::escape(&shown));
                 }
                 Op::EmitRaw { a } => {
                     let shown = crate::display::display(&r!(a));
-                    self.host.emit(&shown);
+                    self.host.emit_hole(&shown);
+                }
+                Op::Mark { a, kind } => {
+                    if let Some(mark) = crate::host::Mark::from_u8(kind) {
+                        let key = (a != crate::opcode::NO_REG).then(|| &r!(a));
+                        self.host.mark(mark, key);
+                    }
+                }
+                Op::EmitHandler { a, k } => {
+                    save_pc!();
+                    let Some(Value::Text(event)) = function.values.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad handler constant"));
+                    };
+                    let site = (u64::from(function.index) << 32) | (pc as u64);
+                    let handler = r!(a).clone();
+                    lend!(self.host.handler(site, event.as_str(), &handler))?;
+                }
+                Op::EmitBind { a, k } => {
+                    save_pc!();
+                    let Some(Value::Text(kind)) = function.values.get(k as usize) else {
+                        return Err(RuntimeError::runtime("internal: bad bind constant"));
+                    };
+                    let site = (u64::from(function.index) << 32) | (pc as u64);
+                    let setter = r!(a).clone();
+                    lend!(self.host.bind(site, kind.as_str(), &setter))?;
+                }
+                Op::EmitHead { a } => {
+                    let shown = crate::display::display(&r!(a));
+                    self.host.head(&shown);
                 }
                 Op::LoadContext { a, k } => {
                     let Some(Constant::Name(name)) = function.code().constants.get(k as usize)
@@ -1454,22 +1556,19 @@ impl<'h> Vm<'h> {
                     else {
                         return Err(RuntimeError::runtime("internal: bad component constant"));
                     };
-                    let Some(component) = self
+                    let Some(view) = self
                         .program
                         .code
                         .components
                         .iter()
                         .find(|(n, _)| n.as_str() == name.as_str())
-                        .map(|(_, f)| *f)
+                        .map(|(_, v)| *v)
                     else {
                         return Err(RuntimeError::runtime(format!("unknown component `{name}`")));
                     };
                     let (props, children) = (r!(a).clone(), r!(a + 1).clone());
-                    self.host.push_component(props, children);
-                    // Each instance runs the component's code afresh: its own state.
-                    let result = lend!(self.run_function(component, &[]));
-                    self.host.pop_component();
-                    result?;
+                    let site = (u64::from(function.index) << 32) | (pc as u64);
+                    lend!(self.render_component(view, name.as_str(), site, props, children))?;
                 }
                 Op::ValidateBody { k } => {
                     save_pc!();

@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use notify::Watcher;
 
-use crate::server::{Live, Options, Shared, prepare, start_workers};
+use crate::server::{Live, Options, Shared, prepare};
 
 /// The script a dev page loads: reload when the server's version changes.
 const DEV_JS: &str = "(function(){var v=null;function poll(){fetch('/__flin/version').then(function(r){return r.text()}).then(function(t){if(v===null){v=t}else if(t!==v){location.reload()}}).catch(function(){}).finally(function(){setTimeout(poll,700)})}poll()})();\n";
@@ -105,13 +105,9 @@ fn rebuild(
     workers: usize,
 ) {
     let started = Instant::now();
-    let failure = |text: String| Live {
-        table: Arc::new(crate::routes::RouteTable::default()),
-        jobs: std::sync::mpsc::channel().0,
-        failure: Some(text),
-    };
+    let build = shared.version.load(Ordering::Relaxed) + 1;
     let live = match flin_check::load(target) {
-        Err(err) => failure(format!("error: {err}")),
+        Err(err) => Live::failed(format!("error: {err}")),
         Ok(project) => match flin_runtime::build(project) {
             Err((project, diagnostics)) => {
                 let text = flin_diagnostics::render_human(
@@ -120,23 +116,14 @@ fn rebuild(
                     flin_diagnostics::Color::Never,
                 );
                 eprintln!("{text}");
-                failure(text)
+                Live::failed(text)
             }
             Ok(built) => match prepare(built, root, options.memory) {
                 Err(err) => {
                     eprintln!("{err}");
-                    failure(err)
+                    Live::failed(err)
                 }
-                Ok(app) => {
-                    let jobs = start_workers(&app, options, workers);
-                    Live {
-                        table: Arc::new(crate::routes::RouteTable {
-                            routes: app.table.routes.clone(),
-                        }),
-                        jobs,
-                        failure: None,
-                    }
-                }
+                Ok(app) => Live::new(&app, options, workers, &shared.hub, build),
             },
         },
     };
@@ -145,6 +132,8 @@ fn rebuild(
         *current = Arc::new(live);
     }
     let version = shared.version.fetch_add(1, Ordering::Relaxed) + 1;
+    // Open live pages run the old code: they reload.
+    shared.hub.reload_all();
     if ok {
         eprintln!(
             "recompiled in {:.0} ms (version {version})",

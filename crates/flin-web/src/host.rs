@@ -1,13 +1,17 @@
-//! The host a request's VM talks to (web.md §2, §5–§7): the page being rendered (with
-//! the buffers of component children and the stack of rendering components), the
+//! The host a request's VM talks to (web.md §2, §5–§7): the page being rendered
+//! (`render.rs`, with the stack of rendering components for their context), the
 //! request's context values (`params`, `query`, `body`, `session` …), the session's user,
 //! `validate { }`, the built-in guards that need the request, and `next()` of middleware.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use flin_vm::host::{KeptInstance, Mark, Site as Site_};
 use flin_vm::value::{Entries, Key};
 use flin_vm::{Host, RuntimeError, Value};
+
+use crate::render::PageRender;
 
 use crate::json;
 use crate::unit::{RequestData, Site};
@@ -17,7 +21,9 @@ pub struct WebHost<'s> {
     pub(crate) site: &'s Site,
     /// The file being served (for rate limits per route).
     pub(crate) source: String,
-    pub(crate) html: String,
+    /// The page being rendered; shared with a live view, which reads it between the
+    /// VM runs of one unit of work.
+    pub(crate) page: Rc<RefCell<PageRender>>,
     pub(crate) request: RequestData,
     /// The session as the request brought it, and as the program sees it.
     pub(crate) session_in: serde_json::Value,
@@ -26,14 +32,68 @@ pub struct WebHost<'s> {
     pub(crate) next: std::rc::Rc<std::cell::Cell<bool>>,
     /// `body` after a `validate { }` block: the validated fields.
     pub(crate) validated: Option<Value>,
+    /// A layout's `{children}`: the page rendered inside it.
     pub(crate) children: Option<String>,
     pub(crate) log_lines: Vec<(&'static str, String)>,
-    /// Outer buffers while a component's children render into their own.
-    pub(crate) captures: Vec<String>,
     /// The components rendering now, innermost last: their props and children.
     pub(crate) components: Vec<(Value, Value)>,
     /// Context values already built for this request.
     pub(crate) context_cache: Vec<(String, Value)>,
+    /// `event` while a live handler runs.
+    pub(crate) event: Option<Value>,
+    /// Other context values of this unit (`status` and `message` of an error page).
+    pub(crate) extra_context: Vec<(String, Value)>,
+    /// The page is live by its own code (handlers, `bind`, live values).
+    pub(crate) live: bool,
+    /// The live region's markers are placed (around a layout's `{children}`).
+    pub(crate) live_marked: bool,
+}
+
+impl<'s> WebHost<'s> {
+    pub fn new(
+        site: &'s Site,
+        source: String,
+        request: RequestData,
+        session_in: serde_json::Value,
+        page: PageRender,
+    ) -> WebHost<'s> {
+        let user = crate::session::user_of(&session_in);
+        WebHost {
+            site,
+            source,
+            page: Rc::new(RefCell::new(page)),
+            request,
+            session_in,
+            session_data: None,
+            user,
+            next: Rc::new(std::cell::Cell::new(false)),
+            validated: None,
+            children: None,
+            log_lines: Vec::new(),
+            components: Vec::new(),
+            context_cache: Vec::new(),
+            event: None,
+            extra_context: Vec::new(),
+            live: false,
+            live_marked: false,
+        }
+    }
+
+    /// The session as it stands after the unit of work (`{"user": …, "data": …}`).
+    pub fn session_out(&self) -> serde_json::Value {
+        let data = match &self.session_data {
+            Some(value) => flin_vm::json::to_json_value(value),
+            None => self
+                .session_in
+                .get("data")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null),
+        };
+        serde_json::json!({
+            "user": self.user.as_ref().map(|(e, id)| serde_json::json!([e, id])),
+            "data": if data.is_null() { serde_json::json!({}) } else { data },
+        })
+    }
 }
 
 impl Host for WebHost<'_> {
@@ -46,28 +106,82 @@ impl Host for WebHost<'_> {
     }
 
     fn emit(&mut self, html: &str) {
-        self.html.push_str(html);
+        self.page.borrow_mut().emit(html);
+    }
+
+    fn emit_hole(&mut self, html: &str) {
+        self.page.borrow_mut().hole(html);
     }
 
     fn capture_begin(&mut self) {
-        self.captures.push(std::mem::take(&mut self.html));
+        self.page.borrow_mut().capture_begin();
     }
 
     fn capture_end(&mut self) -> String {
-        let outer = self.captures.pop().unwrap_or_default();
-        std::mem::replace(&mut self.html, outer)
+        self.page.borrow_mut().capture_end()
     }
 
-    fn push_component(&mut self, props: Value, children: Value) {
-        self.components.push((props, children));
+    fn mark(&mut self, mark: Mark, key: Option<&Value>) {
+        self.page.borrow_mut().mark(mark, key);
     }
 
-    fn pop_component(&mut self) {
+    fn handler(&mut self, site: Site_, event: &str, handler: &Value) -> Result<(), RuntimeError> {
+        self.page.borrow_mut().handler(site, event, handler);
+        Ok(())
+    }
+
+    fn bind(&mut self, site: Site_, kind: &str, setter: &Value) -> Result<(), RuntimeError> {
+        self.page.borrow_mut().bind(site, kind, setter);
+        Ok(())
+    }
+
+    fn head(&mut self, html: &str) {
+        self.page.borrow_mut().head(html);
+    }
+
+    fn component_begin(
+        &mut self,
+        name: &str,
+        site: Site_,
+        props: Value,
+        children: Value,
+    ) -> Option<KeptInstance> {
+        let code = &self.site.program.code;
+        let view = code
+            .components
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v);
+        let mut page = self.page.borrow_mut();
+        // A component with handlers or live values makes its page live.
+        if let Some(code) = view.and_then(|v| code.views.get(v as usize)) {
+            if code.interactive || !code.live.is_empty() {
+                page.live = true;
+            }
+        }
+        self.components.push((props.clone(), children.clone()));
+        page.component_begin(view, site, props, children)
+    }
+
+    fn component_end(&mut self, state: Vec<Value>) {
         self.components.pop();
+        self.page.borrow_mut().component_end(state);
     }
 
     fn wrap_children(&mut self) {
-        self.children = Some(std::mem::take(&mut self.html));
+        let mut page = self.page.borrow_mut();
+        let html = page.take_html();
+        // A live page's region is the page inside its layout.
+        if self.live || page.live {
+            self.children = Some(format!(
+                "{}{html}{}",
+                crate::page::LIVE_START,
+                crate::page::LIVE_END
+            ));
+            self.live_marked = true;
+        } else {
+            self.children = Some(html);
+        }
     }
 
     fn session_user(&mut self) -> Option<(String, i64)> {
@@ -262,12 +376,19 @@ impl WebHost<'_> {
             "children" => match (self.components.last(), &self.children) {
                 (Some((_, children)), _) => children.clone(),
                 (None, Some(html)) => Value::text(html.as_str()),
-                (None, None) => Value::None,
+                (None, None) => match &self.page.borrow().handler_instance {
+                    Some((_, children)) => children.clone(),
+                    None => Value::None,
+                },
             },
             "props" => match self.components.last() {
                 Some((props, _)) => props.clone(),
-                None => Value::None,
+                None => match &self.page.borrow().handler_instance {
+                    Some((props, _)) => props.clone(),
+                    None => Value::None,
+                },
             },
+            "event" => self.event.clone().unwrap_or(Value::None),
             slot if slot.starts_with("slot:") => match self.components.last() {
                 Some((Value::Map(props), _)) => {
                     let key = Key(Value::text(format!("${slot}")));
@@ -275,7 +396,11 @@ impl WebHost<'_> {
                 }
                 _ => Value::None,
             },
-            _ => Value::None,
+            other => self
+                .extra_context
+                .iter()
+                .find(|(n, _)| n == other)
+                .map_or(Value::None, |(_, v)| v.clone()),
         }
     }
 }

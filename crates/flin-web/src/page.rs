@@ -1,17 +1,27 @@
-//! The HTML document of a page (web.md §2, §4): the layout it renders in, `<head>`
-//! content gathered from the page and its layout into the document head, and the shell
-//! (doctype, charset, viewport).
+//! The HTML document of a page (web.md §2, §4, §9): the layout it renders in, `<head>`
+//! content gathered from the page and its layout into the document head, the shell
+//! (doctype, charset, viewport) and, for a live page, its view token and the client
+//! runtime.
 
+use flin_diagnostics::FileId;
+
+use crate::host::WebHost;
+use crate::live::token::{TOKEN_LIFETIME_SECS, ViewToken, now_secs};
 use crate::routes::Route;
 use crate::unit::{ResponseData, Site};
 
-/// The layout's code for a page: the one it names, none for `layout none`, else
+/// The layout a page renders in: the one it names, none for `layout none`, else
 /// `layouts/default.flin` when there is one.
-pub fn layout_of(site: &Site, route: &Route) -> Option<u32> {
+pub fn layout_of(site: &Site, route: &Route) -> Option<FileId> {
+    layout_of_file(site, route.file)
+}
+
+/// The layout a file with markup renders in.
+pub fn layout_of_file(site: &Site, file: FileId) -> Option<FileId> {
     let chosen = site
         .layout_choices
         .iter()
-        .find(|(file, _)| *file == route.file)
+        .find(|(chooser, _)| *chooser == file)
         .map(|(_, choice)| choice.clone());
     let name = match chosen {
         Some(None) => return None,
@@ -21,72 +31,80 @@ pub fn layout_of(site: &Site, route: &Route) -> Option<u32> {
     site.layouts
         .iter()
         .find(|(layout, _)| *layout == name)
-        .map(|(_, main)| *main)
+        .map(|(_, file)| *file)
 }
 
-const HEAD_OPEN: &str = "<!--flin:head-->";
-const HEAD_CLOSE: &str = "<!--/flin:head-->";
+/// Where a live page's region starts and ends in the document: the client runtime
+/// patches what is between (a layout around it stays as rendered).
+pub const LIVE_START: &str = "<!--flin:live-->";
+pub const LIVE_END: &str = "<!--/flin:live-->";
 
-/// Splits rendered HTML into head content (from `<head>` elements) and body.
-fn split_head(html: &str) -> (String, String) {
-    let mut head = String::new();
-    let mut body = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find(HEAD_OPEN) {
-        body.push_str(rest.get(..start).unwrap_or(""));
-        let after = rest.get(start + HEAD_OPEN.len()..).unwrap_or("");
-        match after.find(HEAD_CLOSE) {
-            Some(end) => {
-                let piece = after.get(..end).unwrap_or("");
-                // A component rendered many times brings its `<style>` once.
-                if !head.contains(piece) {
-                    head.push_str(piece);
-                }
-                rest = after.get(end + HEAD_CLOSE.len()..).unwrap_or("");
-            }
-            None => {
-                head.push_str(after);
-                rest = "";
-            }
-        }
+/// The full document of a rendered page: the shell (doctype, charset, viewport), the
+/// head content gathered from the page, its components and layout, and for a live page
+/// its view token and the client runtime; `flin dev` adds the script that reloads the
+/// page when the project changes.
+pub fn document(site: &Site, host: &WebHost<'_>, route: &Route) -> ResponseData {
+    let mut page = host.page.borrow_mut();
+    let mut body = page.take_html();
+    let live = host.live || page.live || is_live(site, route);
+    if live && !host.live_marked {
+        body = format!("{LIVE_START}{body}{LIVE_END}");
     }
-    body.push_str(rest);
-    (head, body)
-}
-
-/// The full document of a rendered page (`dev`: with the script that reloads it when
-/// the project changes).
-pub fn document(html: &str, dev: bool) -> ResponseData {
-    let (head, body) = split_head(html);
+    let head = page.head_html();
     let has_title = head.contains("<title");
-    let mut out = String::with_capacity(html.len() + 256);
+    let mut out = String::with_capacity(body.len() + head.len() + 512);
     out.push_str("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     if !has_title {
         out.push_str("<title>FLIN</title>\n");
     }
-    out.push_str(&head);
-    if dev {
-        out.push_str("\n<script src=\"/__flin/dev.js\" defer></script>");
+    out.push_str(head);
+    if !head.is_empty() && !head.ends_with('\n') {
+        out.push('\n');
     }
-    out.push_str("\n</head>\n<body>\n");
+    if live {
+        let path = match host.request.query.is_empty() {
+            true => host.request.path.clone(),
+            false => format!("{}?{}", host.request.path, host.request.query_text()),
+        };
+        let token = site.signer.view_token(&ViewToken {
+            path,
+            user: host
+                .user
+                .as_ref()
+                .map_or(serde_json::Value::Null, |(e, id)| {
+                    serde_json::json!([e, id])
+                }),
+            build: site.build,
+            expires: now_secs() + TOKEN_LIFETIME_SECS,
+        });
+        out.push_str(&format!(
+            "<meta name=\"flin-live\" content=\"{token}\">\n<script src=\"{}\" defer></script>\n",
+            crate::live::assets::script_url()
+        ));
+    }
+    if site.dev {
+        out.push_str("<script src=\"/__flin/dev.js\" defer></script>\n");
+    }
+    out.push_str("</head>\n<body>\n");
     out.push_str(&body);
     out.push_str("\n</body>\n</html>\n");
+    let mut headers = vec![("content-type".into(), "text/html; charset=utf-8".into())];
+    if live {
+        // The page carries a view token: a copy from a cache would be stale.
+        headers.push(("cache-control".into(), "no-store".into()));
+    }
     ResponseData {
         status: 200,
-        headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+        headers,
         body: out.into_bytes(),
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn head_content_moves_to_the_head() {
-        let (head, body) = super::split_head(
-            "<h1>x</h1><!--flin:head--><title>T</title><!--/flin:head--><p>y</p>",
-        );
-        assert_eq!(head, "<title>T</title>");
-        assert_eq!(body, "<h1>x</h1><p>y</p>");
-    }
+/// Whether a page is live by its own code: an event attribute, `bind` or a live value.
+pub fn is_live(site: &Site, route: &Route) -> bool {
+    site.program
+        .code
+        .view_of(route.file)
+        .is_some_and(|view| view.interactive || !view.live.is_empty())
 }

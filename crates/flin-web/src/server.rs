@@ -4,9 +4,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -14,10 +13,13 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use flin_runtime::{Built, Durability, Location, Store};
-use flin_vm::Program;
 
+use crate::live::LiveSettings;
+use crate::live::hub::LiveHub;
+use crate::live::token::Signer;
 use crate::routes::{Route, RouteTable, segments_of};
-use crate::unit::{RequestData, ResponseData, Site};
+use crate::unit::{RequestData, ResponseData};
+use crate::workers::{Job, Pool};
 
 /// How to serve.
 #[derive(Clone, Debug)]
@@ -41,6 +43,8 @@ pub struct Options {
     pub csp: String,
     /// `database.durability` from flin.toml (empty: the environment or the default).
     pub durability: String,
+    /// `[live]`: limits of live pages.
+    pub live: LiveSettings,
 }
 
 impl Default for Options {
@@ -58,23 +62,56 @@ impl Default for Options {
             csp: "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'"
                 .into(),
             durability: String::new(),
+            live: LiveSettings::default(),
         }
     }
-}
-
-/// A request handed to a VM worker, and where its answer goes.
-pub(crate) struct Job {
-    route: usize,
-    request: RequestData,
-    reply: tokio::sync::oneshot::Sender<ResponseData>,
 }
 
 /// What a build of the project serves; `flin dev` swaps it after each change.
 pub(crate) struct Live {
     pub table: Arc<RouteTable>,
-    pub jobs: mpsc::Sender<Job>,
+    pub pool: Pool,
     /// The last build failed: its diagnostics, shown instead of the app (dev).
     pub failure: Option<String>,
+    /// Checks the view tokens of this build's pages.
+    pub signer: Signer,
+    pub session_key: cookie::Key,
+    /// The build's number (`version` when it was made).
+    pub build: u64,
+}
+
+impl Live {
+    pub fn new(
+        app: &App,
+        options: &Options,
+        workers: usize,
+        hub: &Arc<LiveHub>,
+        build: u64,
+    ) -> Live {
+        Live {
+            table: Arc::new(RouteTable {
+                routes: app.table.routes.clone(),
+            }),
+            pool: crate::workers::start(app, options, workers, hub, build),
+            failure: None,
+            signer: Signer::new(&app.session_key),
+            session_key: app.session_key.clone(),
+            build,
+        }
+    }
+
+    /// What serves while the project does not compile (`flin dev`).
+    pub fn failed(diagnostics: String) -> Live {
+        let key = cookie::Key::derive_from(&[0u8; 64]);
+        Live {
+            table: Arc::new(RouteTable::default()),
+            pool: Pool::none(),
+            failure: Some(diagnostics),
+            signer: Signer::new(&key),
+            session_key: key,
+            build: 0,
+        }
+    }
 }
 
 pub(crate) struct Shared {
@@ -88,6 +125,15 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     security_headers: bool,
     csp: HeaderValue,
+    /// The live views of every build, and the commits they follow.
+    pub hub: Arc<LiveHub>,
+    pub live_settings: LiveSettings,
+}
+
+impl Shared {
+    pub fn next_request_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 /// Everything built from a project before serving it.
@@ -154,105 +200,6 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
     })
 }
 
-/// Starts `workers` VM threads, each with its own loaded program.
-pub(crate) fn start_workers(app: &App, options: &Options, workers: usize) -> mpsc::Sender<Job> {
-    let (sender, receiver) = mpsc::channel::<Job>();
-    let receiver = Arc::new(Mutex::new(receiver));
-    let table = Arc::new(RouteTable {
-        routes: app.table.routes.clone(),
-    });
-    let code = app.built.code.clone();
-    let sources = Arc::new(app.built.project.sources.clone());
-    let layouts: Vec<(String, u32)> = code
-        .entries
-        .iter()
-        .filter_map(|(file, main)| {
-            let path = &app.built.project.sources.get(*file)?.path;
-            let name = path.strip_prefix("layouts/")?.strip_suffix(".flin")?;
-            Some((name.to_string(), *main))
-        })
-        .collect();
-    let mut middleware: Vec<(String, u32)> = code
-        .middleware
-        .iter()
-        .filter_map(|(file, function)| {
-            let path = &app.built.project.sources.get(*file)?.path;
-            let folder = path.strip_suffix("_middleware.flin")?;
-            Some((folder.to_string(), *function))
-        })
-        .collect();
-    middleware.sort_by_key(|(folder, _)| folder.matches('/').count());
-    let rate = Arc::new(Mutex::new(std::collections::HashMap::new()));
-    for index in 0..workers {
-        let receiver = receiver.clone();
-        let middleware = middleware.clone();
-        let rate = rate.clone();
-        let session_key = app.session_key.clone();
-        let table = table.clone();
-        let code = code.clone();
-        let store = app.store.clone();
-        let sources = sources.clone();
-        let layouts = layouts.clone();
-        let options = options.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("flin-vm-{index}"))
-            .stack_size(256 * 1024 * 1024)
-            .spawn(move || {
-                let site = Site {
-                    program: Rc::new(Program::load(code.clone())),
-                    store,
-                    dev: options.dev,
-                    time_limit: options.time_limit,
-                    layout_choices: code.layouts.clone(),
-                    layouts,
-                    sources,
-                    middleware,
-                    session_key,
-                    rate,
-                };
-                loop {
-                    let job = match receiver.lock() {
-                        Ok(guard) => guard.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(job) = job else { return };
-                    let request_id = job.request.request_id.clone();
-                    let inject = options.fault_injection && job.request.path == "/__flin/panic";
-                    let response = match table.routes.get(job.route) {
-                        None => ResponseData::error(404, "Not found"),
-                        Some(route) => {
-                            // A panic inside a handler is one failed request, not a
-                            // dead server.
-                            let run = std::panic::AssertUnwindSafe(|| {
-                                // Deliberate and unreachable from `flin dev`/`flin start`:
-                                // `fault_injection` is set only by code building `Options`
-                                // (the integration tests); flin.toml, the environment and
-                                // `config::options` always leave it false.
-                                #[allow(clippy::panic)]
-                                if inject {
-                                    std::panic::panic_any("fault injection");
-                                }
-                                crate::unit::handle(&site, route, job.request)
-                            });
-                            std::panic::catch_unwind(run).unwrap_or_else(|_| {
-                                eprintln!("[error] request {request_id}: internal panic");
-                                ResponseData::json(
-                                    500,
-                                    &serde_json::json!({ "error": "Internal error", "status": 500, "request_id": request_id }),
-                                )
-                            })
-                        }
-                    };
-                    let _ = job.reply.send(response);
-                }
-            });
-        if let Err(err) = spawned {
-            eprintln!("error: cannot start a VM worker: {err}");
-        }
-    }
-    sender
-}
-
 /// Serves `app` until SIGINT/SIGTERM; `ready` gets the bound address.
 pub async fn serve(
     app: App,
@@ -263,16 +210,13 @@ pub async fn serve(
         .map(|n| n.get())
         .unwrap_or(2)
         .max(2);
-    let jobs = start_workers(&app, &options, workers);
+    let hub = Arc::new(LiveHub::new());
+    let live = Live::new(&app, &options, workers, &hub, 1);
     let public = app.root.join("public");
     let shared = Arc::new(Shared {
-        live: std::sync::RwLock::new(Arc::new(Live {
-            table: Arc::new(RouteTable {
-                routes: app.table.routes.clone(),
-            }),
-            jobs,
-            failure: None,
-        })),
+        hub,
+        live_settings: options.live.clone(),
+        live: std::sync::RwLock::new(Arc::new(live)),
         version: AtomicU64::new(1),
         public: public.is_dir().then_some(public),
         dev: options.dev,
@@ -428,6 +372,22 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
             return response;
         }
     }
+    // The live runtime, its socket and its session pick-up: served here, never by a
+    // VM worker.
+    match path.as_str() {
+        "/_flin/live" => return crate::live::socket::upgrade(shared.clone(), peer, request).await,
+        "/_flin/live.js" => {
+            let etag = request
+                .headers()
+                .get("if-none-match")
+                .and_then(|v| v.to_str().ok());
+            return plain(crate::live::assets::script(uri.query(), etag));
+        }
+        "/_flin/session" if method == Method::POST => {
+            return crate::live::socket::session(shared, &request);
+        }
+        _ => {}
+    }
     let live = match shared.live.read() {
         Ok(live) => live.clone(),
         Err(_) => return plain(ResponseData::error(500, "the server is restarting")),
@@ -471,7 +431,7 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
     if let Some(reason) = malformed_body(&headers, &body) {
         return plain(ResponseData::error(400, &reason));
     }
-    let request_id = format!("{:08x}", shared.next_id.fetch_add(1, Ordering::Relaxed));
+    let request_id = format!("{:08x}", shared.next_request_id());
     let data = RequestData {
         method: method.as_str().to_string(),
         path,
@@ -482,10 +442,12 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
         ip: peer.ip().to_string(),
         params,
         request_id,
+        raw_query: uri.query().unwrap_or("").to_string(),
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if live
-        .jobs
+        .pool
+        .requests
         .send(Job {
             route: route_index,
             request: data,
@@ -522,7 +484,7 @@ fn malformed_body(headers: &HeaderMap, body: &Bytes) -> Option<String> {
     None
 }
 
-fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+pub(crate) fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .filter_map(|(name, value)| {
@@ -534,7 +496,7 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn cookie_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+pub(crate) fn cookie_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .get_all("cookie")
         .iter()

@@ -70,6 +70,12 @@ pub fn open(key: &Key, cookies: &[(String, String)]) -> J {
         .unwrap_or_else(empty)
 }
 
+/// The logged-in user of a session: entity name and id.
+pub fn user_of(session: &J) -> Option<(String, i64)> {
+    let user = session.get("user")?;
+    Some((user.get(0)?.as_str()?.to_string(), user.get(1)?.as_i64()?))
+}
+
 pub fn empty() -> J {
     serde_json::json!({ "user": null, "data": {} })
 }

@@ -3,6 +3,7 @@
 //! result becomes a response. The database work is one transaction: committed when the
 //! response is a success, rolled back when the handler failed.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,10 @@ use flin_vm::{Host, Limits, Program, RuntimeError, Value, Vm};
 
 use crate::host::WebHost;
 use crate::json;
+use crate::live::token::Signer;
 use crate::page;
-use crate::routes::Route;
+use crate::render::PageRender;
+use crate::routes::{Route, RouteTable};
 
 /// A request as plain data (it crosses from the async server to a worker thread).
 #[derive(Clone, Debug, Default)]
@@ -28,6 +31,14 @@ pub struct RequestData {
     pub ip: String,
     pub params: Vec<(String, String)>,
     pub request_id: String,
+    /// The query string as sent (`a=1&b=2`).
+    pub raw_query: String,
+}
+
+impl RequestData {
+    pub fn query_text(&self) -> &str {
+        &self.raw_query
+    }
 }
 
 /// A response as plain data.
@@ -64,8 +75,8 @@ pub struct Site {
     pub store: Option<Arc<Store>>,
     pub dev: bool,
     pub time_limit: Duration,
-    /// Layout files by name (`layouts/admin.flin` is `admin`), with their code.
-    pub layouts: Vec<(String, u32)>,
+    /// Layout files by name (`layouts/admin.flin` is `admin`).
+    pub layouts: Vec<(String, flin_diagnostics::FileId)>,
     /// `layout "x"` / `layout none` of the files that choose.
     pub layout_choices: Vec<(flin_diagnostics::FileId, Option<String>)>,
     /// Middleware functions with the folder they cover (`app/admin/`), root first.
@@ -74,6 +85,24 @@ pub struct Site {
     /// `guard rate_limit`: requests per (client, file) in the current window.
     pub rate: Arc<std::sync::Mutex<RateCounts>>,
     pub sources: Arc<flin_diagnostics::Sources>,
+    /// Signs view tokens and the hidden field of forms (live pages).
+    pub signer: Signer,
+    /// The build serving (a live page rendered by another build reloads).
+    pub build: u64,
+    pub routes: Arc<RouteTable>,
+    /// `app/_error.flin`, the app's error page for browsers.
+    pub error_page: Option<flin_diagnostics::FileId>,
+}
+
+/// What a request runs after its file's top-level code.
+enum Mode {
+    /// Render the page.
+    Page,
+    /// A `route METHOD { }` block.
+    Route(u32),
+    /// A form posted without JavaScript: the page renders (naming its handlers), then
+    /// the `submit` handler it names runs; the browser goes `back` to the page after.
+    Form { handler: String, back: String },
 }
 
 /// Runs one request against `route` and answers it.
@@ -85,12 +114,27 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         .find(|(m, _)| *m == method || (method == "HEAD" && m == "GET"))
         .map(|(_, f)| *f);
     let renders = route.page && (method == "GET" || method == "HEAD");
-    if block.is_none() && !renders {
-        let allowed = route.allowed().join(", ");
-        let mut response = ResponseData::error(405, &format!("{method} is not allowed here"));
-        response.headers.push(("allow".into(), allowed));
-        return response;
-    }
+    // A form of the page posted without JavaScript names its `submit` handler.
+    let posted = (route.page && method == "POST")
+        .then(|| crate::live::form::posted_handler(site, &request))
+        .flatten();
+    let mode = match (posted, block) {
+        (Some(handler), _) => Mode::Form {
+            handler,
+            back: match request.raw_query.is_empty() {
+                true => request.path.clone(),
+                false => format!("{}?{}", request.path, request.raw_query),
+            },
+        },
+        (None, Some(block)) => Mode::Route(block),
+        (None, None) if renders => Mode::Page,
+        (None, None) => {
+            let allowed = route.allowed().join(", ");
+            let mut response = ResponseData::error(405, &format!("{method} is not allowed here"));
+            response.headers.push(("allow".into(), allowed));
+            return with_error_page(site, &request, response);
+        }
+    };
     let request_id = request.request_id.clone();
     let limits = Limits {
         time_limit: Some(site.time_limit),
@@ -99,9 +143,9 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     // A GET usually only reads: it runs on a reader connection, beside other requests.
     // If it writes after all, it runs again on the writer.
     let reads_first = method == "GET" || method == "HEAD";
-    let (host, outcome) = match attempt(site, route, block, &request, limits, reads_first) {
+    let (host, outcome) = match attempt(site, route, &mode, &request, limits, reads_first) {
         (_, Err(err)) if reads_first && is_read_only(&err) => {
-            attempt(site, route, block, &request, limits, false)
+            attempt(site, route, &mode, &request, limits, false)
         }
         done => done,
     };
@@ -111,12 +155,13 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     // Nothing of a unit of work outlives it, cycles included (and the collector's
     // weak references to dead values are dropped, so their memory goes back).
     flin_vm::cycles::collect();
+    let page = matches!(mode, Mode::Page);
     let mut response = match outcome {
         Ok(response) => response,
         Err(err) => {
             let response = error_response(site, &err, &request_id);
             // In `flin dev` a page that fails shows the error in the browser.
-            if site.dev && renders && block.is_none() && response.status >= 500 {
+            if site.dev && page && response.status >= 500 {
                 dev_error_page(site, &err, &request_id, response.status)
             } else {
                 response
@@ -126,33 +171,37 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     // A page renders inside the document shell (and its layout).
     let stopped = response.headers.iter().any(|(k, _)| k == "x-flin-stopped");
     response.headers.retain(|(k, _)| k != "x-flin-stopped");
-    if renders && block.is_none() && response.status == 200 && !stopped {
-        response = page::document(&host.html, site.dev);
+    if page && response.status == 200 && !stopped {
+        response = crate::page::document(site, &host, route);
     }
     // The session goes back to the client when it changed.
-    let data = match &host.session_data {
-        Some(value) => flin_vm::json::to_json_value(value),
-        None => host
-            .session_in
-            .get("data")
-            .cloned()
-            .unwrap_or(serde_json::Value::Null),
-    };
-    let session_out = serde_json::json!({
-        "user": host.user.as_ref().map(|(e, id)| serde_json::json!([e, id])),
-        "data": if data.is_null() { serde_json::json!({}) } else { data },
-    });
+    let session_out = host.session_out();
     if session_out != host.session_in {
         response.headers.push((
             "set-cookie".into(),
             crate::session::seal(&site.session_key, &session_out, false),
         ));
     }
-    response
+    with_error_page(site, &request, response)
+}
+
+/// A browser asking for a page gets errors as HTML (web.md §7, §9).
+fn with_error_page(site: &Site, request: &RequestData, response: ResponseData) -> ResponseData {
+    if response.status < 400 || !crate::error_page::wants_html(request) {
+        return response;
+    }
+    let is_json = response
+        .headers
+        .iter()
+        .any(|(k, v)| k == "content-type" && v.starts_with("application/json"));
+    if !is_json {
+        return response;
+    }
+    crate::error_page::render(site, request, response)
 }
 
 /// The error SQLite gives a write on a read-only connection.
-fn is_read_only(err: &RuntimeError) -> bool {
+pub fn is_read_only(err: &RuntimeError) -> bool {
     err.kind == "database" && err.message == flin_store::READ_ONLY
 }
 
@@ -160,72 +209,166 @@ fn is_read_only(err: &RuntimeError) -> bool {
 fn attempt<'s>(
     site: &'s Site,
     route: &Route,
-    block: Option<u32>,
+    mode: &Mode,
     request: &RequestData,
     limits: Limits,
     read: bool,
 ) -> (WebHost<'s>, Result<ResponseData, RuntimeError>) {
     let session_in = crate::session::open(&site.session_key, &request.cookies);
-    let user = session_in
-        .get("user")
-        .and_then(|u| Some((u.get(0)?.as_str()?.to_string(), u.get(1)?.as_i64()?)));
-    let next = std::rc::Rc::new(std::cell::Cell::new(false));
-    let mut host = WebHost {
+    let mut page = PageRender::new(false);
+    page.sign_forms(&request.path, site.signer.clone());
+    let mut host = WebHost::new(
         site,
-        source: route.source.clone(),
-        html: String::new(),
-        request: request.clone(),
+        route.source.clone(),
+        request.clone(),
         session_in,
-        session_data: None,
-        user,
-        next: next.clone(),
-        validated: None,
-        children: None,
-        log_lines: Vec::new(),
-        captures: Vec::new(),
-        components: Vec::new(),
-        context_cache: Vec::new(),
-    };
-    let outcome = match &site.store {
-        None => run(site, &mut host, route, block, limits, &next),
-        Some(store) => match if read {
-            store.read_unit()
-        } else {
-            store.unit()
-        } {
-            Err(err) => Err(store_error(err)),
-            Ok(unit) => {
-                let mut db_host = DbHost::new(&mut host, unit, site.program.clone());
-                let outcome = run(site, &mut db_host, route, block, limits, &next);
-                // A redirect ends the handler as a success (a form post saves, then
-                // sends the browser on).
-                let keep = match &outcome {
-                    Ok(response) => response.status < 400,
-                    Err(err) => err.kind == "redirect",
-                };
-                match db_host.finish(keep) {
-                    Err(err) if keep => Err(store_error(err)),
-                    _ => outcome,
-                }
-            }
-        },
-    };
+        page,
+    );
+    host.live = page::is_live(site, route);
+    if matches!(mode, Mode::Form { .. }) {
+        host.event = Some(crate::live::form::event_of(request));
+    }
+    let next = host.next.clone();
+    let page = host.page.clone();
+    let outcome = with_unit(site, &mut host, !read, |host| {
+        run(site, host, &page, route, mode, limits, &next)
+    });
     (host, outcome)
+}
+
+/// Runs `work` as one unit of work (data.md §7): on the writer (`write`) or a reader;
+/// committed when it succeeds (a redirect counts), rolled back when it fails. Without
+/// entities there is no database and `work` runs with the host as it is.
+pub fn with_unit<T>(
+    site: &Site,
+    host: &mut WebHost<'_>,
+    write: bool,
+    work: impl FnOnce(&mut dyn Host) -> Result<T, RuntimeError>,
+) -> Result<T, RuntimeError>
+where
+    T: Succeeds,
+{
+    let Some(store) = &site.store else {
+        return work(host);
+    };
+    let unit = if write {
+        store.unit()
+    } else {
+        store.read_unit()
+    };
+    match unit {
+        Err(err) => Err(store_error(err)),
+        Ok(unit) => {
+            let mut db_host = DbHost::new(host, unit, site.program.clone());
+            let outcome = work(&mut db_host);
+            // A redirect ends the handler as a success (a form post saves, then sends
+            // the browser on).
+            let keep = match &outcome {
+                Ok(value) => value.succeeds(),
+                Err(err) => err.kind == "redirect",
+            };
+            match db_host.finish(keep) {
+                Err(err) if keep => Err(store_error(err)),
+                _ => outcome,
+            }
+        }
+    }
+}
+
+/// Whether a unit of work's result keeps its writes.
+pub trait Succeeds {
+    fn succeeds(&self) -> bool;
+}
+
+impl Succeeds for ResponseData {
+    fn succeeds(&self) -> bool {
+        self.status < 400
+    }
+}
+
+impl Succeeds for () {
+    fn succeeds(&self) -> bool {
+        true
+    }
 }
 
 fn run(
     site: &Site,
     host: &mut dyn Host,
+    page: &Rc<RefCell<PageRender>>,
     route: &Route,
-    block: Option<u32>,
+    mode: &Mode,
     limits: Limits,
     next: &std::cell::Cell<bool>,
 ) -> Result<ResponseData, RuntimeError> {
     let mut vm = Vm::new(site.program.clone(), host);
     vm.limits = limits;
     vm.start_unit();
-    // Middleware from the root folder down (web.md §6): each goes on with `next()`;
-    // one that does not answers with its last value.
+    if let Some(response) = run_middleware(site, &mut vm, route, next)? {
+        return Ok(response);
+    }
+    vm.run_function(route.main, &[])?;
+    match mode {
+        Mode::Page => {
+            render_page(site, &mut vm, route)?;
+            Ok(ResponseData {
+                status: 200,
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+        }
+        Mode::Route(block) => {
+            let mut value = vm.run_function(*block, &[])?;
+            // A route that ends with a query answers with its rows.
+            if let Value::Query(query) = &value {
+                let plan = flin_vm::query::plan(query)?;
+                value = vm.host.query(&plan, &flin_query::Terminal::Rows)?;
+            }
+            drop(vm);
+            Ok(json::response_of(&value))
+        }
+        Mode::Form { handler, back } => {
+            if let Some(view) = site.program.code.view_of(route.file) {
+                vm.run_function(view.render, &[])?;
+            }
+            let (found, mut instances) = {
+                let mut page = page.borrow_mut();
+                (
+                    page.handlers.get(handler).cloned(),
+                    std::mem::take(&mut page.rendered),
+                )
+            };
+            let location = back.clone();
+            let Some(found) = found else {
+                // The page changed since the form was rendered: nothing runs.
+                vm.host.log(
+                    "warn",
+                    &format!("a form named handler {handler}, which the page no longer has"),
+                );
+                return Ok(redirect_to(&location));
+            };
+            crate::live::call_handler(&mut vm, page, &mut instances, &found, &[])?;
+            Ok(redirect_to(&location))
+        }
+    }
+}
+
+fn redirect_to(location: &str) -> ResponseData {
+    ResponseData {
+        status: 303,
+        headers: vec![("location".into(), location.to_string())],
+        body: Vec::new(),
+    }
+}
+
+/// Middleware from the root folder down (web.md §6): each goes on with `next()`; one
+/// that does not answers with its last value.
+pub fn run_middleware(
+    site: &Site,
+    vm: &mut Vm<'_>,
+    route: &Route,
+    next: &std::cell::Cell<bool>,
+) -> Result<Option<ResponseData>, RuntimeError> {
     for (folder, function) in &site.middleware {
         if !route.source.starts_with(folder.as_str()) {
             continue;
@@ -237,30 +380,34 @@ fn run(
             response
                 .headers
                 .push(("x-flin-stopped".into(), "middleware".into()));
-            return Ok(response);
+            return Ok(Some(response));
         }
     }
-    vm.run_function(route.main, &[])?;
-    let Some(block) = block else {
-        // A page: its layout renders around it, in the same unit of work.
-        if let Some(layout) = page::layout_of(site, route) {
-            vm.host.wrap_children();
-            vm.run_function(layout, &[])?;
-        }
-        return Ok(ResponseData {
-            status: 200,
-            headers: Vec::new(),
-            body: Vec::new(),
-        });
-    };
-    let mut value = vm.run_function(block, &[])?;
-    // A route that ends with a query answers with its rows.
-    if let Value::Query(query) = &value {
-        let plan = flin_vm::query::plan(query)?;
-        value = vm.host.query(&plan, &flin_query::Terminal::Rows)?;
+    Ok(None)
+}
+
+/// A page's markup (after its code), then its layout around it, in the same unit of
+/// work.
+pub fn render_page(site: &Site, vm: &mut Vm<'_>, route: &Route) -> Result<(), RuntimeError> {
+    let code = site.program.code.clone();
+    if let Some(view) = code.view_of(route.file) {
+        vm.run_function(view.render, &[])?;
     }
-    drop(vm);
-    Ok(json::response_of(&value))
+    if let Some(layout) = page::layout_of(site, route) {
+        vm.host.wrap_children();
+        if let Some(main) = code
+            .entries
+            .iter()
+            .find(|(f, _)| *f == layout)
+            .map(|(_, m)| *m)
+        {
+            vm.run_function(main, &[])?;
+        }
+        if let Some(view) = code.view_of(layout) {
+            vm.run_function(view.render, &[])?;
+        }
+    }
+    Ok(())
 }
 
 /// A page's runtime error as HTML (dev): kind, message, FLIN source line and stack.

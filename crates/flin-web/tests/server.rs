@@ -202,9 +202,27 @@ fn a_page_renders_to_a_complete_document_inside_its_layout() {
         reply.header("content-type"),
         Some("text/html; charset=utf-8")
     );
+    // The page lists books (a live value): it carries its view token and the live
+    // runtime, and marks the region the runtime patches inside the layout.
+    let token_start = reply.body.find("content=\"ey").map(|i| i + 9).unwrap_or(0);
+    let token_end = reply.body[token_start..]
+        .find('"')
+        .map_or(0, |i| token_start + i);
+    let masked = format!(
+        "{}TOKEN{}",
+        &reply.body[..token_start],
+        &reply.body[token_end..]
+    );
     assert_eq!(
-        reply.body,
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Library</title>\n</head>\n<body>\n<header>Library</header><main><h1>Books</h1><p>No books yet.</p></main>\n</body>\n</html>\n"
+        masked,
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Library</title>\n<meta name=\"flin-live\" content=\"TOKEN\">\n<script src=\"/_flin/live.js?v=HASH\" defer></script>\n</head>\n<body>\n<header>Library</header><main><!--flin:live--><h1>Books</h1><p>No books yet.</p><!--/flin:live--></main>\n</body>\n</html>\n"
+            .replace("HASH", reply.body.split("live.js?v=").nth(1).and_then(|r| r.split('"').next()).unwrap_or(""))
+    );
+    // A page with nothing live stays plain HTML, with no script.
+    let plain = get(&server, "/books/new");
+    assert_eq!(
+        plain.body,
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>FLIN</title>\n</head>\n<body>\n<header>Library</header><main><h1>New book</h1></main>\n</body>\n</html>\n"
     );
     assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
     assert!(reply.header("content-security-policy").is_some());

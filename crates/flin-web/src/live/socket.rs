@@ -1,0 +1,300 @@
+//! The socket of a live page (web.md §9), `/_flin/live`: same-origin upgrades only; the
+//! first message carries the view token (checked here: signature, expiry, build, user)
+//! and the bound inputs' values; then events go to the worker holding the view, in the
+//! order sent, and what the worker answers goes back. Limits: events larger than
+//! `live.max_event` close the socket; more than `live` events per second are refused
+//! with a notice; a socket silent for 60 s is closed. Every refusal is logged.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::Request;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value as J, json};
+
+use super::hub::Outgoing;
+use super::token::{TokenError, now_secs};
+use crate::server::Shared;
+use crate::unit::{RequestData, ResponseData};
+use crate::workers::{Mount, ViewWork};
+
+/// How long a socket may take to send its view token.
+const MOUNT_WAIT: Duration = Duration::from_secs(10);
+
+/// `GET /_flin/live`: the upgrade, for a page of this site only.
+pub async fn upgrade(shared: Arc<Shared>, peer: SocketAddr, request: Request<Body>) -> Response {
+    let headers = request.headers().clone();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let same_origin = match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => origin.split("://").nth(1) == Some(host),
+        _ => false,
+    };
+    if !same_origin {
+        eprintln!(
+            "[warn] live: refused a socket from origin {:?} (this site is {:?})",
+            header("origin").unwrap_or("none"),
+            header("host").unwrap_or("unknown")
+        );
+        return crate::server::plain(ResponseData::error(
+            403,
+            "live pages accept sockets from their own site only",
+        ));
+    }
+    let data = RequestData {
+        method: "GET".into(),
+        headers: crate::server::header_pairs(&headers),
+        cookies: crate::server::cookie_pairs(&headers),
+        ip: peer.ip().to_string(),
+        ..RequestData::default()
+    };
+    let (mut parts, _) = request.into_parts();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let max = shared.live_settings.max_event;
+    upgrade
+        // A little above the limit, so an oversized event is seen (and logged) here.
+        .max_message_size(max + 1024)
+        .max_frame_size(max + 1024)
+        .on_upgrade(move |socket| serve(socket, shared, data))
+}
+
+/// The messages of one socket, until it closes.
+async fn serve(mut socket: WebSocket, shared: Arc<Shared>, mut request: RequestData) {
+    let settings = shared.live_settings.clone();
+    let live = match shared.live.read() {
+        Ok(live) => live.clone(),
+        Err(_) => return,
+    };
+    // The view token, first.
+    let first = match tokio::time::timeout(MOUNT_WAIT, socket.recv()).await {
+        Ok(Some(Ok(Message::Text(text)))) => text.to_string(),
+        _ => {
+            eprintln!("[warn] live: a socket sent no view token in time: closed");
+            return;
+        }
+    };
+    let mount: J = serde_json::from_str(&first).unwrap_or(J::Null);
+    let token_text = mount.get("k").and_then(J::as_str).unwrap_or("");
+    let token = match live.signer.read_view_token(token_text, now_secs()) {
+        Ok(token) => token,
+        Err(reason) => {
+            if reason == TokenError::Forged {
+                eprintln!(
+                    "[warn] live: refused a socket with a view token this server did not sign"
+                );
+            }
+            // Expired (or from a server that restarted with another key): the page
+            // reloads and gets a fresh token.
+            reload(&mut socket, "the view token is not valid now").await;
+            return;
+        }
+    };
+    if token.build != live.build {
+        reload(&mut socket, "the page's code changed").await;
+        return;
+    }
+    let (path, query) = match token.path.split_once('?') {
+        Some((path, query)) => (path.to_string(), query.to_string()),
+        None => (token.path.clone(), String::new()),
+    };
+    let Some(found) = live.table.find(&path) else {
+        reload(&mut socket, "the page is gone").await;
+        return;
+    };
+    let route = live
+        .table
+        .routes
+        .iter()
+        .position(|r| std::ptr::eq(r, found.route))
+        .unwrap_or(usize::MAX);
+    // The session must still be the one the page was rendered for (a logout in another
+    // tab makes the page reload, and its guards run again).
+    let session = crate::session::open(&live.session_key, &request.cookies);
+    let user = session.get("user").cloned().unwrap_or(J::Null);
+    if user != token.user {
+        reload(&mut socket, "the session changed").await;
+        return;
+    }
+    request.params = found.params;
+    request.query = crate::json::form_pairs(&query);
+    request.raw_query = query;
+    request.path = path;
+    request.request_id = format!("live-{}", shared.next_request_id());
+    let binds: Vec<(String, J)> = mount
+        .get("b")
+        .and_then(J::as_array)
+        .map(|binds| {
+            binds
+                .iter()
+                .filter_map(|pair| {
+                    let id = pair.get(0)?.as_str()?.to_string();
+                    Some((id, pair.get(1)?.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some((_, worker)) = live.pool.pick() else {
+        reload(&mut socket, "the server is restarting").await;
+        return;
+    };
+    let view = shared.hub.next_view_id();
+    let (out, mut outbox) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
+    let mounted = worker.send(ViewWork::Mount(Box::new(Mount {
+        view,
+        route,
+        request,
+        binds,
+        out,
+    })));
+    if mounted.is_err() {
+        reload(&mut socket, "the server is restarting").await;
+        return;
+    }
+    let mut heard = Instant::now();
+    let mut window = (Instant::now(), 0u32);
+    loop {
+        let silence = tokio::time::sleep_until((heard + settings.silence).into());
+        tokio::select! {
+            incoming = socket.recv() => {
+                let text = match incoming {
+                    Some(Ok(Message::Text(text))) => text.to_string(),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                        heard = Instant::now();
+                        continue;
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        eprintln!("[warn] live view {view}: a binary message: closed");
+                        close(&mut socket, 1003, "text messages only").await;
+                        break;
+                    }
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Err(err)) => {
+                        eprintln!("[warn] live view {view}: the socket failed ({err}): closed");
+                        break;
+                    }
+                };
+                heard = Instant::now();
+                if text.len() > settings.max_event {
+                    eprintln!(
+                        "[warn] live view {view}: an event of {} bytes (live.max_event is {}): closed",
+                        text.len(),
+                        settings.max_event
+                    );
+                    close(&mut socket, 1009, "the event is too large").await;
+                    break;
+                }
+                let message: J = match serde_json::from_str(&text) {
+                    Ok(message) => message,
+                    Err(_) => {
+                        eprintln!("[warn] live view {view}: a message that is not JSON: closed");
+                        close(&mut socket, 1003, "messages are JSON").await;
+                        break;
+                    }
+                };
+                match message.get("t").and_then(J::as_str) {
+                    // The heartbeat.
+                    Some("h") => {}
+                    Some("e") => {
+                        let reference = message.get("r").and_then(J::as_u64).unwrap_or(0);
+                        let now = Instant::now();
+                        if now.duration_since(window.0) >= Duration::from_secs(1) {
+                            window = (now, 0);
+                        }
+                        window.1 += 1;
+                        if window.1 > settings.events_per_second {
+                            if window.1 == settings.events_per_second + 1 {
+                                eprintln!(
+                                    "[warn] live view {view}: more than {} events a second: refusing",
+                                    settings.events_per_second
+                                );
+                            }
+                            let refused = json!({
+                                "t": "a",
+                                "r": reference,
+                                "n": "Too many actions at once: this one was not run.",
+                            });
+                            if socket.send(Message::Text(refused.to_string().into())).await.is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        let handler = message.get("h").and_then(J::as_str).unwrap_or("").to_string();
+                        let data = message.get("d").cloned().unwrap_or(J::Null);
+                        if worker
+                            .send(ViewWork::Event { view, handler, data, reference })
+                            .is_err()
+                        {
+                            reload(&mut socket, "the server is restarting").await;
+                            break;
+                        }
+                    }
+                    other => {
+                        eprintln!("[warn] live view {view}: unknown message {other:?}: ignored");
+                    }
+                }
+            }
+            outgoing = outbox.recv() => match outgoing {
+                Some(Outgoing::Text(text)) => {
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outgoing::Close(code, reason)) => {
+                    close(&mut socket, code, &reason).await;
+                    break;
+                }
+                None => break,
+            },
+            () = silence => {
+                eprintln!("[info] live view {view}: silent for {} s: closed", settings.silence.as_secs());
+                close(&mut socket, 1001, "silent too long").await;
+                break;
+            }
+        }
+    }
+    let _ = worker.send(ViewWork::Close { view });
+}
+
+/// Tells the page to reload, and closes.
+async fn reload(socket: &mut WebSocket, reason: &str) {
+    let _ = socket
+        .send(Message::Text(json!({ "t": "reload" }).to_string().into()))
+        .await;
+    close(socket, 1000, reason).await;
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.to_string().into(),
+        })))
+        .await;
+}
+
+/// `POST /_flin/session`: the browser picks up the session cookie a handler changed
+/// (once per token).
+pub fn session(shared: &Shared, request: &Request<Body>) -> Response {
+    let token = request
+        .headers()
+        .get("x-flin-session")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match shared.hub.take_cookie(token) {
+        Some(cookie) => crate::server::plain(ResponseData {
+            status: 204,
+            headers: vec![
+                ("set-cookie".into(), cookie),
+                ("cache-control".into(), "no-store".into()),
+            ],
+            body: Vec::new(),
+        }),
+        None => crate::server::plain(ResponseData::error(404, "no such session update")),
+    }
+}

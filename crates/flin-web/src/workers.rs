@@ -1,0 +1,340 @@
+//! The VM workers (DESIGN.md: FLIN code never runs on the async reactor): one thread per
+//! core, each with its own loaded program. Requests come from a queue all workers share;
+//! each worker also has its own queue for the live views it holds (a view's values are
+//! the VM's and stay on its thread), served first: events are what a person waits on.
+//! A panic inside a unit of work is caught there: one failed request or one closed
+//! view, never a dead worker.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use flin_vm::Program;
+
+use crate::live::hub::{LiveHub, Outbox, Outgoing};
+use crate::live::view::LiveView;
+use crate::routes::RouteTable;
+use crate::server::{App, Options};
+use crate::unit::{RequestData, ResponseData, Site};
+
+/// A request handed to a VM worker, and where its answer goes.
+pub(crate) struct Job {
+    pub route: usize,
+    pub request: RequestData,
+    pub reply: tokio::sync::oneshot::Sender<ResponseData>,
+}
+
+/// Work for the live views of one worker.
+pub enum ViewWork {
+    /// A socket sent its view token: make the view.
+    Mount(Box<Mount>),
+    /// An event of a view: run its handler (`data`: `event` from the browser).
+    Event {
+        view: u64,
+        handler: String,
+        data: serde_json::Value,
+        reference: u64,
+    },
+    /// Entity types a view reads were changed by a commit.
+    Refresh { view: u64 },
+    /// The view's socket closed.
+    Close { view: u64 },
+}
+
+impl ViewWork {
+    /// The view it is for.
+    pub fn view(&self) -> u64 {
+        match self {
+            ViewWork::Mount(mount) => mount.view,
+            ViewWork::Event { view, .. }
+            | ViewWork::Refresh { view }
+            | ViewWork::Close { view } => *view,
+        }
+    }
+}
+
+pub struct Mount {
+    pub view: u64,
+    pub route: usize,
+    /// The upgrade request (cookies, headers, address), with the page's path, query
+    /// and params from the view token.
+    pub request: RequestData,
+    /// The values of the page's bound inputs the browser had (after a reconnect).
+    pub binds: Vec<(String, serde_json::Value)>,
+    pub out: Outbox,
+}
+
+pub type WorkerSender = crossbeam_channel::Sender<ViewWork>;
+
+/// The workers of one build of the project.
+pub struct Pool {
+    pub requests: crossbeam_channel::Sender<Job>,
+    workers: Vec<WorkerSender>,
+    views: Arc<Vec<AtomicUsize>>,
+}
+
+impl Pool {
+    /// The worker holding the fewest views (a new view goes there).
+    pub fn pick(&self) -> Option<(usize, WorkerSender)> {
+        let (index, _) = self
+            .views
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, n)| n.load(Ordering::Relaxed))?;
+        Some((index, self.workers.get(index)?.clone()))
+    }
+
+    /// A pool with no workers (a build that failed): every request is refused.
+    pub fn none() -> Pool {
+        Pool {
+            requests: crossbeam_channel::unbounded().0,
+            workers: Vec::new(),
+            views: Arc::new(Vec::new()),
+        }
+    }
+}
+
+/// Starts `workers` VM threads, each with its own loaded program.
+pub(crate) fn start(
+    app: &App,
+    options: &Options,
+    workers: usize,
+    hub: &Arc<LiveHub>,
+    build: u64,
+) -> Pool {
+    let (requests, receiver) = crossbeam_channel::unbounded::<Job>();
+    let table = Arc::new(RouteTable {
+        routes: app.table.routes.clone(),
+    });
+    let code = app.built.code.clone();
+    let sources = Arc::new(app.built.project.sources.clone());
+    let layouts: Vec<(String, flin_diagnostics::FileId)> = app
+        .built
+        .project
+        .sources
+        .iter()
+        .filter_map(|source| {
+            let name = source
+                .path
+                .strip_prefix("layouts/")?
+                .strip_suffix(".flin")?;
+            Some((name.to_string(), source.id))
+        })
+        .collect();
+    let error_page = app
+        .built
+        .project
+        .sources
+        .iter()
+        .find(|s| s.path == "app/_error.flin")
+        .map(|s| s.id);
+    let mut middleware: Vec<(String, u32)> = code
+        .middleware
+        .iter()
+        .filter_map(|(file, function)| {
+            let path = &app.built.project.sources.get(*file)?.path;
+            let folder = path.strip_suffix("_middleware.flin")?;
+            Some((folder.to_string(), *function))
+        })
+        .collect();
+    middleware.sort_by_key(|(folder, _)| folder.matches('/').count());
+    // Commits anywhere refresh the live views that read what changed.
+    if let Some(store) = &app.store {
+        let hub = hub.clone();
+        store.on_commit(Arc::new(move |entities: &[String]| hub.committed(entities)));
+    }
+    let rate = Arc::new(Mutex::new(HashMap::new()));
+    let signer = crate::live::token::Signer::new(&app.session_key);
+    let views = Arc::new(
+        (0..workers)
+            .map(|_| AtomicUsize::new(0))
+            .collect::<Vec<_>>(),
+    );
+    let mut senders = Vec::new();
+    for index in 0..workers {
+        let (private, inbox) = crossbeam_channel::unbounded::<ViewWork>();
+        senders.push(private.clone());
+        let receiver = receiver.clone();
+        let middleware = middleware.clone();
+        let rate = rate.clone();
+        let session_key = app.session_key.clone();
+        let table = table.clone();
+        let code = code.clone();
+        let store = app.store.clone();
+        let sources = sources.clone();
+        let layouts = layouts.clone();
+        let options = options.clone();
+        let signer = signer.clone();
+        let hub = hub.clone();
+        let views = views.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("flin-vm-{index}"))
+            .stack_size(256 * 1024 * 1024)
+            .spawn(move || {
+                let site = Site {
+                    program: Rc::new(Program::load(code.clone())),
+                    store,
+                    dev: options.dev,
+                    time_limit: options.time_limit,
+                    layout_choices: code.layouts.clone(),
+                    layouts,
+                    sources,
+                    middleware,
+                    session_key,
+                    rate,
+                    signer,
+                    build,
+                    routes: table.clone(),
+                    error_page,
+                };
+                let mut worker = Worker {
+                    site,
+                    index,
+                    private,
+                    views: HashMap::new(),
+                    count: views,
+                    hub,
+                    fault_injection: options.fault_injection,
+                };
+                worker.serve(&receiver, &inbox);
+            });
+        if let Err(err) = spawned {
+            eprintln!("error: cannot start a VM worker: {err}");
+        }
+    }
+    Pool {
+        requests,
+        workers: senders,
+        views,
+    }
+}
+
+struct Worker {
+    site: Site,
+    index: usize,
+    /// This worker's own queue (given to the views it holds).
+    private: WorkerSender,
+    views: HashMap<u64, LiveView>,
+    count: Arc<Vec<AtomicUsize>>,
+    hub: Arc<LiveHub>,
+    fault_injection: bool,
+}
+
+impl Worker {
+    fn serve(
+        &mut self,
+        requests: &crossbeam_channel::Receiver<Job>,
+        inbox: &crossbeam_channel::Receiver<ViewWork>,
+    ) {
+        let mut requests_open = true;
+        loop {
+            if requests_open {
+                crossbeam_channel::select_biased! {
+                    recv(inbox) -> work => match work {
+                        Ok(work) => self.view_work(work),
+                        // Never: the worker holds a sender of its own queue.
+                        Err(_) => return,
+                    },
+                    recv(requests) -> job => match job {
+                        Ok(job) => self.request(job),
+                        // The build was replaced: only its views' work is left.
+                        Err(_) => requests_open = false,
+                    },
+                }
+            } else {
+                if self.views.is_empty() {
+                    return;
+                }
+                match inbox.recv() {
+                    Ok(work) => self.view_work(work),
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+
+    fn request(&mut self, job: Job) {
+        let request_id = job.request.request_id.clone();
+        let inject = self.fault_injection && job.request.path == "/__flin/panic";
+        let response = match self.site.routes.routes.get(job.route) {
+            None => ResponseData::error(404, "Not found"),
+            Some(route) => {
+                let site = &self.site;
+                // A panic inside a handler is one failed request, not a dead server.
+                let run = std::panic::AssertUnwindSafe(|| {
+                    // Deliberate and unreachable from `flin dev`/`flin start`:
+                    // `fault_injection` is set only by code building `Options` (the
+                    // integration tests); flin.toml, the environment and
+                    // `config::options` always leave it false.
+                    #[allow(clippy::panic)]
+                    if inject {
+                        std::panic::panic_any("fault injection");
+                    }
+                    crate::unit::handle(site, route, job.request)
+                });
+                std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                    eprintln!("[error] request {request_id}: internal panic");
+                    ResponseData::json(
+                        500,
+                        &serde_json::json!({ "error": "Internal error", "status": 500, "request_id": request_id }),
+                    )
+                })
+            }
+        };
+        let _ = job.reply.send(response);
+    }
+
+    fn view_work(&mut self, work: ViewWork) {
+        let target = work.view();
+        let site = &self.site;
+        let views = &mut self.views;
+        let hub = &self.hub;
+        let private = &self.private;
+        let run = std::panic::AssertUnwindSafe(|| match work {
+            ViewWork::Mount(mount) => {
+                let id = mount.view;
+                if let Some(view) = LiveView::mount(site, hub, *mount) {
+                    hub.register(id, private.clone(), view.reads(site), view.outbox());
+                    views.insert(id, view);
+                }
+            }
+            ViewWork::Event {
+                view,
+                handler,
+                data,
+                reference,
+            } => {
+                if let Some(live) = views.get_mut(&view) {
+                    live.event(site, hub, &handler, &data, reference);
+                }
+            }
+            ViewWork::Refresh { view } => {
+                let changed = hub.take_changes(view);
+                if let Some(live) = views.get_mut(&view) {
+                    live.refresh(site, hub, &changed);
+                }
+            }
+            ViewWork::Close { view } => {
+                if let Some(mut live) = views.remove(&view) {
+                    live.unmount(site);
+                }
+                hub.unregister(view);
+            }
+        });
+        if std::panic::catch_unwind(run).is_err() {
+            // A view whose work panicked is closed; the others go on.
+            eprintln!("[error] live view {target}: internal panic; its socket is closed");
+            if let Some(view) = self.views.remove(&target) {
+                let _ = view
+                    .outbox()
+                    .send(Outgoing::Close(1011, "internal error".into()));
+            }
+            self.hub.unregister(target);
+        }
+        flin_vm::cycles::collect();
+        if let Some(count) = self.count.get(self.index) {
+            count.store(self.views.len(), Ordering::Relaxed);
+        }
+    }
+}
