@@ -16,6 +16,8 @@ pub enum Role {
         params: Vec<Symbol>,
         rest: Option<Symbol>,
         middleware: bool,
+        /// `app/_error.flin`: the app's error page (`status` and `message` in scope).
+        error_page: bool,
     },
     /// `components/Name.flin`
     Component(Symbol),
@@ -69,6 +71,7 @@ impl Role {
                     params,
                     rest,
                     middleware: stem == "_middleware",
+                    error_page: path == "app/_error.flin",
                 }
             }
             _ => Role::Script,

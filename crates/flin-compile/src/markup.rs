@@ -358,7 +358,13 @@ impl ModuleCompiler<'_> {
     fn bind_attribute(&mut self, tag: &str, input_type: &str, element: &Element, target: &Expr) {
         let setter = self.b().temp();
         self.bind_setter(target, setter);
-        let kind = bind_kind(self.ty(target), tag, input_type);
+        // The kind, and the field the element posts under (forms without JavaScript
+        // set the variable from it).
+        let mut kind = bind_kind(self.ty(target), tag, input_type);
+        if let Some(name) = static_attribute(element, "name") {
+            kind.push(' ');
+            kind.push_str(&name);
+        }
         let k = self.constant(Constant::Text(kind.into()));
         self.emit(Op::EmitBind { a: setter, k });
         match (tag, input_type) {

@@ -22,4 +22,5 @@ mod validate;
 mod workers;
 
 pub use config::options;
+pub use live::LiveSettings;
 pub use server::{App, Options, prepare, serve};

@@ -33,8 +33,9 @@ pub struct Handler {
 pub enum HandlerKind {
     /// `click`, `submit` …
     Event(String),
-    /// `bind`: how the browser's value converts (`text`, `int?` …).
-    Bind(String),
+    /// `bind`: how the browser's value converts (`text`, `int?` …), and the form field
+    /// the element posts under.
+    Bind { kind: String, field: String },
 }
 
 /// A component instance: its state and what it was last rendered with.
@@ -407,9 +408,30 @@ impl PageRender {
         self.emit("\"");
     }
 
-    /// `bind={x}`: `data-flin-bind="id kind"`.
-    pub fn bind(&mut self, site: Site, kind: &str, setter: &Value) {
-        let id = self.register(site, setter, HandlerKind::Bind(kind.to_string()));
+    /// `bind={x}`: `data-flin-bind="id kind"`; an element without a `name` gets one,
+    /// so a form posted without JavaScript carries its value.
+    pub fn bind(&mut self, site: Site, spec: &str, setter: &Value) {
+        let (kind, field) = spec.split_once(' ').unwrap_or((spec, ""));
+        let id = self.register(
+            site,
+            setter,
+            HandlerKind::Bind {
+                kind: kind.to_string(),
+                field: field.to_string(),
+            },
+        );
+        if field.is_empty() {
+            let field = format!("{}{id}", crate::live::BIND_FIELD);
+            if let Some(handler) = self.handlers.get_mut(&id) {
+                handler.kind = HandlerKind::Bind {
+                    kind: kind.to_string(),
+                    field: field.clone(),
+                };
+            }
+            self.emit(" name=\"");
+            self.hole(&field);
+            self.emit("\"");
+        }
         self.emit(" data-flin-bind=\"");
         self.hole(&format!("{id} {}", flin_vm::html::escape(kind)));
         self.emit("\"");

@@ -343,29 +343,53 @@ async fn handle(
 
 async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) -> Response {
     let method = request.method().clone();
+    let live = match shared.live.read() {
+        Ok(live) => live.clone(),
+        Err(_) => return plain(ResponseData::error(500, "the server is restarting")),
+    };
     if !METHODS.contains(&method.as_str()) {
-        return plain(ResponseData::error(
-            405,
-            &format!("{method} is not supported"),
-        ));
+        return refused(
+            shared,
+            &live,
+            peer,
+            request.headers().clone(),
+            ResponseData::error(405, &format!("{method} is not supported")),
+        )
+        .await;
     }
     let uri = request.uri().clone();
     let path = uri.path().to_string();
     if uri.to_string().len() > MAX_URL {
-        return plain(ResponseData::error(414, "the URL is too long"));
+        return refused(
+            shared,
+            &live,
+            peer,
+            request.headers().clone(),
+            ResponseData::error(414, "the URL is too long"),
+        )
+        .await;
     }
     if path.len() > 1 && path.ends_with('/') {
         return redirect_to_canonical(&uri);
     }
     // Cross-site requests that change state are refused (web.md §7): a browser always
     // sends `Origin` on them, and it must name this server.
-    if !matches!(method, Method::GET | Method::HEAD) {
+    let cross_site = !matches!(method, Method::GET | Method::HEAD) && {
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        if let (Some(origin), Some(host)) = (header("origin"), header("host")) {
-            if origin.split("://").nth(1) != Some(host) {
-                return plain(ResponseData::error(403, "cross-site request refused"));
-            }
+        match (header("origin"), header("host")) {
+            (Some(origin), Some(host)) => origin.split("://").nth(1) != Some(host),
+            _ => false,
         }
+    };
+    if cross_site {
+        return refused(
+            shared,
+            &live,
+            peer,
+            request.headers().clone(),
+            ResponseData::error(403, "cross-site request refused"),
+        )
+        .await;
     }
     if shared.dev {
         if let Some(response) = crate::dev::answer(shared, &path) {
@@ -388,17 +412,23 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
         }
         _ => {}
     }
-    let live = match shared.live.read() {
-        Ok(live) => live.clone(),
-        Err(_) => return plain(ResponseData::error(500, "the server is restarting")),
-    };
     if let Some(failure) = &live.failure {
         return crate::dev::failure_page(failure);
     }
     let Some(found) = live.table.find(&path) else {
+        let headers = request.headers().clone();
         return match crate::static_files::serve(shared.public.as_deref(), request).await {
             Some(response) => response,
-            None => plain(ResponseData::error(404, "Not found")),
+            None => {
+                refused(
+                    shared,
+                    &live,
+                    peer,
+                    headers,
+                    ResponseData::error(404, "Not found"),
+                )
+                .await
+            }
         };
     };
     let route_index = live
@@ -414,10 +444,17 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
     let body = match tokio::time::timeout(shared.body_timeout, reading).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(_)) => {
-            return plain(ResponseData::error(
-                413,
-                &format!("the request body is larger than {} bytes", shared.max_body),
-            ));
+            return refused(
+                shared,
+                &live,
+                peer,
+                headers,
+                ResponseData::error(
+                    413,
+                    &format!("the request body is larger than {} bytes", shared.max_body),
+                ),
+            )
+            .await;
         }
         // A slow client does not hold a connection forever.
         Err(_) => {
@@ -429,7 +466,14 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
         }
     };
     if let Some(reason) = malformed_body(&headers, &body) {
-        return plain(ResponseData::error(400, &reason));
+        return refused(
+            shared,
+            &live,
+            peer,
+            headers,
+            ResponseData::error(400, &reason),
+        )
+        .await;
     }
     let request_id = format!("{:08x}", shared.next_request_id());
     let data = RequestData {
@@ -452,6 +496,7 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
             route: route_index,
             request: data,
             reply,
+            answered: None,
         })
         .is_err()
     {
@@ -466,6 +511,42 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
             response
         }
         Err(_) => plain(ResponseData::error(500, "the request was lost")),
+    }
+}
+
+/// An error the server answers before any route runs: JSON for API clients; for a
+/// browser, the app's error page, which a VM worker renders.
+async fn refused(
+    shared: &Shared,
+    live: &Live,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    response: ResponseData,
+) -> Response {
+    let request = RequestData {
+        method: "GET".into(),
+        headers: header_pairs(&headers),
+        cookies: cookie_pairs(&headers),
+        ip: peer.ip().to_string(),
+        request_id: format!("{:08x}", shared.next_request_id()),
+        ..RequestData::default()
+    };
+    if !crate::error_page::wants_html(&request) {
+        return plain(response);
+    }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job = Job {
+        route: usize::MAX,
+        request,
+        reply,
+        answered: Some(response.clone()),
+    };
+    if live.pool.requests.send(job).is_err() {
+        return plain(response);
+    }
+    match answer.await {
+        Ok(page) => plain(page),
+        Err(_) => plain(response),
     }
 }
 

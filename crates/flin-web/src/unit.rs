@@ -101,8 +101,13 @@ enum Mode {
     /// A `route METHOD { }` block.
     Route(u32),
     /// A form posted without JavaScript: the page renders (naming its handlers), then
-    /// the `submit` handler it names runs; the browser goes `back` to the page after.
-    Form { handler: String, back: String },
+    /// the `submit` handler it names runs (after the posted `fields` set the page's
+    /// bound variables); the browser goes `back` to the page after.
+    Form {
+        handler: String,
+        back: String,
+        fields: Vec<(String, String)>,
+    },
 }
 
 /// Runs one request against `route` and answers it.
@@ -121,6 +126,7 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     let mode = match (posted, block) {
         (Some(handler), _) => Mode::Form {
             handler,
+            fields: crate::live::form::fields(&request),
             back: match request.raw_query.is_empty() {
                 true => request.path.clone(),
                 false => format!("{}?{}", request.path, request.raw_query),
@@ -186,7 +192,7 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
 }
 
 /// A browser asking for a page gets errors as HTML (web.md §7, §9).
-fn with_error_page(site: &Site, request: &RequestData, response: ResponseData) -> ResponseData {
+pub fn with_error_page(site: &Site, request: &RequestData, response: ResponseData) -> ResponseData {
     if response.status < 400 || !crate::error_page::wants_html(request) {
         return response;
     }
@@ -327,7 +333,11 @@ fn run(
             drop(vm);
             Ok(json::response_of(&value))
         }
-        Mode::Form { handler, back } => {
+        Mode::Form {
+            handler,
+            back,
+            fields: posted,
+        } => {
             if let Some(view) = site.program.code.view_of(route.file) {
                 vm.run_function(view.render, &[])?;
             }
@@ -347,6 +357,28 @@ fn run(
                 );
                 return Ok(redirect_to(&location));
             };
+            // The posted values of the page's bound fields set their variables first.
+            let binds: Vec<crate::render::Handler> = page
+                .borrow()
+                .handlers
+                .values()
+                .filter(|h| matches!(&h.kind, crate::render::HandlerKind::Bind { field, .. } if posted.iter().any(|(k, _)| k == field)))
+                .cloned()
+                .collect();
+            for bind in &binds {
+                let crate::render::HandlerKind::Bind { kind, field } = &bind.kind else {
+                    continue;
+                };
+                let text = posted
+                    .iter()
+                    .find(|(k, _)| k == field)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                let data = serde_json::json!({ "value": text, "checked": true });
+                if let Some(value) = crate::live::view::bound_value(kind, &data) {
+                    crate::live::call_handler(&mut vm, page, &mut instances, bind, &[value])?;
+                }
+            }
             crate::live::call_handler(&mut vm, page, &mut instances, &found, &[])?;
             Ok(redirect_to(&location))
         }

@@ -23,6 +23,9 @@ pub(crate) struct Job {
     pub route: usize,
     pub request: RequestData,
     pub reply: tokio::sync::oneshot::Sender<ResponseData>,
+    /// Answered already (by the server, before any route ran): the worker only turns
+    /// it into an error page for a browser.
+    pub answered: Option<ResponseData>,
 }
 
 /// Work for the live views of one worker.
@@ -257,6 +260,11 @@ impl Worker {
     fn request(&mut self, job: Job) {
         let request_id = job.request.request_id.clone();
         let inject = self.fault_injection && job.request.path == "/__flin/panic";
+        if let Some(answer) = job.answered {
+            let response = crate::unit::with_error_page(&self.site, &job.request, answer);
+            let _ = job.reply.send(response);
+            return;
+        }
         let response = match self.site.routes.routes.get(job.route) {
             None => ResponseData::error(404, "Not found"),
             Some(route) => {

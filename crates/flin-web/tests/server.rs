@@ -12,135 +12,12 @@
 )]
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-struct Server {
-    address: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-/// Writes `files` into a fresh project and serves it (in-memory database).
-fn serve(files: &[(&str, &str)], options: flin_web::Options) -> Server {
-    serve_with(files, options, true)
-}
-
-/// The same, with the database in `.flindb/` (`memory` false).
-fn serve_with(files: &[(&str, &str)], options: flin_web::Options, memory: bool) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let full = dir.path().join(path);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(full, text).unwrap();
-    }
-    let root = dir.path().to_path_buf();
-    let (ready, address) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let project = flin_check::load(&root).unwrap();
-        let built = match flin_runtime::build(project) {
-            Ok(built) => built,
-            Err((project, diagnostics)) => panic!(
-                "{}",
-                flin_diagnostics::render_human(
-                    &project.sources,
-                    &diagnostics,
-                    flin_diagnostics::Color::Never
-                )
-            ),
-        };
-        let app = flin_web::prepare(built, &root, memory).unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        runtime.spawn(async move {
-            if let Ok(address) = rx.await {
-                let _ = ready.send(address);
-            }
-        });
-        let options = flin_web::Options { port: 0, ..options };
-        let _ = runtime.block_on(flin_web::serve(app, options, Some(tx)));
-    });
-    let address = address.recv_timeout(Duration::from_secs(30)).unwrap();
-    Server { address, _dir: dir }
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-}
-
-fn request(
-    server: &Server,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Reply {
-    let mut stream = TcpStream::connect(server.address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_string(),
-    }
-}
-
-fn get(server: &Server, path: &str) -> Reply {
-    request(server, "GET", path, &[], b"")
-}
-
-fn post_json(server: &Server, path: &str, json: &str) -> Reply {
-    request(
-        server,
-        "POST",
-        path,
-        &[("Content-Type", "application/json")],
-        json.as_bytes(),
-    )
-}
+mod common;
+use common::*;
 
 const BOOK: &str = "entity Book {\n    title: text @required @maxLength(200)\n    pages: int = 1\n    notes: text? @hidden\n}\n";
 
@@ -693,78 +570,69 @@ fn named_slots_take_what_the_caller_gives_or_their_fallback() {
 }
 
 #[test]
-fn the_todo_example_works_with_plain_forms() {
+fn the_todo_example_works_without_javascript() {
     let server = serve_example("todo");
-    let form = |path: &str, body: &[u8]| {
+    let post = |fields: &[(&str, &str)]| {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.replace(' ', "+").replace('<', "%3C").replace('>', "%3E")
+                )
+            })
+            .collect();
         request(
             &server,
             "POST",
-            path,
+            "/",
             &[("Content-Type", "application/x-www-form-urlencoded")],
-            body,
+            body.join("&").as_bytes(),
         )
     };
-    let added = form("/todos", b"title=Buy+milk");
-    assert_eq!(added.status, 303);
+    // The add form: its handler's signed field and the bound input's name.
+    let page = get(&server, "/");
+    let add = &forms(&page.body)[0];
+    assert!(
+        page.body.contains("method=\"post\" class=\"add\""),
+        "{}",
+        page.body
+    );
+    let added = post(&[
+        ("_flin_handler", &add.handler),
+        (&add.inputs[0], "Buy milk"),
+    ]);
+    assert_eq!(added.status, 303, "{}", added.body);
     assert_eq!(added.header("location"), Some("/"));
-    form("/todos", b"title=Write+%3Cdocs%3E");
-    assert_eq!(form("/todos/1/toggle", b"").status, 303);
+    let page = get(&server, "/");
+    let add = &forms(&page.body)[0];
+    post(&[
+        ("_flin_handler", &add.handler),
+        (&add.inputs[0], "Write <docs>"),
+    ]);
     let page = get(&server, "/");
     assert!(
-        page.body.contains("<title>Todo (1 left)</title>"),
+        page.body.contains("<title>Todo (2 left)</title>"),
         "{}",
         page.body
     );
-    assert!(page.body.contains("<h1>1 left</h1>"));
     assert!(page.body.contains("<span>Write &lt;docs&gt;</span>"));
-    assert!(page.body.contains("<li class=\"done\"><form method=\"post\" action=\"/todos/1/toggle\"><button class=\"check\">✓</button>"), "{}", page.body);
-    assert!(
-        page.body
-            .contains("<li><form method=\"post\" action=\"/todos/2/toggle\">"),
-        "{}",
-        page.body
-    );
-    let empty_title = form("/todos", b"title=");
-    assert_eq!(empty_title.status, 400);
-    assert_eq!(form("/todos/9/toggle", b"").status, 404);
-    assert_eq!(form("/todos/2/delete", b"").status, 303);
+    // The newest first: toggle "Buy milk" (the second item's first form).
+    let found = forms(&page.body);
+    assert_eq!(found.len(), 5, "{}", page.body);
+    assert_eq!(post(&[("_flin_handler", &found[3].handler)]).status, 303);
+    let page = get(&server, "/");
+    assert!(page.body.contains("<h1>1 left</h1>"), "{}", page.body);
+    assert!(page.body.contains("<li class=\"done\">"), "{}", page.body);
+    // A field that is not signed for this page runs nothing.
+    let forged = post(&[("_flin_handler", "abc.def")]);
+    assert_eq!(forged.status, 405);
+    // Delete "Write <docs>" (the first item's second form).
+    let found = forms(&page.body);
+    assert_eq!(post(&[("_flin_handler", &found[2].handler)]).status, 303);
     let api = get(&server, "/api/todos");
     assert_eq!(api.json().as_array().map(Vec::len), Some(1));
     assert_eq!(get(&server, "/style.css").status, 200);
-}
-
-/// Serves a copy of `examples/<name>` (in-memory database).
-fn serve_example(name: &str) -> Server {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(name);
-    let mut files: Vec<(String, String)> = Vec::new();
-    collect(&root, &root, &mut files);
-    let borrowed: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    serve(&borrowed, flin_web::Options::default())
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            collect(root, &path, out);
-        } else {
-            let relative = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.push((relative, std::fs::read_to_string(&path).unwrap_or_default()));
-        }
-    }
 }
 
 #[test]

@@ -21,18 +21,6 @@ pub fn template(name: &str) -> Vec<(&'static str, &'static str)> {
                 include_str!("../../../examples/todo/app/index.flin"),
             ),
             (
-                "app/todos.flin",
-                include_str!("../../../examples/todo/app/todos.flin"),
-            ),
-            (
-                "app/todos/[id]/delete.flin",
-                include_str!("../../../examples/todo/app/todos/[id]/delete.flin"),
-            ),
-            (
-                "app/todos/[id]/toggle.flin",
-                include_str!("../../../examples/todo/app/todos/[id]/toggle.flin"),
-            ),
-            (
                 "components/TodoItem.flin",
                 include_str!("../../../examples/todo/components/TodoItem.flin"),
             ),

@@ -46,11 +46,20 @@ impl Checker<'_, '_> {
             checker.context.insert(sym("cookies"), text_map());
         };
         match self.role.clone() {
-            Role::App { params, rest, .. } => {
+            Role::App {
+                params,
+                rest,
+                error_page,
+                ..
+            } => {
                 let mut fields: Vec<(Symbol, Ty)> =
                     params.into_iter().map(|p| (p, Ty::Text)).collect();
                 fields.extend(rest.map(|r| (r, Ty::Text)));
                 web(self, Ty::Record(fields));
+                if error_page {
+                    self.context.insert(sym("status"), Ty::Int);
+                    self.context.insert(sym("message"), Ty::Text);
+                }
             }
             Role::Script => web(self, text_map()),
             Role::Component(_) => {

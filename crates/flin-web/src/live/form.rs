@@ -23,7 +23,7 @@ pub fn posted_handler(site: &Site, request: &RequestData) -> Option<String> {
 }
 
 /// The posted fields of an urlencoded form.
-fn fields(request: &RequestData) -> Vec<(String, String)> {
+pub fn fields(request: &RequestData) -> Vec<(String, String)> {
     let urlencoded = request.headers.iter().any(|(k, v)| {
         k == "content-type"
             && v.to_ascii_lowercase()

@@ -32,6 +32,9 @@ use crate::render::{Handler, Instance, PageRender};
 /// The hidden field naming a form's `submit` handler (posts without JavaScript).
 pub const FORM_FIELD: &str = "_flin_handler";
 
+/// The name a bound element without one posts under (`_flin_bind_<handler>`).
+pub const BIND_FIELD: &str = "_flin_bind_";
+
 /// Limits of live pages (`[live]` in flin.toml).
 #[derive(Clone, Debug)]
 pub struct LiveSettings {

@@ -175,7 +175,9 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, mut request: RequestD
                     }
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Err(err)) => {
-                        eprintln!("[warn] live view {view}: the socket failed ({err}): closed");
+                        // Mostly a browser that went away without a goodbye; an
+                        // oversized frame also ends here.
+                        eprintln!("[info] live view {view}: the socket ended ({err})");
                         break;
                     }
                 };

@@ -120,7 +120,7 @@ impl LiveView {
         for (id, value) in &mount.binds {
             if matches!(
                 view.handlers.get(id).map(|h| &h.kind),
-                Some(HandlerKind::Bind(_))
+                Some(HandlerKind::Bind { .. })
             ) {
                 view.run_event(site, hub, id, value, None);
             }
@@ -338,7 +338,7 @@ impl LiveView {
         };
         let args = match &handler.kind {
             HandlerKind::Event(_) => Vec::new(),
-            HandlerKind::Bind(kind) => match bound_value(kind, data) {
+            HandlerKind::Bind { kind, .. } => match bound_value(kind, data) {
                 Some(value) => vec![value],
                 None => {
                     // Not a value of the variable's type (`12a` for an int): kept as
@@ -882,7 +882,7 @@ fn event_of(data: &J) -> Value {
 }
 
 /// The value a bound element sends, as the variable's type (`None`: not one).
-fn bound_value(kind: &str, data: &J) -> Option<Value> {
+pub fn bound_value(kind: &str, data: &J) -> Option<Value> {
     let (base, optional) = match kind.strip_suffix('?') {
         Some(base) => (base, true),
         None => (kind, false),
