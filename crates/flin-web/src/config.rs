@@ -1,6 +1,7 @@
 //! `flin.toml` (cli.md §2), all optional: `[server] port host max_body request_timeout`,
-//! `[database] durability`, `[security] headers csp`. Every key can be overridden by an
-//! environment variable (`FLIN_SERVER_PORT=8080`), and `--port` overrides both.
+//! `[database] durability`, `[security] headers csp`, `[live] max_event`. Every key can
+//! be overridden by an environment variable (`FLIN_SERVER_PORT=8080`), and `--port`
+//! overrides both.
 
 use std::path::Path;
 use std::time::Duration;
@@ -74,6 +75,11 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         // The store reads it from the environment.
         options.durability = durability;
     }
+    if let Some(size) = setting("live", "max_event") {
+        options.live.max_event = parse_size(&size)
+            .filter(|n| *n >= 1024)
+            .ok_or_else(|| bad("live.max_event", &size, "a size of at least \"1KB\", as \"64KB\""))?;
+    }
     Ok(options)
 }
 
@@ -97,7 +103,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("flin.toml"),
-            "[server]\nport = 4010\nmax_body = \"1MB\"\nrequest_timeout = \"500ms\"\n\n[security]\nheaders = false\n",
+            "[server]\nport = 4010\nmax_body = \"1MB\"\nrequest_timeout = \"500ms\"\n\n[security]\nheaders = false\n\n[live]\nmax_event = \"16KB\"\n",
         )
         .unwrap();
         let options = options(&dir, None, false).unwrap();
@@ -105,6 +111,7 @@ mod tests {
         assert_eq!(options.max_body, 1024 * 1024);
         assert_eq!(options.time_limit, Duration::from_millis(500));
         assert!(!options.security_headers);
+        assert_eq!(options.live.max_event, 16 * 1024);
         assert_eq!(super::options(&dir, Some(5000), false).unwrap().port, 5000);
         std::fs::write(dir.join("flin.toml"), "[server]\nport = \"lots\"\n").unwrap();
         assert!(super::options(&dir, None, false).is_err_and(|e| e.contains("server.port")));

@@ -213,6 +213,10 @@
   function unnotice(kind) {
     if (box) box.querySelectorAll('[data-flin-notice="' + kind + '"]').forEach(function (n) { n.remove(); });
   }
+  // `<html data-flin-live="connected|reconnecting">`: for styles (and tests).
+  function state(s) {
+    document.documentElement.setAttribute('data-flin-live', s);
+  }
   function title(t) {
     if (t == null) return;
     var d = document.createElement('textarea');
@@ -234,6 +238,7 @@
     };
     ws.onclose = function () {
       ready = false;
+      state('reconnecting');
       clearInterval(beat);
       if (inflight) notice('The connection dropped: your last action may not have been saved.', 'error');
       inflight = null;
@@ -252,6 +257,7 @@
         apply();
         title(m.title);
         ready = true;
+        state('connected');
         retry = 500;
         unnotice('connection');
         pump();
