@@ -76,9 +76,13 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         options.durability = durability;
     }
     if let Some(size) = setting("live", "max_event") {
-        options.live.max_event = parse_size(&size)
-            .filter(|n| *n >= 1024)
-            .ok_or_else(|| bad("live.max_event", &size, "a size of at least \"1KB\", as \"64KB\""))?;
+        options.live.max_event = parse_size(&size).filter(|n| *n >= 1024).ok_or_else(|| {
+            bad(
+                "live.max_event",
+                &size,
+                "a size of at least \"1KB\", as \"64KB\"",
+            )
+        })?;
     }
     Ok(options)
 }

@@ -12,12 +12,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 
 use flin_vm::Value;
 use flin_vm::host::{KeptInstance, Mark, Site};
 use flin_vm::snapshot::{Fingerprint, fingerprint};
 
-use crate::live::tree::{Fragment, Hole};
+use crate::live::tree::{Fragment, Hole, List};
 
 /// What the browser can trigger: an event handler or a `bind` setter.
 #[derive(Clone, Debug)]
@@ -25,17 +26,17 @@ pub struct Handler {
     /// A closure: of no argument (an event), or of the new value (`bind`).
     pub callee: Value,
     /// The component instance whose state it runs with (`""`: the page).
-    pub instance: String,
+    pub instance: Rc<str>,
     pub kind: HandlerKind,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HandlerKind {
     /// `click`, `submit` …
-    Event(String),
+    Event,
     /// `bind`: how the browser's value converts (`text`, `int?` …), and the form field
     /// the element posts under.
-    Bind { kind: String, field: String },
+    Bind { kind: Box<str>, field: Box<str> },
 }
 
 /// A component instance: its state and what it was last rendered with.
@@ -113,8 +114,9 @@ impl Building {
 
     fn finish(mut self) -> Fragment {
         self.statics.push(self.current);
+        self.holes.shrink_to_fit();
         Fragment {
-            statics: self.statics,
+            statics: crate::live::tree::intern(self.statics),
             holes: self.holes,
         }
     }
@@ -124,7 +126,7 @@ enum Frame {
     Fragment(Building),
     List {
         keyed: bool,
-        items: Vec<(String, Fragment)>,
+        items: Vec<(Box<str>, Fragment)>,
     },
 }
 
@@ -199,7 +201,7 @@ impl PageRender {
         let tree = self.tree;
         if let Some(building) = self.building() {
             if tree {
-                building.hole(Hole::Html(html.to_string()));
+                building.hole(Hole::Html(html.into()));
             } else {
                 building.current.push_str(html);
             }
@@ -263,7 +265,7 @@ impl PageRender {
                     if let Some(Frame::Fragment(building)) = self.frames.pop() {
                         let key = building.key.clone().unwrap_or_default();
                         if let Some(Frame::List { items, .. }) = self.frames.last_mut() {
-                            items.push((key, building.finish()));
+                            items.push((key.into(), building.finish()));
                         }
                     }
                 }
@@ -275,7 +277,7 @@ impl PageRender {
                 if self.tree {
                     if let Some(Frame::List { keyed, items }) = self.frames.pop() {
                         if let Some(building) = self.building() {
-                            building.hole(Hole::List { keyed, items });
+                            building.hole(Hole::List(Box::new(List { keyed, items })));
                         }
                     }
                 }
@@ -288,10 +290,12 @@ impl PageRender {
                     return;
                 };
                 let field = signer.form_field(path, &handler);
-                self.hole(&format!(
-                    "<input type=\"hidden\" name=\"{}\" value=\"{field}\">",
+                self.emit(&format!(
+                    "<input type=\"hidden\" name=\"{}\" value=\"",
                     crate::live::FORM_FIELD
                 ));
+                self.hole(&field);
+                self.emit("\">");
             }
             Mark::BlockOpen | Mark::BlockClose => {}
         }
@@ -301,7 +305,7 @@ impl PageRender {
         if let Some(Frame::Fragment(building)) = self.frames.pop() {
             let fragment = building.finish();
             if let Some(parent) = self.building() {
-                parent.hole(Hole::Block(fragment));
+                parent.hole(Hole::Block(Box::new(fragment)));
             }
         }
     }
@@ -369,7 +373,7 @@ impl PageRender {
         site.hash(&mut hasher);
         scope.items.hash(&mut hasher);
         fingerprint(callee, Fingerprint::Identity).hash(&mut hasher);
-        let instance = scope.id.clone();
+        let instance: Rc<str> = scope.id.as_str().into();
         let base = base36(hasher.finish());
         let mut id = base.clone();
         let mut n = 1;
@@ -394,7 +398,7 @@ impl PageRender {
         let mut parts = event.split('.');
         let name = parts.next().unwrap_or("click").to_string();
         let modifiers: Vec<&str> = parts.collect();
-        let id = self.register(site, callee, HandlerKind::Event(event.to_string()));
+        let id = self.register(site, callee, HandlerKind::Event);
         if name == "submit" {
             self.form_handler = Some(id.clone());
         }
@@ -416,16 +420,16 @@ impl PageRender {
             site,
             setter,
             HandlerKind::Bind {
-                kind: kind.to_string(),
-                field: field.to_string(),
+                kind: kind.into(),
+                field: field.into(),
             },
         );
         if field.is_empty() {
             let field = format!("{}{id}", crate::live::BIND_FIELD);
             if let Some(handler) = self.handlers.get_mut(&id) {
                 handler.kind = HandlerKind::Bind {
-                    kind: kind.to_string(),
-                    field: field.clone(),
+                    kind: kind.into(),
+                    field: field.as_str().into(),
                 };
             }
             self.emit(" name=\"");
@@ -544,7 +548,7 @@ mod tests {
                 };
                 assert!(matches!(
                     holes.as_slice(),
-                    [Hole::List { keyed: true, items }] if items.len() == 2
+                    [Hole::List(list)] if list.keyed && list.items.len() == 2
                 ));
             }
         }

@@ -267,6 +267,10 @@ pub async fn serve(
         if options.dev { "dev server" } else { "server" },
         app.table.routes.len()
     );
+    // No Nagle delay: a live page's answers are small writes that must go at once.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -362,7 +362,7 @@ fn run(
                 .borrow()
                 .handlers
                 .values()
-                .filter(|h| matches!(&h.kind, crate::render::HandlerKind::Bind { field, .. } if posted.iter().any(|(k, _)| k == field)))
+                .filter(|h| matches!(&h.kind, crate::render::HandlerKind::Bind { field, .. } if posted.iter().any(|(k, _)| **k == **field)))
                 .cloned()
                 .collect();
             for bind in &binds {
@@ -371,7 +371,7 @@ fn run(
                 };
                 let text = posted
                     .iter()
-                    .find(|(k, _)| k == field)
+                    .find(|(k, _)| **k == **field)
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default();
                 let data = serde_json::json!({ "value": text, "checked": true });

@@ -111,10 +111,15 @@ async fn close_code(socket: &mut Socket) -> Option<u16> {
     }
 }
 
+/// Mounts a view: the templates come first, then the whole render (returned with the
+/// templates under `T`).
 async fn mount(socket: &mut Socket, token: &str) -> J {
     send(socket, json!({ "t": "m", "k": token, "b": [] })).await;
-    let mounted = next(socket).await.unwrap();
+    let templates = next(socket).await.unwrap();
+    assert_eq!(templates["t"], "T", "{templates}");
+    let mut mounted = next(socket).await.unwrap();
     assert_eq!(mounted["t"], "m", "{mounted}");
+    mounted["T"] = templates["T"].clone();
     mounted
 }
 

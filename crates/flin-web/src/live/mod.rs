@@ -95,7 +95,7 @@ pub fn call_handler(
         }
     }
     page.borrow_mut().handler_instance = instances
-        .get(&handler.instance)
+        .get(&*handler.instance)
         .map(|i| (i.props.clone(), i.children.clone()));
     let result = vm.call_value(&handler.callee, args);
     page.borrow_mut().handler_instance = None;

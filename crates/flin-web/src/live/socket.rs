@@ -58,25 +58,37 @@ pub async fn upgrade(shared: Arc<Shared>, peer: SocketAddr, request: Request<Bod
     };
     let max = shared.live_settings.max_event;
     upgrade
+        // Small buffers: a thousand open pages must not hold 256 KB each (tungstenite's
+        // default); messages are small, and a larger one grows the buffer for its time.
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
         // A little above the limit, so an oversized event is seen (and logged) here.
         .max_message_size(max + 1024)
         .max_frame_size(max + 1024)
         .on_upgrade(move |socket| serve(socket, shared, data))
 }
 
-/// The messages of one socket, until it closes.
-async fn serve(mut socket: WebSocket, shared: Arc<Shared>, mut request: RequestData) {
-    let settings = shared.live_settings.clone();
+/// The first message: the view token and the bound values; mounts the view on a
+/// worker. `None` when the socket is done (told to reload, or gone).
+async fn handshake(
+    socket: &mut WebSocket,
+    shared: &Arc<Shared>,
+    mut request: RequestData,
+) -> Option<(
+    u64,
+    crate::workers::WorkerSender,
+    tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
+)> {
     let live = match shared.live.read() {
         Ok(live) => live.clone(),
-        Err(_) => return,
+        Err(_) => return None,
     };
     // The view token, first.
     let first = match tokio::time::timeout(MOUNT_WAIT, socket.recv()).await {
         Ok(Some(Ok(Message::Text(text)))) => text.to_string(),
         _ => {
             eprintln!("[warn] live: a socket sent no view token in time: closed");
-            return;
+            return None;
         }
     };
     let mount: J = serde_json::from_str(&first).unwrap_or(J::Null);
@@ -91,21 +103,21 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, mut request: RequestD
             }
             // Expired (or from a server that restarted with another key): the page
             // reloads and gets a fresh token.
-            reload(&mut socket, "the view token is not valid now").await;
-            return;
+            reload(socket, "the view token is not valid now").await;
+            return None;
         }
     };
     if token.build != live.build {
-        reload(&mut socket, "the page's code changed").await;
-        return;
+        reload(socket, "the page's code changed").await;
+        return None;
     }
     let (path, query) = match token.path.split_once('?') {
         Some((path, query)) => (path.to_string(), query.to_string()),
         None => (token.path.clone(), String::new()),
     };
     let Some(found) = live.table.find(&path) else {
-        reload(&mut socket, "the page is gone").await;
-        return;
+        reload(socket, "the page is gone").await;
+        return None;
     };
     let route = live
         .table
@@ -118,8 +130,8 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, mut request: RequestD
     let session = crate::session::open(&live.session_key, &request.cookies);
     let user = session.get("user").cloned().unwrap_or(J::Null);
     if user != token.user {
-        reload(&mut socket, "the session changed").await;
-        return;
+        reload(socket, "the session changed").await;
+        return None;
     }
     request.params = found.params;
     request.query = crate::json::form_pairs(&query);
@@ -140,11 +152,11 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, mut request: RequestD
         })
         .unwrap_or_default();
     let Some((_, worker)) = live.pool.pick() else {
-        reload(&mut socket, "the server is restarting").await;
-        return;
+        reload(socket, "the server is restarting").await;
+        return None;
     };
     let view = shared.hub.next_view_id();
-    let (out, mut outbox) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
+    let (out, outbox) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
     let mounted = worker.send(ViewWork::Mount(Box::new(Mount {
         view,
         route,
@@ -153,9 +165,20 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, mut request: RequestD
         out,
     })));
     if mounted.is_err() {
-        reload(&mut socket, "the server is restarting").await;
-        return;
+        reload(socket, "the server is restarting").await;
+        return None;
     }
+    Some((view, worker, outbox))
+}
+
+/// The messages of one socket, until it closes.
+async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData) {
+    // The handshake's values are dropped before the socket settles in: an open page
+    // holds only what its loop needs.
+    let Some((view, worker, mut outbox)) = handshake(&mut socket, &shared, request).await else {
+        return;
+    };
+    let settings = shared.live_settings.clone();
     let mut heard = Instant::now();
     let mut window = (Instant::now(), 0u32);
     loop {

@@ -125,15 +125,24 @@ impl LiveView {
                 view.run_event(site, hub, id, value, None);
             }
         }
-        let tree = tree::full(&view.tree, &mut view.templates);
+        // The whole render, written as JSON text (no value tree in between); the
+        // templates first, in a message of their own: a socket keeps a buffer as large
+        // as the largest message it sent, for as long as the page is open.
+        let mut tree = String::with_capacity(1024);
+        tree::full_text(&view.tree, &mut view.templates, &mut tree);
+        if let Some(templates) = view.templates.take_fresh_text() {
+            view.send_text(format!("{{\"t\":\"T\",\"T\":{templates}}}"));
+        }
+        let title = match &view.title {
+            Some(title) => {
+                let mut quoted = String::new();
+                tree::push_json_str(&mut quoted, title);
+                quoted
+            }
+            None => "null".to_string(),
+        };
         view.mounted = true;
-        let templates = view.templates.take_fresh();
-        view.send(json!({
-            "t": "m",
-            "T": templates,
-            "r": tree,
-            "title": view.title,
-        }));
+        view.send_text(format!("{{\"t\":\"m\",\"r\":{tree},\"title\":{title}}}"));
         Some(view)
     }
 
@@ -142,7 +151,11 @@ impl LiveView {
     }
 
     fn send(&self, message: J) {
-        let _ = self.out.send(Outgoing::Text(message.to_string()));
+        self.send_text(message.to_string());
+    }
+
+    fn send_text(&self, message: String) {
+        let _ = self.out.send(Outgoing::Text(message));
     }
 
     fn route<'s>(&self, site: &'s Site) -> Option<&'s Route> {
@@ -292,8 +305,8 @@ impl LiveView {
                 for (instance, function) in &calls {
                     let handler = Handler {
                         callee: Value::None,
-                        instance: instance.clone(),
-                        kind: HandlerKind::Event("mount".into()),
+                        instance: instance.as_str().into(),
+                        kind: HandlerKind::Event,
                     };
                     run_in_instance(vm, page, instances, &handler, |vm| {
                         vm.run_function(*function, &[])
@@ -309,7 +322,18 @@ impl LiveView {
 
     /// An event of the browser: runs its handler and answers with what changed.
     pub fn event(&mut self, site: &Site, hub: &LiveHub, handler: &str, data: &J, reference: u64) {
+        let started = std::time::Instant::now();
         self.run_event(site, hub, handler, data, Some(reference));
+        // Logged as requests are: from the event received to its answer sent.
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        if site.dev {
+            eprintln!("EVENT {} {handler} {ms:.1}ms", self.request.path);
+        } else {
+            eprintln!(
+                "{}",
+                json!({ "live": "event", "path": self.request.path, "handler": handler, "ms": (ms * 1000.0).round() / 1000.0 })
+            );
+        }
     }
 
     fn run_event(
@@ -337,7 +361,7 @@ impl LiveView {
             return;
         };
         let args = match &handler.kind {
-            HandlerKind::Event(_) => Vec::new(),
+            HandlerKind::Event => Vec::new(),
             HandlerKind::Bind { kind, .. } => match bound_value(kind, data) {
                 Some(value) => vec![value],
                 None => {
@@ -719,7 +743,7 @@ fn run_in_instance(
         return work(vm).map(|_| ());
     }
     let code = vm.program.code.clone();
-    let Some(instance) = instances.get_mut(&handler.instance) else {
+    let Some(instance) = instances.get_mut(&*handler.instance) else {
         return Ok(());
     };
     let Some(view) = instance.view.and_then(|v| code.views.get(v as usize)) else {
@@ -835,10 +859,15 @@ fn collect(
     let mut page = page.borrow_mut();
     let tree = page.take_tree().unwrap_or_default();
     let title = title_of(page.head_html());
+    // Held while the page is open: no spare room.
+    let mut handlers = std::mem::take(&mut page.handlers);
+    handlers.shrink_to_fit();
+    let mut instances = std::mem::take(&mut page.rendered);
+    instances.shrink_to_fit();
     Rendered {
         tree,
-        handlers: std::mem::take(&mut page.handlers),
-        instances: std::mem::take(&mut page.rendered),
+        handlers,
+        instances,
         dropped,
         title,
         session: host.session_out(),
