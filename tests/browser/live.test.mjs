@@ -352,3 +352,124 @@ test('browsers get HTML error pages, in the app\'s layout', async () => {
     await app.stop();
   }
 });
+
+test('bind keeps inputs of every kind and their variables equal, both ways', async () => {
+  const app = await serve({
+    'app/index.flin': [
+      'name = "Ada"', 'age = 36', 'score = 1.5', 'agreed = false', 'color = "green"', 'size = "m"', 'bio = "line"', '',
+      'fn reset() {', '    name = ""', '    age = 0', '    agreed = true', '    color = "red"', '    size = "l"', '    bio = ""', '}', '',
+      '<input class="name" bind={name}>',
+      '<input class="age" type="number" bind={age}>',
+      '<input class="score" type="number" step="0.1" bind={score}>',
+      '<input class="agreed" type="checkbox" bind={agreed}>',
+      '<select class="color" bind={color}><option value="red">Red</option><option value="green">Green</option></select>',
+      '<input class="s" type="radio" name="size" value="s" bind={size}><input class="m" type="radio" name="size" value="m" bind={size}><input class="l" type="radio" name="size" value="l" bind={size}>',
+      '<textarea class="bio" bind={bio}></textarea>',
+      '<p class="out">{name}|{age + 1}|{score * 2}|{agreed}|{color}|{size}|{bio}</p>',
+      '<button click={reset()}>reset</button>',
+      '',
+    ].join('\n'),
+  });
+  try {
+    const page = await open(app.url);
+    await live(page);
+    // The server's values show in the page as rendered.
+    assert.equal(await page.inputValue('.name'), 'Ada');
+    assert.equal(await page.inputValue('.color'), 'green');
+    assert.equal(await page.isChecked('.m'), true);
+    assert.equal(await page.inputValue('.bio'), 'line');
+    // The browser's values reach the variables, converted to their types.
+    await page.fill('.name', 'Grace');
+    await page.fill('.age', '41');
+    await page.fill('.score', '2.5');
+    await page.check('.agreed');
+    await page.selectOption('.color', 'red');
+    await page.check('.s');
+    await page.fill('.bio', 'two\nlines');
+    await until(async () => (await text(page, '.out')) === 'Grace|42|5.0|true|red|s|two\nlines', 3000, 'every bound value');
+    // A value the variable's type cannot take is not set.
+    await page.fill('.age', '');
+    await page.type('.age', 'x');
+    await page.waitForTimeout(300);
+    assert.match(await text(page, '.out'), /\|42\|/);
+    // The server's changes reach the inputs.
+    await page.click('button');
+    await until(async () => (await text(page, '.out')) === '|1|5.0|true|red|l|', 3000, 'the reset');
+    assert.equal(await page.inputValue('.name'), '');
+    assert.equal(await page.isChecked('.agreed'), true);
+    assert.equal(await page.inputValue('.color'), 'red');
+    assert.equal(await page.isChecked('.l'), true);
+    assert.equal(await page.inputValue('.bio'), '');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a function prop is a handler the component calls', async () => {
+  const app = await serve({
+    'components/Confirm.flin': '<button class="confirm" click={props.onPress()}>{props.label}</button>\n',
+    'entities/Item.flin': 'entity Item {\n    name: text\n    archived: bool = false\n}\n',
+    'app/index.flin': 'items = Item.where(archived == false).order(name)\nrenders = 0\n\nfn archive(i: Item) {\n    i.archived = true\n    save i\n}\n\n<ul>{for i in items key i.id}<li>{i.name} <Confirm label="archive {i.name}" onPress={archive(i)} /></li>{/for}</ul>\n',
+    'app/api/seed.flin': 'route POST {\n    save [Item { name: "a" }, Item { name: "b" }]\n    "ok"\n}\n',
+  });
+  try {
+    const page = await open(app.url);
+    await live(page);
+    await page.request.post(app.url + '/api/seed', { headers: { 'content-type': 'application/json' }, data: '{}' });
+    await until(async () => (await page.locator('li').count()) === 2, 3000, 'two items');
+    await page.click('button:has-text("archive b")');
+    await until(async () => (await page.locator('li').allTextContents()).join() === 'a archive a', 3000, 'b archived');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('an entity being edited is not overwritten by a commit elsewhere until it is saved', async () => {
+  const app = await serve({
+    'entities/Note.flin': 'entity Note {\n    body: text\n}\n',
+    'app/index.flin': 'note = Note.first\nall = Note.count\n\n{if note}<input class="body" bind={note.body}><button click={save note}>save</button>{/if}\n<p class="count">{all}</p>\n',
+    'app/api/seed.flin': 'route POST {\n    save Note { body: "first" }\n    "ok"\n}\n',
+    'app/api/touch.flin': 'route POST {\n    n = Note.first ?? not_found()\n    n.body = "changed elsewhere"\n    save n\n    save Note { body: "another" }\n    "ok"\n}\n',
+    'app/api/body.flin': 'route GET {\n    Note.first?.body ?? ""\n}\n',
+  });
+  try {
+    await (await open(null)).request.post(app.url + '/api/seed', { headers: { 'content-type': 'application/json' }, data: '{}' });
+    const page = await open(app.url);
+    await live(page);
+    await page.fill('.body', 'my edit');
+    await page.waitForTimeout(400);
+    await page.request.post(app.url + '/api/touch', { headers: { 'content-type': 'application/json' }, data: '{}' });
+    await until(async () => (await text(page, '.count')) === '2', 3000, 'the other commit');
+    assert.equal(await page.inputValue('.body'), 'my edit');
+    await page.click('button');
+    await until(async () => (await (await page.request.get(app.url + '/api/body')).text()) === '"my edit"', 3000, 'the save');
+  } finally {
+    await app.stop();
+  }
+});
+
+test('redirect() and not_found() in handlers; on_unmount when a component goes', async () => {
+  const app = await serve({
+    'entities/Log.flin': 'entity Log {\n    what: text\n}\n',
+    'components/Panel.flin': 'on_unmount {\n    save Log { what: "panel gone" }\n}\n<div class="panel">panel</div>\n',
+    'app/index.flin': 'open = true\n\n<button class="go" click={redirect("/other")}>go</button>\n<button class="missing" click={not_found()}>missing</button>\n<button class="close" click={open = false}>close</button>\n{if open}<Panel />{/if}\n',
+    'app/other.flin': '<h1>other page</h1>\n',
+    'app/api/logs.flin': 'route GET {\n    Log.count\n}\n',
+  });
+  try {
+    const page = await open(app.url);
+    await live(page);
+    await page.click('.close');
+    await until(async () => (await page.locator('.panel').count()) === 0, 3000, 'the panel to go');
+    await until(async () => (await (await page.request.get(app.url + '/api/logs')).text()) === '1', 3000, 'on_unmount');
+    await page.click('.go');
+    await page.waitForURL(app.url + '/other');
+    assert.equal(await text(page, 'h1'), 'other page');
+    await page.goto(app.url);
+    await live(page);
+    await page.click('.missing');
+    await until(async () => /Not found/.test(await page.textContent('body')), 3000, 'the 404 page');
+  } finally {
+    await app.stop();
+  }
+});

@@ -320,14 +320,16 @@ async fn handle(
     let uri = request.uri().clone();
     let response = answer(&shared, peer, request).await;
     let status = response.status();
-    if shared.dev {
+    // The dev loop's own polling is not news.
+    let polling = shared.dev && uri.path().starts_with("/__flin/");
+    if shared.dev && !polling {
         eprintln!(
             "{method} {} {} {:.1}ms",
             uri.path(),
             status.as_u16(),
             started.elapsed().as_secs_f64() * 1000.0
         );
-    } else {
+    } else if !shared.dev {
         eprintln!(
             "{}",
             serde_json::json!({

@@ -171,7 +171,8 @@ impl Checker<'_, '_> {
         if namespace.is_none() && name == "bind" {
             match single {
                 Some(expr) if matches!(expr.kind, ExprKind::Name(_) | ExprKind::Index { .. }) => {
-                    self.assign_target(expr);
+                    let ty = self.assign_target(expr);
+                    self.record_bind(expr, ty);
                 }
                 Some(
                     expr @ flin_syntax::ast::Expr {
@@ -187,7 +188,8 @@ impl Checker<'_, '_> {
                     let object_ty = self.infer(object);
                     let owner = self.shallow(&object_ty);
                     if super::stmt::has_fields(&owner) {
-                        self.assign_target(expr);
+                        let ty = self.assign_target(expr);
+                        self.record_bind(expr, ty);
                     } else {
                         self.error(CheckError::BindNotAssignable { span: expr.span });
                     }
@@ -207,6 +209,13 @@ impl Checker<'_, '_> {
             self.handler(block);
         } else if let Some(expr) = single {
             self.infer(expr);
+        }
+    }
+
+    /// The type of a `bind` target, for the compiler: how the browser's value converts.
+    fn record_bind(&mut self, target: &flin_syntax::ast::Expr, ty: Ty) {
+        if self.record {
+            self.expr_types.push((self.file, target.span, ty));
         }
     }
 

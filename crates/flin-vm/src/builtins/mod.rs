@@ -116,6 +116,10 @@ pub fn call_method(vm: &mut Vm<'_>, name: Symbol, args: &[Value]) -> Result<Valu
     }
     let owner = owner_of(&receiver);
     let Some(index) = find(owner, name.as_str(), args.len()) else {
+        // `props.onPress()`: a function held by a map or record is called (web.md §3).
+        if let Some(callee) = function_field(&receiver, name) {
+            return vm.call_value(&callee, args.get(1..).unwrap_or(&[]));
+        }
         return Err(RuntimeError::type_error(format!(
             "{} has no method `{name}` taking {} argument(s)",
             receiver.type_name(),
@@ -127,6 +131,19 @@ pub fn call_method(vm: &mut Vm<'_>, name: Symbol, args: &[Value]) -> Result<Valu
         *first = receiver;
     }
     call(vm, index, &owned)
+}
+
+/// The function a map or record holds under `name`, if it holds one there.
+fn function_field(receiver: &Value, name: Symbol) -> Option<Value> {
+    let field = match receiver {
+        Value::Map(entries) => entries
+            .borrow()
+            .get(&crate::value::Key(Value::text(name.as_str())))
+            .cloned(),
+        Value::Record(record) => record.get(name),
+        _ => None,
+    }?;
+    matches!(field, Value::Func(_)).then_some(field)
 }
 
 // ---- helpers shared by the groups

@@ -166,6 +166,8 @@
   // only echoes what was sent (or did not change it).
   function value(el, v, old) {
     if (el.value === v) return;
+    // Typed and not sent yet (the debounce is running): the person's text stays.
+    if (timers.has(el)) return;
     var bound = el.hasAttribute('data-flin-bind');
     if (document.activeElement === el) {
       if ((bound && v === el._flinSent) || old === v) return;
@@ -291,6 +293,12 @@
         done = true;
         location.reload();
         break;
+      case 'html':
+        // `not_found()` in a handler: the page becomes the 404 page.
+        done = true;
+        var doc = new DOMParser().parseFromString(m.html, 'text/html');
+        document.replaceChild(document.adoptNode(doc.documentElement), document.documentElement);
+        break;
     }
   }
   function send(id, data) {
@@ -415,7 +423,10 @@
     var el = e.target, id = bindOf(el);
     if (!id) return;
     if (immediate(el)) {
-      if (e.type === 'change') sendBind(el, id);
+      if (e.type === 'change') {
+        flush();
+        sendBind(el, id);
+      }
       return;
     }
     if (e.type !== 'input') return;

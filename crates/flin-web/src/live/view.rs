@@ -627,8 +627,19 @@ impl LiveView {
             Outcome::Failed(err) => {
                 let status = err.status.unwrap_or(500);
                 if err.kind == "not_found" || (reference.is_none() && status == 404) {
-                    // What the page shows is gone: a fresh `GET` shows the 404 page.
-                    self.send(json!({ "t": "reload" }));
+                    // `not_found()`, or what the page shows is gone: the 404 page, as a
+                    // browser gets it (the app's error page, in its layout).
+                    let mut request = self.request.clone();
+                    request.headers.retain(|(k, _)| k != "accept");
+                    request.headers.push(("accept".into(), "text/html".into()));
+                    let page = crate::unit::with_error_page(
+                        site,
+                        &request,
+                        ResponseData::error(404, "Not found"),
+                    );
+                    let html = String::from_utf8_lossy(&page.body).into_owned();
+                    self.send(json!({ "t": "html", "html": html, "status": 404 }));
+                    let _ = self.out.send(Outgoing::Close(1000, "not found".into()));
                     return false;
                 }
                 let notice = notice_of(site, &err, self.id);
