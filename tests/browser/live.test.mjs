@@ -473,3 +473,20 @@ test('redirect() and not_found() in handlers; on_unmount when a component goes',
     await app.stop();
   }
 });
+
+test('a layout is live too: its handlers and values, beside the page\'s', async () => {
+  const app = await serve({
+    'layouts/default.flin': 'clicks = 0\n\n<nav><button class="nav" click={clicks++}>nav {clicks}</button></nav>\n<main>{children}</main>\n',
+    'app/index.flin': 'count = 0\n\n<button class="page" click={count++}>page {count}</button>\n',
+  });
+  try {
+    const page = await open(app.url);
+    await live(page);
+    await page.click('.nav');
+    await page.click('.nav');
+    await page.click('.page');
+    await until(async () => (await text(page, '.nav')) === 'nav 2' && (await text(page, '.page')) === 'page 1', 3000, 'both counters');
+  } finally {
+    await app.stop();
+  }
+});

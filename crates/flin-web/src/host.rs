@@ -45,8 +45,6 @@ pub struct WebHost<'s> {
     pub(crate) extra_context: Vec<(String, Value)>,
     /// The page is live by its own code (handlers, `bind`, live values).
     pub(crate) live: bool,
-    /// The live region's markers are placed (around a layout's `{children}`).
-    pub(crate) live_marked: bool,
 }
 
 impl<'s> WebHost<'s> {
@@ -75,7 +73,6 @@ impl<'s> WebHost<'s> {
             event: None,
             extra_context: Vec::new(),
             live: false,
-            live_marked: false,
         }
     }
 
@@ -169,19 +166,9 @@ impl Host for WebHost<'_> {
     }
 
     fn wrap_children(&mut self) {
-        let mut page = self.page.borrow_mut();
-        let html = page.take_html();
-        // A live page's region is the page inside its layout.
-        if self.live || page.live {
-            self.children = Some(format!(
-                "{}{html}{}",
-                crate::page::LIVE_START,
-                crate::page::LIVE_END
-            ));
-            self.live_marked = true;
-        } else {
-            self.children = Some(html);
-        }
+        // A live view keeps the page's tree whole inside its layout; a plain render
+        // hands the layout the page's HTML.
+        self.children = Some(self.page.borrow_mut().wrap_children());
     }
 
     fn session_user(&mut self) -> Option<(String, i64)> {

@@ -34,8 +34,8 @@ pub fn layout_of_file(site: &Site, file: FileId) -> Option<FileId> {
         .map(|(_, file)| *file)
 }
 
-/// Where a live page's region starts and ends in the document: the client runtime
-/// patches what is between (a layout around it stays as rendered).
+/// Where a live page's region starts and ends in the document (the page in its
+/// layout): the client runtime patches what is between.
 pub const LIVE_START: &str = "<!--flin:live-->";
 pub const LIVE_END: &str = "<!--/flin:live-->";
 
@@ -47,7 +47,7 @@ pub fn document(site: &Site, host: &WebHost<'_>, route: &Route) -> ResponseData 
     let mut page = host.page.borrow_mut();
     let mut body = page.take_html();
     let live = host.live || page.live || is_live(site, route);
-    if live && !host.live_marked {
+    if live {
         body = format!("{LIVE_START}{body}{LIVE_END}");
     }
     let head = page.head_html();
@@ -101,10 +101,12 @@ pub fn document(site: &Site, host: &WebHost<'_>, route: &Route) -> ResponseData 
     }
 }
 
-/// Whether a page is live by its own code: an event attribute, `bind` or a live value.
+/// Whether a page is live by its own code or its layout's: an event attribute, `bind`
+/// or a live value.
 pub fn is_live(site: &Site, route: &Route) -> bool {
-    site.program
-        .code
-        .view_of(route.file)
-        .is_some_and(|view| view.interactive || !view.live.is_empty())
+    let code = &site.program.code;
+    std::iter::once(route.file)
+        .chain(layout_of(site, route))
+        .filter_map(|file| code.view_of(file))
+        .any(|view| view.interactive || !view.live.is_empty())
 }

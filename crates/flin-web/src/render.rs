@@ -149,7 +149,13 @@ pub struct PageRender {
     form_signer: Option<(String, crate::live::token::Signer)>,
     /// The props and children of the instance whose handler runs (its `props`).
     pub handler_instance: Option<(Value, Value)>,
+    /// The page's tree while its layout renders (a live view).
+    children: Option<Fragment>,
 }
+
+/// What a layout's `{children}` holds while a live view renders: a text no page can
+/// produce, replaced by the page's tree where the layout places it.
+const CHILDREN: &str = "\u{1}flin:children\u{1}";
 
 impl PageRender {
     /// A renderer of HTML (`tree`: and of the tree a live view diffs).
@@ -166,6 +172,7 @@ impl PageRender {
             form_handler: None,
             form_signer: None,
             handler_instance: None,
+            children: None,
         }
     }
 
@@ -199,12 +206,33 @@ impl PageRender {
 
     pub fn hole(&mut self, html: &str) {
         let tree = self.tree;
+        // A layout's `{children}` in a live view: the page's own tree.
+        if tree && html == CHILDREN {
+            if let Some(children) = self.children.take() {
+                if let Some(building) = self.building() {
+                    building.hole(Hole::Block(Box::new(children)));
+                }
+                return;
+            }
+        }
         if let Some(building) = self.building() {
             if tree {
                 building.hole(Hole::Html(html.into()));
             } else {
                 building.current.push_str(html);
             }
+        }
+    }
+
+    /// The page rendered so far becomes a layout's `{children}`: its HTML (a plain
+    /// render), or a stand-in that brings the page's tree back whole where the layout
+    /// places it (a live view).
+    pub fn wrap_children(&mut self) -> String {
+        if self.tree {
+            self.children = self.take_tree();
+            CHILDREN.to_string()
+        } else {
+            self.take_html()
         }
     }
 

@@ -80,7 +80,7 @@ fn a_page_renders_to_a_complete_document_inside_its_layout() {
         Some("text/html; charset=utf-8")
     );
     // The page lists books (a live value): it carries its view token and the live
-    // runtime, and marks the region the runtime patches inside the layout.
+    // runtime, and marks the region the runtime patches (the page in its layout).
     let token_start = reply.body.find("content=\"ey").map(|i| i + 9).unwrap_or(0);
     let token_end = reply.body[token_start..]
         .find('"')
@@ -92,7 +92,7 @@ fn a_page_renders_to_a_complete_document_inside_its_layout() {
     );
     assert_eq!(
         masked,
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Library</title>\n<meta name=\"flin-live\" content=\"TOKEN\">\n<script src=\"/_flin/live.js?v=HASH\" defer></script>\n</head>\n<body>\n<header>Library</header><main><!--flin:live--><h1>Books</h1><p>No books yet.</p><!--/flin:live--></main>\n</body>\n</html>\n"
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Library</title>\n<meta name=\"flin-live\" content=\"TOKEN\">\n<script src=\"/_flin/live.js?v=HASH\" defer></script>\n</head>\n<body>\n<!--flin:live--><header>Library</header><main><h1>Books</h1><p>No books yet.</p></main><!--/flin:live-->\n</body>\n</html>\n"
             .replace("HASH", reply.body.split("live.js?v=").nth(1).and_then(|r| r.split('"').next()).unwrap_or(""))
     );
     // A page with nothing live stays plain HTML, with no script.

@@ -167,15 +167,28 @@ impl LiveView {
         site.program.code.view_of(route.file)
     }
 
-    /// The entity types the view's live values read (the page's and its instances').
+    /// The page's layout: it renders around the page in the view, its code run once at
+    /// the mount (its variables are state as the page's are).
+    fn layout_view<'s>(&self, site: &'s Site) -> Option<&'s ViewCode> {
+        let route = self.route(site)?;
+        let layout = crate::page::layout_of(site, route)?;
+        site.program.code.view_of(layout)
+    }
+
+    /// The entity types the view's live values read (the page's, its layout's and its
+    /// instances').
     pub fn reads(&self, site: &Site) -> HashSet<String> {
         let code = &site.program.code;
         let mut reads = HashSet::new();
-        let views = self.page_view(site).into_iter().chain(
-            self.instances
-                .values()
-                .filter_map(|i| i.view.and_then(|v| code.views.get(v as usize))),
-        );
+        let views = self
+            .page_view(site)
+            .into_iter()
+            .chain(self.layout_view(site))
+            .chain(
+                self.instances
+                    .values()
+                    .filter_map(|i| i.view.and_then(|v| code.views.get(v as usize))),
+            );
         for view in views {
             for live in &view.live {
                 reads.extend(live.entities.iter().cloned());
@@ -214,6 +227,7 @@ impl LiveView {
         let page = host.page.clone();
         let next = host.next.clone();
         let mut globals = Vec::new();
+        let layout = self.layout_view(site);
         let result = with_unit(site, &mut host, write, |h| {
             let mut vm = Vm::new(site.program.clone(), h);
             vm.limits = Self::limits(site);
@@ -224,6 +238,11 @@ impl LiveView {
             vm.run_function(route.main, &[])?;
             if let Some(view) = site.program.code.view_of(route.file) {
                 vm.run_function(view.render, &[])?;
+            }
+            if let Some(layout) = layout {
+                vm.host.wrap_children();
+                vm.run_function(layout.main, &[])?;
+                vm.run_function(layout.render, &[])?;
             }
             globals = std::mem::take(&mut vm.globals);
             Ok(None)
@@ -532,6 +551,7 @@ impl LiveView {
             return Outcome::Failed(RuntimeError::runtime("the page is gone"));
         };
         let render = site.program.code.view_of(route.file).map(|v| v.render);
+        let layout = self.layout_view(site).map(|v| v.render);
         let mut host = self.host(site, route);
         host.event = event;
         let page = host.page.clone();
@@ -549,6 +569,10 @@ impl LiveView {
                     page.borrow_mut().kept = std::mem::take(&mut instances);
                     if let Some(render) = render {
                         outcome = vm.run_function(render, &[]).map(|_| ());
+                    }
+                    if let (Some(layout), true) = (layout, outcome.is_ok()) {
+                        vm.host.wrap_children();
+                        outcome = vm.run_function(layout, &[]).map(|_| ());
                     }
                 }
                 globals = std::mem::take(&mut vm.globals);
@@ -660,16 +684,22 @@ impl LiveView {
         }
     }
 
+    /// The live values of the page and then of its layout, each in declaration order.
     fn page_live(&self, site: &Site) -> Vec<flin_vm::program::LiveValueCode> {
         self.page_view(site)
-            .map(|v| v.live.clone())
-            .unwrap_or_default()
+            .into_iter()
+            .chain(self.layout_view(site))
+            .flat_map(|v| v.live.iter().cloned())
+            .collect()
     }
 
+    /// The variables of the page and of its layout.
     fn page_globals(&self, site: &Site) -> Vec<u32> {
         self.page_view(site)
-            .map(|v| v.globals.clone())
-            .unwrap_or_default()
+            .into_iter()
+            .chain(self.layout_view(site))
+            .flat_map(|v| v.globals.iter().copied())
+            .collect()
     }
 
     fn snapshot(&self) -> Snapshot {
