@@ -18,7 +18,8 @@
 //!
 //! The registry is per thread (a VM and its values never leave their thread). The VM
 //! collects when enough new containers were registered since the last collection; the
-//! runtime collects at the end of each unit of work.
+//! runtime collects at the end of each unit of work (minor collections, see
+//! [`Registry`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -61,17 +62,38 @@ impl Candidate {
 /// Registrations between collections the VM asks for, at the least.
 const MIN_THRESHOLD: usize = 100_000;
 
+/// Minor collections between two full ones, at the most.
+const MINORS_PER_FULL: usize = 1_000;
+
+/// Survivors (old candidates) that make a full collection worth it, at the least.
+const MIN_OLD: usize = 10_000;
+
+/// Candidates in two generations. Most containers die young (within their unit of
+/// work); those that survive a collection (a live page's state, held for minutes) are
+/// old. A minor collection looks for cycles from the young only: a cycle made of new
+/// containers, or one that a new container closes, is found; so a unit of work does
+/// not pay for every open page's state on its thread. A full collection (from the old
+/// too) runs when the old have doubled since the last one, or after enough minor ones,
+/// and finds the cycles made only of old containers (a page closed with a cycle in its
+/// state).
 struct Registry {
-    candidates: Vec<Candidate>,
-    /// Collect when the registry holds this many.
+    young: Vec<Candidate>,
+    old: Vec<Candidate>,
+    /// Collect (from the VM, mid-unit) when this many young are registered.
     threshold: usize,
+    minors: usize,
+    /// How many old survived the last full collection.
+    old_at_full: usize,
 }
 
 thread_local! {
     static REGISTRY: RefCell<Registry> = const {
         RefCell::new(Registry {
-            candidates: Vec::new(),
+            young: Vec::new(),
+            old: Vec::new(),
             threshold: MIN_THRESHOLD,
+            minors: 0,
+            old_at_full: 0,
         })
     };
 }
@@ -88,7 +110,7 @@ pub fn register(value: &Value) {
     };
     REGISTRY.with(|registry| {
         if let Ok(mut registry) = registry.try_borrow_mut() {
-            registry.candidates.push(candidate);
+            registry.young.push(candidate);
         }
     });
 }
@@ -98,7 +120,7 @@ pub fn wanted() -> bool {
     REGISTRY.with(|registry| {
         registry
             .try_borrow()
-            .is_ok_and(|r| r.candidates.len() >= r.threshold)
+            .is_ok_and(|r| r.young.len() >= r.threshold)
     })
 }
 
@@ -113,21 +135,43 @@ pub struct Collected {
 
 /// How many containers are registered (alive or not yet pruned).
 pub fn registered() -> usize {
-    REGISTRY.with(|registry| registry.try_borrow().map_or(0, |r| r.candidates.len()))
+    REGISTRY.with(|registry| {
+        registry
+            .try_borrow()
+            .map_or(0, |r| r.young.len() + r.old.len())
+    })
 }
 
-/// Frees every cycle no one holds any more.
+/// Frees every cycle no one holds any more (a full collection).
 pub fn collect() -> Collected {
+    collect_from(true)
+}
+
+/// Frees the cycles the containers made since the last collection are part of (a minor
+/// collection), or every cycle when a full collection is due. What a unit of work runs
+/// when it ends.
+pub fn collect_young() -> Collected {
+    let full = REGISTRY.with(|registry| {
+        registry.try_borrow().is_ok_and(|r| {
+            r.minors >= MINORS_PER_FULL
+                || (r.old.len() >= MIN_OLD && r.old.len() >= 2 * r.old_at_full)
+        })
+    });
+    collect_from(full)
+}
+
+fn collect_from(full: bool) -> Collected {
     let roots: Vec<Value> = REGISTRY.with(|registry| {
         let Ok(mut registry) = registry.try_borrow_mut() else {
             return Vec::new();
         };
-        registry.candidates.retain(Candidate::is_alive);
-        registry
-            .candidates
-            .iter()
-            .filter_map(Candidate::upgrade)
-            .collect()
+        registry.young.retain(Candidate::is_alive);
+        if full {
+            registry.old.retain(Candidate::is_alive);
+        }
+        let young = registry.young.iter();
+        let old = registry.old.iter().filter(|_| full);
+        young.chain(old).filter_map(Candidate::upgrade).collect()
     });
     let mut graph = Graph::default();
     for root in roots {
@@ -149,8 +193,18 @@ pub fn collect() -> Collected {
     drop(trash);
     REGISTRY.with(|registry| {
         if let Ok(mut registry) = registry.try_borrow_mut() {
-            registry.candidates.retain(Candidate::is_alive);
-            registry.threshold = (registry.candidates.len() * 2).max(MIN_THRESHOLD);
+            let registry = &mut *registry;
+            // The young that survived are old now.
+            registry.young.retain(Candidate::is_alive);
+            registry.old.append(&mut registry.young);
+            if full {
+                registry.old.retain(Candidate::is_alive);
+                registry.old_at_full = registry.old.len();
+                registry.minors = 0;
+            } else {
+                registry.minors += 1;
+            }
+            registry.threshold = MIN_THRESHOLD;
         }
     });
     Collected { examined, freed }

@@ -275,7 +275,7 @@ impl<'h> Vm<'h> {
             )));
         }
         if crate::cycles::wanted() {
-            crate::cycles::collect();
+            crate::cycles::collect_young();
         }
         if let Some(limit) = self.limits.time_limit {
             if self.started.elapsed() > limit {

@@ -160,7 +160,7 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     }
     // Nothing of a unit of work outlives it, cycles included (and the collector's
     // weak references to dead values are dropped, so their memory goes back).
-    flin_vm::cycles::collect();
+    flin_vm::cycles::collect_young();
     let page = matches!(mode, Mode::Page);
     let mut response = match outcome {
         Ok(response) => response,

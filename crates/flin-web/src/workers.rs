@@ -340,7 +340,7 @@ impl Worker {
             }
             self.hub.unregister(target);
         }
-        flin_vm::cycles::collect();
+        flin_vm::cycles::collect_young();
         if let Some(count) = self.count.get(self.index) {
             count.store(self.views.len(), Ordering::Relaxed);
         }
