@@ -33,6 +33,7 @@ use flin_syntax::Symbol;
 use flin_syntax::ast;
 use rayon::prelude::*;
 
+pub use checker::markup::EVENTS;
 pub use error::CheckError;
 pub use project::{LoadError, Project, load};
 pub use role::Role;

@@ -17,35 +17,8 @@ use flin_vm::{Constant, Op};
 
 use crate::compiler::ModuleCompiler;
 
-/// Attributes whose `{…}` holds statements run when the event fires (the checker's
-/// list).
-pub const EVENTS: &[&str] = &[
-    "click",
-    "dblclick",
-    "submit",
-    "input",
-    "change",
-    "keydown",
-    "keyup",
-    "keypress",
-    "blur",
-    "focus",
-    "mouseenter",
-    "mouseleave",
-    "mouseover",
-    "mouseout",
-    "mousedown",
-    "mouseup",
-    "scroll",
-    "contextmenu",
-    "touchstart",
-    "touchend",
-    "paste",
-    "copy",
-    "cut",
-    "drop",
-    "dragover",
-];
+/// Attributes whose `{…}` holds statements run when the event fires.
+pub use flin_check::EVENTS;
 
 impl ModuleCompiler<'_> {
     /// Appends static HTML.
@@ -382,23 +355,10 @@ impl ModuleCompiler<'_> {
                 else {
                     return;
                 };
-                let base = self.b().temps(4);
-                self.expr_to(target, base + 1);
-                self.builtin_call("", "to_text", base, 1);
-                self.emit(Op::CaptureBegin);
-                self.attr_value(&value.value);
-                self.emit(Op::CaptureEnd { a: base + 2 });
-                self.emit(Op::Eq {
-                    a: base + 3,
-                    b: base,
-                    c: base + 2,
-                });
-                let skip = self.emit(Op::JumpIfNot {
-                    a: base + 3,
-                    target: 0,
-                });
-                self.emit_html(" checked");
-                self.b().patch(skip);
+                let shown = self.b().temps(2);
+                self.expr_to(target, shown + 1);
+                self.builtin_call("", "to_text", shown, 1);
+                self.emit_if_value(&value.value, shown, " checked");
             }
             ("textarea" | "select", _) => {}
             _ => {
@@ -470,9 +430,15 @@ impl ModuleCompiler<'_> {
         else {
             return;
         };
+        self.emit_if_value(&value.value, shown, " selected");
+    }
+
+    /// Appends `html` when the attribute value `value` (as text) is the text in
+    /// register `shown` (a radio or an option of the bound value).
+    fn emit_if_value(&mut self, value: &AttrValue, shown: u16, html: &str) {
         let base = self.b().temps(2);
         self.emit(Op::CaptureBegin);
-        self.attr_value(&value.value);
+        self.attr_value(value);
         self.emit(Op::CaptureEnd { a: base });
         self.emit(Op::Eq {
             a: base + 1,
@@ -483,7 +449,7 @@ impl ModuleCompiler<'_> {
             a: base + 1,
             target: 0,
         });
-        self.emit_html(" selected");
+        self.emit_html(html);
         self.b().patch(skip);
     }
 

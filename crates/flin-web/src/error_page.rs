@@ -129,17 +129,7 @@ fn app_page(site: &Site, request: &RequestData, status: u16, message: &str) -> O
         vm.run_function(view, &[])?;
         if let Some(layout) = layout {
             vm.host.wrap_children();
-            if let Some(main) = code
-                .entries
-                .iter()
-                .find(|(f, _)| *f == layout)
-                .map(|(_, m)| *m)
-            {
-                vm.run_function(main, &[])?;
-            }
-            if let Some(view) = code.view_of(layout) {
-                vm.run_function(view.render, &[])?;
-            }
+            crate::unit::render_layout(site, &mut vm, layout)?;
         }
         Ok(())
     });
@@ -162,24 +152,12 @@ fn in_layout(site: &Site, request: &RequestData, content: &str) -> Option<String
         .iter()
         .find(|(name, _)| name == "default")
         .map(|(_, f)| *f)?;
-    let code = site.program.code.clone();
     let mut host = host(site, request);
     host.children = Some(content.to_string());
     let page = host.page.clone();
     let rendered = with_unit(site, &mut host, false, |h| {
         let mut vm = Vm::new(site.program.clone(), h);
-        if let Some(main) = code
-            .entries
-            .iter()
-            .find(|(f, _)| *f == layout)
-            .map(|(_, m)| *m)
-        {
-            vm.run_function(main, &[])?;
-        }
-        if let Some(view) = code.view_of(layout) {
-            vm.run_function(view.render, &[])?;
-        }
-        Ok(())
+        crate::unit::render_layout(site, &mut vm, layout)
     });
     if rendered.is_err() {
         return None;

@@ -421,25 +421,47 @@ pub fn run_middleware(
 /// A page's markup (after its code), then its layout around it, in the same unit of
 /// work.
 pub fn render_page(site: &Site, vm: &mut Vm<'_>, route: &Route) -> Result<(), RuntimeError> {
-    let code = site.program.code.clone();
-    if let Some(view) = code.view_of(route.file) {
+    if let Some(view) = site.program.code.view_of(route.file) {
         vm.run_function(view.render, &[])?;
     }
     if let Some(layout) = page::layout_of(site, route) {
         vm.host.wrap_children();
-        if let Some(main) = code
-            .entries
-            .iter()
-            .find(|(f, _)| *f == layout)
-            .map(|(_, m)| *m)
-        {
-            vm.run_function(main, &[])?;
-        }
-        if let Some(view) = code.view_of(layout) {
-            vm.run_function(view.render, &[])?;
-        }
+        render_layout(site, vm, layout)?;
     }
     Ok(())
+}
+
+/// A layout's code, then its markup (its `{children}` given already).
+pub fn render_layout(
+    site: &Site,
+    vm: &mut Vm<'_>,
+    layout: flin_diagnostics::FileId,
+) -> Result<(), RuntimeError> {
+    let code = site.program.code.clone();
+    if let Some(main) = code
+        .entries
+        .iter()
+        .find(|(f, _)| *f == layout)
+        .map(|(_, m)| *m)
+    {
+        vm.run_function(main, &[])?;
+    }
+    if let Some(view) = code.view_of(layout) {
+        vm.run_function(view.render, &[])?;
+    }
+    Ok(())
+}
+
+/// Where a runtime error happened: `file:line` of its innermost FLIN frame.
+pub fn location_of(site: &Site, err: &RuntimeError) -> String {
+    err.trace
+        .first()
+        .and_then(|entry| {
+            let source = site.sources.get(entry.file)?;
+            let line = source.line_col(entry.span.start).line;
+            Some(format!("{}:{line}", source.path))
+        })
+        .unwrap_or_default()
 }
 
 /// A page's runtime error as HTML (dev): kind, message, FLIN source line and stack.
@@ -512,15 +534,7 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
         }
         return response;
     }
-    let at = err
-        .trace
-        .first()
-        .and_then(|entry| {
-            let source = site.sources.get(entry.file)?;
-            let line = source.line_col(entry.span.start).line;
-            Some(format!("{}:{line}", source.path))
-        })
-        .unwrap_or_default();
+    let at = location_of(site, err);
     eprintln!(
         "[error] request {request_id}: {} error: {} at {at}",
         err.kind, err.message

@@ -11,8 +11,9 @@ use super::{Checker, FrameKind};
 use crate::error::CheckError;
 use crate::ty::Ty;
 
-/// DOM events whose attribute holds statements run when the event fires.
-const EVENTS: &[&str] = &[
+/// DOM events whose attribute holds statements run when the event fires (the compiler
+/// and the live runtime use the same list).
+pub const EVENTS: &[&str] = &[
     "click",
     "dblclick",
     "submit",

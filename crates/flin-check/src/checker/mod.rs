@@ -9,7 +9,7 @@
 mod call;
 mod data;
 mod expr;
-mod markup;
+pub(crate) mod markup;
 mod pattern;
 mod stmt;
 mod web;

@@ -241,8 +241,7 @@ impl LiveView {
             }
             if let Some(layout) = layout {
                 vm.host.wrap_children();
-                vm.run_function(layout.main, &[])?;
-                vm.run_function(layout.render, &[])?;
+                crate::unit::render_layout(site, &mut vm, layout.file)?;
             }
             globals = std::mem::take(&mut vm.globals);
             Ok(None)
@@ -703,33 +702,29 @@ impl LiveView {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let mut copier = Copier::new();
-        Snapshot {
-            globals: copy_all(&self.globals, &mut copier),
-            instances: self
-                .instances
-                .iter()
-                .map(|(id, instance)| (id.clone(), copy_instance(instance, &mut copier)))
-                .collect(),
-        }
+        copy_state(&self.globals, &self.instances)
     }
 
     /// A fresh copy of a snapshot (it may be needed twice: a retry, then a failure).
     fn snapshot_of(&self, snapshot: &Snapshot) -> Snapshot {
-        let mut copier = Copier::new();
-        Snapshot {
-            globals: copy_all(&snapshot.globals, &mut copier),
-            instances: snapshot
-                .instances
-                .iter()
-                .map(|(id, instance)| (id.clone(), copy_instance(instance, &mut copier)))
-                .collect(),
-        }
+        copy_state(&snapshot.globals, &snapshot.instances)
     }
 
     fn restore(&mut self, snapshot: Snapshot) {
         self.globals = snapshot.globals;
         self.instances = snapshot.instances;
+    }
+}
+
+/// A copy of a view's state that shares nothing mutable with it.
+fn copy_state(globals: &[Value], instances: &HashMap<String, Instance>) -> Snapshot {
+    let mut copier = Copier::new();
+    Snapshot {
+        globals: copy_all(globals, &mut copier),
+        instances: instances
+            .iter()
+            .map(|(id, instance)| (id.clone(), copy_instance(instance, &mut copier)))
+            .collect(),
     }
 }
 
@@ -981,15 +976,7 @@ pub fn bound_value(kind: &str, data: &J) -> Option<Value> {
 /// The notice a failed handler shows: the message (validation: the fields'); `flin
 /// dev` adds the FLIN line.
 fn notice_of(site: &Site, err: &RuntimeError, view: u64) -> String {
-    let at = err
-        .trace
-        .first()
-        .and_then(|entry| {
-            let source = site.sources.get(entry.file)?;
-            let line = source.line_col(entry.span.start).line;
-            Some(format!("{}:{line}", source.path))
-        })
-        .unwrap_or_default();
+    let at = crate::unit::location_of(site, err);
     eprintln!(
         "[error] live view {view}: {} error: {} at {at}",
         err.kind, err.message
