@@ -85,6 +85,9 @@ pub struct ModuleCompiler<'a> {
     /// Inside a bound `<select>`: the register with the bound value as text, which its
     /// options compare with.
     pub select_value: Option<u16>,
+    /// Inside a `style` attribute: values are CSS text (`Some(true)`: the whole
+    /// attribute, declarations allowed).
+    pub css_values: Option<bool>,
     /// `data-s-…`: the attribute every element of this file carries when its `<style>`
     /// is scoped.
     pub style_scope: Option<String>,
@@ -104,6 +107,7 @@ impl<'a> ModuleCompiler<'a> {
             loop_flag: None,
             item_mark: None,
             select_value: None,
+            css_values: None,
             style_scope: None,
         }
     }

@@ -924,6 +924,20 @@ impl ModuleCompiler<'_> {
             return;
         }
         match text {
+            // `redirect("https://…")` written in the code may leave the site; a URL
+            // computed from data may not (web.md §7 "Redirects").
+            "redirect"
+                if piped.is_none()
+                    && matches!(args, [arg] if matches!(&arg.value.kind, ExprKind::Text(t) if t.as_plain().is_some())) =>
+            {
+                let base = self.b().temps(2);
+                if let [arg] = args {
+                    self.expr_to(&arg.value, base + 1);
+                }
+                self.builtin_call("", "$redirect_written", base, 1);
+                self.emit(Op::Move { a: dst, b: base });
+                return;
+            }
             "print" => {
                 let n = args.len() + usize::from(piped.is_some());
                 let base = self.b().temps(n as u16);

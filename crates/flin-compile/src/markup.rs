@@ -32,6 +32,18 @@ impl ModuleCompiler<'_> {
 
     /// Appends a value, escaped (or as trusted HTML).
     fn emit_expr(&mut self, expr: &Expr, raw: bool) {
+        if let (Some(declarations), false) = (self.css_values, raw) {
+            // A value inside a `style` attribute: CSS text, never CSS code (web.md §7).
+            let base = self.b().temps(3);
+            self.expr_to(expr, base + 1);
+            self.emit(Op::LoadBool {
+                a: base + 2,
+                value: declarations,
+            });
+            self.builtin_call("", "$css_text", base, 2);
+            self.emit(Op::EmitValue { a: base });
+            return;
+        }
         let reg = self.expr_reg(expr);
         if raw {
             self.emit(Op::EmitRaw { a: reg });
@@ -214,7 +226,9 @@ impl ModuleCompiler<'_> {
                 }
                 (Some(ns), value) if ns.as_str() == "style" => {
                     self.emit_html(&format!(" style=\"{}:", attr.name.as_str()));
+                    let outer = self.css_values.replace(false);
                     self.attr_value(value);
+                    self.css_values = outer;
                     self.emit_html("\"");
                 }
                 (None, AttrValue::Text(text)) if attr.name.as_str() == "class" => {
@@ -577,6 +591,33 @@ impl ModuleCompiler<'_> {
     }
 
     fn attribute(&mut self, name: &str, value: &AttrValue) {
+        // A URL built from data renders only safe schemes; a style from data is CSS
+        // text (web.md §7 "URLs in markup").
+        if URL_ATTRIBUTES.contains(&name) && scheme_from_data(value) {
+            self.emit_html(&format!(" {name}=\""));
+            let base = self.b().temps(3);
+            self.emit(Op::CaptureBegin);
+            self.attr_value(value);
+            self.emit(Op::CaptureEnd { a: base + 1 });
+            self.emit(Op::LoadBool {
+                a: base + 2,
+                value: matches!(name, "src" | "poster"),
+            });
+            self.builtin_call("", "$safe_url", base, 2);
+            self.emit(Op::EmitRaw { a: base });
+            self.emit_html("\"");
+            return;
+        }
+        if name == "style" {
+            let outer = self.css_values.replace(matches!(value, AttrValue::Code(_)));
+            self.attribute_value(name, value);
+            self.css_values = outer;
+            return;
+        }
+        self.attribute_value(name, value);
+    }
+
+    fn attribute_value(&mut self, name: &str, value: &AttrValue) {
         match value {
             AttrValue::Present => self.emit_html(&format!(" {name}")),
             AttrValue::Text(text) => {
@@ -699,5 +740,39 @@ fn bind_kind(ty: Option<&flin_check::Ty>, tag: &str, input_type: &str) -> String
         format!("{base}?")
     } else {
         base.to_string()
+    }
+}
+
+/// Attributes that hold a URL (web.md §7 "URLs in markup").
+const URL_ATTRIBUTES: &[&str] = &[
+    "href",
+    "src",
+    "action",
+    "formaction",
+    "poster",
+    "cite",
+    "background",
+    "data",
+    "manifest",
+    "ping",
+    "longdesc",
+    "codebase",
+    "icon",
+];
+
+/// Whether data can choose a URL's scheme: the value starts with a hole, or with
+/// static text that does not fix the scheme (no `:`, and no `/`, `?` or `#` that would
+/// make what follows a path).
+fn scheme_from_data(value: &AttrValue) -> bool {
+    match value {
+        AttrValue::Present => false,
+        AttrValue::Code(_) => true,
+        AttrValue::Text(text) => match text.parts.first() {
+            None => false,
+            Some(TextPart::Interp(_)) => true,
+            Some(TextPart::Str(prefix)) => {
+                text.parts.len() > 1 && !prefix.contains([':', '/', '?', '#'])
+            }
+        },
     }
 }

@@ -198,6 +198,8 @@ pub fn is_type(value: &Value, test: &TypeTest) -> bool {
         (TypeTest::Map(_), Value::Map(_)) => true,
         (TypeTest::Record(_), Value::Record(_)) => true,
         (TypeTest::Enum(name), Value::Enum(e)) => e.enum_name == *name || e.variant == *name,
+        // `x is Note`: an entity value of that type.
+        (TypeTest::Enum(name), Value::Entity(e)) => e.ty.name == *name,
         _ => false,
     }
 }

@@ -1430,8 +1430,34 @@ impl<'h> Vm<'h> {
                     };
                     let query = match &r!(a) {
                         Value::Query(query) => query.clone(),
-                        // A list already holds its rows (a branch that was not a query).
+                        // A list already holds its rows (a variable that held a query
+                        // holds its list from its first use as one: data.md §4).
                         Value::List(_) if *terminal == flin_query::Terminal::Rows => continue,
+                        Value::List(items) => {
+                            let items = items.clone();
+                            let result = match terminal {
+                                flin_query::Terminal::Count => {
+                                    Value::Int(items.borrow().len() as i64)
+                                }
+                                flin_query::Terminal::Exists => {
+                                    Value::Bool(!items.borrow().is_empty())
+                                }
+                                flin_query::Terminal::First => {
+                                    items.borrow().first().cloned().unwrap_or(Value::None)
+                                }
+                                flin_query::Terminal::Last => {
+                                    items.borrow().last().cloned().unwrap_or(Value::None)
+                                }
+                                _ => {
+                                    save_pc!();
+                                    return Err(RuntimeError::type_error(
+                                        "this variable holds the list of its query's rows now: use list methods on it",
+                                    ));
+                                }
+                            };
+                            r!(a) = result;
+                            continue;
+                        }
                         other => {
                             save_pc!();
                             return Err(RuntimeError::type_error(format!(

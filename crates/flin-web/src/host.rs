@@ -258,8 +258,14 @@ impl Host for WebHost<'_> {
 
     fn validate(&mut self, fields: &flin_query::EntityDef) -> Result<(), RuntimeError> {
         let body = self.context("body");
-        let (values, record) = crate::validate::body(fields, &body);
-        let failures = flin_store::check_rules(fields, &values);
+        let (values, record, mismatches) = crate::validate::body(fields, &body);
+        let mut failures = mismatches;
+        for (field, message) in flin_store::check_rules(fields, &values) {
+            // A field of the wrong kind is reported once, as that.
+            if !failures.iter().any(|(f, _)| *f == field) {
+                failures.push((field, message));
+            }
+        }
         if !failures.is_empty() {
             let message: Vec<&str> = failures.iter().map(|(_, m)| m.as_str()).collect();
             let mut err = RuntimeError::new("validation", message.join(", "));

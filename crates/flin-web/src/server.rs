@@ -597,8 +597,9 @@ pub(crate) fn cookie_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 fn redirect_to_canonical(uri: &Uri) -> Response {
-    let path = uri.path().trim_end_matches('/');
-    let path = if path.is_empty() { "/" } else { path };
+    // `//evil.example/` must not become `Location: //evil.example` (another site).
+    let path = crate::unit::safe_location(uri.path().trim_end_matches('/'), false, None);
+    let path = if path.is_empty() { "/" } else { path.as_str() };
     let location = match uri.query() {
         Some(query) => format!("{path}?{query}"),
         None => path.to_string(),

@@ -452,6 +452,42 @@ pub fn render_layout(
     Ok(())
 }
 
+/// Where `redirect(url)` may send the browser (web.md §7 "Redirects"): a path of this
+/// site (a leading run of `/` and `\\` collapsed to one `/`, so `//evil.example` stays
+/// here), a relative path, or an absolute `http(s)` URL when it was written in the code
+/// (or names this site's `host`); anything else goes to `/`.
+pub fn redirect_target(err: &RuntimeError, host: Option<&str>) -> String {
+    let written = err.fields.iter().any(|(k, _)| k == "written");
+    safe_location(&err.message, written, host)
+}
+
+pub fn safe_location(url: &str, written: bool, host: Option<&str>) -> String {
+    let url = url.trim();
+    if url.starts_with('/') || url.starts_with('\\') {
+        let rest = url.trim_start_matches(['/', '\\']);
+        return format!("/{rest}");
+    }
+    let lower = url.to_ascii_lowercase();
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = lower.strip_prefix(scheme) {
+            let target_host = rest.split(['/', '?', '#']).next().unwrap_or("");
+            if written || host.is_some_and(|h| h.eq_ignore_ascii_case(target_host)) {
+                return url.to_string();
+            }
+            return "/".to_string();
+        }
+    }
+    // No scheme and no leading slash: relative to the current path (`next`, `../x`).
+    let scheme_like = url
+        .split(['/', '?', '#'])
+        .next()
+        .is_some_and(|first| first.contains(':'));
+    if scheme_like || url.is_empty() {
+        return "/".to_string();
+    }
+    url.to_string()
+}
+
 /// Where a runtime error happened: `file:line` of its innermost FLIN frame.
 pub fn location_of(site: &Site, err: &RuntimeError) -> String {
     err.trace
@@ -506,7 +542,7 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
     if err.kind == "redirect" {
         return ResponseData {
             status: err.status.unwrap_or(303),
-            headers: vec![("location".into(), err.message.clone())],
+            headers: vec![("location".into(), redirect_target(err, None))],
             body: Vec::new(),
         };
     }
@@ -560,4 +596,33 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
         );
     }
     ResponseData::json(status, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_location;
+
+    #[test]
+    fn redirects_stay_on_the_site_unless_the_code_names_another() {
+        assert_eq!(
+            safe_location("//evil.example/", false, None),
+            "/evil.example/"
+        );
+        assert_eq!(
+            safe_location("/\\evil.example", false, None),
+            "/evil.example"
+        );
+        assert_eq!(safe_location("/books/3", false, None), "/books/3");
+        assert_eq!(safe_location("https://evil.example/x", false, None), "/");
+        assert_eq!(
+            safe_location("https://evil.example/x", true, None),
+            "https://evil.example/x"
+        );
+        assert_eq!(
+            safe_location("http://me.example/x", false, Some("me.example")),
+            "http://me.example/x"
+        );
+        assert_eq!(safe_location("javascript:alert(1)", true, None), "/");
+        assert_eq!(safe_location("next?a=1", false, None), "next?a=1");
+    }
 }

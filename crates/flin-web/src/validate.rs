@@ -8,17 +8,29 @@ use flin_vm::Value;
 use flin_vm::value::{Entries, Key};
 use serde_json::Value as J;
 
-/// The fields of `body` as data to check, and as the value the route sees.
-pub fn body(fields: &EntityDef, body: &Value) -> (Vec<Datum>, Value) {
+/// The fields of `body` as data to check, as the value the route sees, and the fields
+/// whose JSON kind is not their type's (an array where a text is declared): a client's
+/// mistake, never coerced.
+pub fn body(fields: &EntityDef, body: &Value) -> (Vec<Datum>, Value, Vec<(String, String)>) {
     let object = match body {
         Value::Json(json) => json.as_object().cloned().unwrap_or_default(),
         _ => serde_json::Map::new(),
     };
     let mut data = Vec::with_capacity(fields.fields.len());
     let mut entries = Entries::default();
+    let mut mismatches = Vec::new();
     for field in &fields.fields {
         let given = object.get(&field.name).unwrap_or(&J::Null);
-        let mut datum = read(&field.ty, given);
+        let mut datum = match read(&field.ty, given) {
+            Ok(datum) => datum,
+            Err(expected) => {
+                mismatches.push((
+                    field.name.clone(),
+                    format!("{} must be {expected}, not {}", field.name, kind_of(given)),
+                ));
+                Datum::None
+            }
+        };
         if datum == Datum::None {
             if let Some(default) = &field.default_value {
                 datum = default.clone();
@@ -30,43 +42,64 @@ pub fn body(fields: &EntityDef, body: &Value) -> (Vec<Datum>, Value) {
         );
         data.push(datum);
     }
-    (data, Value::map(entries))
+    (data, Value::map(entries), mismatches)
 }
 
-/// One field as its declared type where the text allows it (else as given, so the rule
-/// check names the mismatch).
-fn read(ty: &FieldType, json: &J) -> Datum {
-    match (ty, json) {
+/// What a JSON value is, in the words of an error message.
+fn kind_of(json: &J) -> &'static str {
+    match json {
+        J::Null => "null",
+        J::Bool(_) => "a bool",
+        J::Number(_) => "a number",
+        J::String(_) => "a text",
+        J::Array(_) => "a list",
+        J::Object(_) => "an object",
+    }
+}
+
+/// One field as its declared type. A form sends texts, so a text that reads as the type
+/// is taken (`"300"` for an int); a text that does not is left as text for the rule
+/// check to name. Another JSON kind than the type's is an error (what was expected).
+fn read(ty: &FieldType, json: &J) -> Result<Datum, &'static str> {
+    Ok(match (ty, json) {
         (_, J::Null) => Datum::None,
-        (FieldType::Int, J::Number(n)) => n
-            .as_i64()
-            .map_or(Datum::Number(n.as_f64().unwrap_or(0.0)), Datum::Int),
+        (FieldType::Int, J::Number(n)) => Datum::Int(n.as_i64().ok_or("a whole number")?),
         (FieldType::Int, J::String(s)) if s.trim().is_empty() => Datum::None,
-        (FieldType::Int, J::String(s)) => s
-            .trim()
-            .parse()
-            .map_or_else(|_| Datum::Text(s.as_str().into()), Datum::Int),
-        (FieldType::Number, J::Number(n)) => Datum::Number(n.as_f64().unwrap_or(0.0)),
+        (FieldType::Int, J::String(s)) => {
+            Datum::Int(s.trim().parse().map_err(|_| "a whole number")?)
+        }
+        (FieldType::Int, _) => return Err("a whole number"),
+        (FieldType::Number, J::Number(n)) => Datum::Number(n.as_f64().ok_or("a number")?),
         (FieldType::Number, J::String(s)) if s.trim().is_empty() => Datum::None,
-        (FieldType::Number, J::String(s)) => s
-            .trim()
-            .parse()
-            .map_or_else(|_| Datum::Text(s.as_str().into()), Datum::Number),
+        (FieldType::Number, J::String(s)) => Datum::Number(
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or("a number")?,
+        ),
+        (FieldType::Number, _) => return Err("a number"),
         (FieldType::Bool, J::Bool(b)) => Datum::Bool(*b),
         (FieldType::Bool, J::String(s)) => match s.as_str() {
             "true" | "on" | "1" | "yes" => Datum::Bool(true),
             "false" | "off" | "0" | "no" | "" => Datum::Bool(false),
-            other => Datum::Text(other.into()),
+            _ => return Err("a bool"),
         },
+        (FieldType::Bool, _) => return Err("a bool"),
         (FieldType::Enum { .. }, J::String(s)) => Datum::Enum(s.as_str().into()),
-        (FieldType::List(inner), J::Array(items)) => {
-            Datum::List(items.iter().map(|i| read(inner, i)).collect())
-        }
+        (FieldType::Enum { .. }, _) => return Err("one of its variants, as text"),
+        (FieldType::List(inner), J::Array(items)) => Datum::List(
+            items
+                .iter()
+                .map(|item| read(inner, item))
+                .collect::<Result<_, _>>()?,
+        ),
+        (FieldType::List(_) | FieldType::RefList(_), _) => return Err("a list"),
+        (FieldType::Text | FieldType::SemanticText, J::String(s)) => Datum::Text(s.as_str().into()),
+        (FieldType::Text | FieldType::SemanticText, _) => return Err("a text"),
+        // Times, durations, money, files and references are written as texts (or ids).
         (_, J::String(s)) => Datum::Text(s.as_str().into()),
-        (_, J::Number(n)) => n
-            .as_i64()
-            .map_or(Datum::Number(n.as_f64().unwrap_or(0.0)), Datum::Int),
-        (_, J::Bool(b)) => Datum::Bool(*b),
-        (_, other) => Datum::Text(other.to_string().into()),
-    }
+        (FieldType::Ref(_), J::Number(n)) => Datum::Int(n.as_i64().ok_or("an id")?),
+        (_, _) => return Err("a text"),
+    })
 }

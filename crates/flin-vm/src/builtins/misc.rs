@@ -242,9 +242,41 @@ pub fn builtins() -> Vec<Builtin> {
         }),
     ];
     all.push(f!("redirect", 1, 1, |_, a| {
-        // Ends the handler; the server answers 303 with `Location`.
+        // Ends the handler; the server answers 303 with `Location` (a path of this
+        // site: web.md §7 "Redirects").
         let mut err = RuntimeError::new("redirect", crate::display::display(arg(a, 0)));
         err.status = Some(303);
+        Err(err)
+    }));
+    all.push(f!("$safe_url", 2, 2, |vm, a| {
+        // A URL attribute built from data (the HTML of its text, escaped): kept when its
+        // scheme is http(s), mailto, tel or none (a path); `data:` images in `src`;
+        // anything else is `#` (web.md §7).
+        let html = crate::display::display(arg(a, 0));
+        let in_src = matches!(arg(a, 1), Value::Bool(true));
+        if crate::html::safe_url(&html, in_src) {
+            Ok(Value::text(html))
+        } else {
+            vm.host.log(
+                "warn",
+                &format!(
+                    "a URL built from data was not rendered: {}",
+                    html.chars().take(80).collect::<String>()
+                ),
+            );
+            Ok(Value::text("#"))
+        }
+    }));
+    all.push(f!("$css_text", 2, 2, |_, a| {
+        let text = crate::display::display(arg(a, 0));
+        let declarations = matches!(arg(a, 1), Value::Bool(true));
+        Ok(Value::text(crate::html::css_text(&text, declarations)))
+    }));
+    all.push(f!("$redirect_written", 1, 1, |_, a| {
+        // `redirect("…")` with the URL written in the code: it may name another site.
+        let mut err = RuntimeError::new("redirect", crate::display::display(arg(a, 0)));
+        err.status = Some(303);
+        err.fields = vec![("written".into(), "1".into())];
         Err(err)
     }));
     all.push(f!("login", 1, 1, |vm, a| {

@@ -248,7 +248,9 @@ impl LiveView {
         });
         print_logs(&host);
         match result {
-            Err(err) if err.kind == "redirect" => Outcome::Redirect(err.message),
+            Err(err) if err.kind == "redirect" => {
+                Outcome::Redirect(crate::unit::redirect_target(&err, None))
+            }
             Err(err) => Outcome::Failed(err),
             Ok(Some(stopped)) => {
                 let location = stopped
@@ -585,7 +587,9 @@ impl LiveView {
                 let kept = std::mem::take(&mut page.borrow_mut().kept);
                 Outcome::Done(Box::new(collect(&page, kept, &host)))
             }
-            Err(err) if err.kind == "redirect" => Outcome::Redirect(err.message),
+            Err(err) if err.kind == "redirect" => {
+                Outcome::Redirect(crate::unit::redirect_target(&err, None))
+            }
             Err(err) => {
                 // What the work had of the instances goes back (the caller restores
                 // the copy taken before, when there is one).

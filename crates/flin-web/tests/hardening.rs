@@ -1,0 +1,172 @@
+//! The server against hostile clients and careless apps (web.md §7 precise rules): a
+//! real server on 127.0.0.1, plain HTTP/1.1 on sockets. Each test names the defect it
+//! guards against.
+
+// Helpers fail the test by panicking, as assertions do.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+
+#[test]
+fn redirects_never_leave_the_site() {
+    let server = serve(
+        &[
+            ("app/index.flin", "<h1>home</h1>\n"),
+            (
+                "app/go.flin",
+                "route GET {\n    redirect(query.next ?? \"/\")\n}\n",
+            ),
+            (
+                "app/out.flin",
+                "route GET {\n    redirect(\"https://example.org/docs\")\n}\n",
+            ),
+        ],
+        flin_web::Options::default(),
+    );
+    // The trailing-slash redirect of `//evil.example/` stays here.
+    let slash = get(&server, "//evil.example/");
+    assert_eq!(slash.status, 308);
+    assert_eq!(slash.header("location"), Some("/evil.example"));
+    let backslash = get(&server, "/\\evil.example/");
+    assert_eq!(backslash.header("location"), Some("/evil.example"));
+    // A URL from data cannot send the browser elsewhere.
+    for (next, location) in [
+        ("//evil.example", "/evil.example"),
+        ("https://evil.example/x", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/books/3", "/books/3"),
+    ] {
+        let reply = get(
+            &server,
+            &format!("/go?next={}", next.replace('/', "%2F").replace(':', "%3A")),
+        );
+        assert_eq!(reply.status, 303, "{next}");
+        assert_eq!(reply.header("location"), Some(location), "{next}");
+    }
+    // One written in the code may.
+    let out = get(&server, "/out");
+    assert_eq!(out.header("location"), Some("https://example.org/docs"));
+}
+
+#[test]
+fn urls_and_styles_from_data_cannot_run_script() {
+    let server = serve(
+        &[(
+            "app/index.flin",
+            "u = query.u ?? \"/\"\nc = query.c ?? \"red\"\n\n<a class=\"link\" href={u}>link</a>\n<a class=\"fixed\" href=\"/books/{u}\">fixed</a>\n<img src={u}>\n<p style=\"color: {c}\">styled</p>\n<p style:width=\"{c}\">wide</p>\n",
+        )],
+        flin_web::Options::default(),
+    );
+    let page = get(
+        &server,
+        "/?u=javascript%3Aalert(1)&c=red%3Bbackground%3Aurl(javascript%3Aalert(1))",
+    );
+    assert!(
+        page.body.contains("<a href=\"#\" class=\"link\">"),
+        "{}",
+        page.body
+    );
+    // A scheme fixed by the code stays as written (data only makes the path).
+    assert!(
+        page.body.contains("href=\"/books/javascript:alert(1)\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<img src=\"#\">"), "{}", page.body);
+    assert!(!page.body.contains("url("), "{}", page.body);
+    assert!(
+        page.body
+            .contains("style=\"color: redbackground:alert(1))\""),
+        "{}",
+        page.body
+    );
+    let fine = get(&server, "/?u=https%3A%2F%2Fexample.org%2Fa&c=blue");
+    assert!(
+        fine.body.contains("href=\"https://example.org/a\""),
+        "{}",
+        fine.body
+    );
+    let image = get(&server, "/?u=data%3Aimage%2Fpng%3Bbase64%2CAAAA");
+    assert!(
+        image
+            .body
+            .contains("<img src=\"data:image/png;base64,AAAA\">"),
+        "{}",
+        image.body
+    );
+    assert!(
+        image.body.contains("<a href=\"#\" class=\"link\">"),
+        "{}",
+        image.body
+    );
+}
+
+#[test]
+fn validate_never_coerces_across_json_kinds() {
+    let server = serve(
+        &[(
+            "app/api/notes.flin",
+            "route POST {\n    validate {\n        title: text @required\n        count: int\n        ok: bool\n    }\n    body.title\n}\n",
+        )],
+        flin_web::Options::default(),
+    );
+    for (json, field, expected) in [
+        (
+            "{\"title\": []}",
+            "title",
+            "title must be a text, not a list",
+        ),
+        (
+            "{\"title\": {\"a\": 1}}",
+            "title",
+            "title must be a text, not an object",
+        ),
+        (
+            "{\"title\": 5}",
+            "title",
+            "title must be a text, not a number",
+        ),
+        (
+            "{\"title\": true}",
+            "title",
+            "title must be a text, not a bool",
+        ),
+        (
+            "{\"title\": \"x\", \"count\": 1.5}",
+            "count",
+            "count must be a whole number, not a number",
+        ),
+        (
+            "{\"title\": \"x\", \"count\": \"7x\"}",
+            "count",
+            "count must be a whole number, not a text",
+        ),
+        (
+            "{\"title\": \"x\", \"ok\": \"maybe\"}",
+            "ok",
+            "ok must be a bool, not a text",
+        ),
+    ] {
+        let reply = post_json(&server, "/api/notes", json);
+        assert_eq!(reply.status, 400, "{json}: {}", reply.body);
+        assert_eq!(
+            reply.json()["fields"][field],
+            expected,
+            "{json}: {}",
+            reply.body
+        );
+    }
+    let ok = post_json(
+        &server,
+        "/api/notes",
+        "{\"title\": \"x\", \"count\": \"7\", \"ok\": \"on\"}",
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
