@@ -165,13 +165,6 @@ impl<'a> ModuleCompiler<'a> {
         if matches!(self.ty(expr), Some(Ty::Query(_))) {
             let k = self.constant(Constant::Terminal(Terminal::Rows));
             self.emit(Op::QueryRun { a: reg, k });
-            // A variable holding a query holds its list from this first use as one on
-            // (data.md §4): `fs.push(x)` then changes `fs`.
-            if let ast::ExprKind::Name(name) = &expr.kind {
-                if let Some(slot) = self.resolve_var(name.sym) {
-                    self.write_slot(slot, reg);
-                }
-            }
         }
     }
 

@@ -19,6 +19,7 @@ pub fn build(
         None => QueryValue {
             shape: shape.clone(),
             params,
+            rows: std::cell::RefCell::new(None),
         },
         Some(Value::Query(base)) => {
             let mut all = base.params.clone();
@@ -26,6 +27,7 @@ pub fn build(
             QueryValue {
                 shape: Arc::new(base.shape.then(shape)),
                 params: all,
+                rows: std::cell::RefCell::new(None),
             }
         }
         Some(other) => {

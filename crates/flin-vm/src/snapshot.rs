@@ -108,6 +108,15 @@ impl Copier {
                 }
                 copy
             }
+            // A query that kept its rows (used as a list) is copied with them.
+            Value::Query(query) if query.rows.borrow().is_some() => {
+                let rows = query.rows.borrow().as_ref().map(|rows| self.copy(rows));
+                Value::Query(Rc::new(crate::value::QueryValue {
+                    shape: query.shape.clone(),
+                    params: query.params.clone(),
+                    rows: std::cell::RefCell::new(rows),
+                }))
+            }
             Value::Tuple(items) => Value::tuple(items.iter().map(|v| self.copy(v)).collect()),
             Value::Enum(variant) if !variant.payload.is_empty() => {
                 Value::Enum(Rc::new(crate::value::EnumValue {

@@ -103,10 +103,15 @@ impl Clone for Value {
 
 /// A query: its shape, shared by every run of the same chain, and the values of its
 /// parameters, computed when the chain was evaluated.
+///
+/// Used as a list the first time, it runs and keeps its rows: from then on it is that
+/// list (data.md §4: `fs = Fortune.all; fs.push(x)` makes `fs.length` one larger).
+/// Steps added to it (`.where(…)`) make a new query that runs in the database.
 #[derive(Debug)]
 pub struct QueryValue {
     pub shape: std::sync::Arc<flin_query::QueryShape>,
     pub params: Vec<Value>,
+    pub rows: std::cell::RefCell<Option<Value>>,
 }
 
 /// The entries of a map, in insertion order. Hashed with foldhash: several times

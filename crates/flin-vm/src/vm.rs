@@ -1466,9 +1466,34 @@ impl<'h> Vm<'h> {
                             )));
                         }
                     };
+                    // Used as a list once, the query is that list (data.md §4).
+                    let kept = query.rows.borrow().clone();
+                    if let Some(Value::List(items)) = kept {
+                        r!(a) = match terminal {
+                            flin_query::Terminal::Rows => Value::List(items),
+                            flin_query::Terminal::Count => Value::Int(items.borrow().len() as i64),
+                            flin_query::Terminal::Exists => Value::Bool(!items.borrow().is_empty()),
+                            flin_query::Terminal::First => {
+                                items.borrow().first().cloned().unwrap_or(Value::None)
+                            }
+                            flin_query::Terminal::Last => {
+                                items.borrow().last().cloned().unwrap_or(Value::None)
+                            }
+                            _ => {
+                                save_pc!();
+                                let plan = crate::query::plan(&query)?;
+                                lend!(self.host.query(&plan, terminal))?
+                            }
+                        };
+                        continue;
+                    }
                     save_pc!();
                     let plan = crate::query::plan(&query)?;
-                    r!(a) = lend!(self.host.query(&plan, terminal))?;
+                    let result = lend!(self.host.query(&plan, terminal))?;
+                    if *terminal == flin_query::Terminal::Rows {
+                        *query.rows.borrow_mut() = Some(result.clone());
+                    }
+                    r!(a) = result;
                 }
                 Op::NewEntity { a, k } => {
                     let Some(Constant::Entity(index)) = function.code().constants.get(k as usize)
