@@ -63,12 +63,12 @@ fn kind_of(json: &J) -> &'static str {
 fn read(ty: &FieldType, json: &J) -> Result<Datum, &'static str> {
     Ok(match (ty, json) {
         (_, J::Null) => Datum::None,
-        (FieldType::Int, J::Number(n)) => Datum::Int(n.as_i64().ok_or("a whole number")?),
+        (FieldType::Int, J::Number(n)) => Datum::Int(n.as_i64().ok_or("an int")?),
         (FieldType::Int, J::String(s)) if s.trim().is_empty() => Datum::None,
         (FieldType::Int, J::String(s)) => {
-            Datum::Int(s.trim().parse().map_err(|_| "a whole number")?)
+            Datum::Int(s.trim().parse().map_err(|_| "an int")?)
         }
-        (FieldType::Int, _) => return Err("a whole number"),
+        (FieldType::Int, _) => return Err("an int"),
         (FieldType::Number, J::Number(n)) => Datum::Number(n.as_f64().ok_or("a number")?),
         (FieldType::Number, J::String(s)) if s.trim().is_empty() => Datum::None,
         (FieldType::Number, J::String(s)) => Datum::Number(

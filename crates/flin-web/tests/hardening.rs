@@ -141,12 +141,12 @@ fn validate_never_coerces_across_json_kinds() {
         (
             "{\"title\": \"x\", \"count\": 1.5}",
             "count",
-            "count must be a whole number, not a number",
+            "count must be an int, not a number",
         ),
         (
             "{\"title\": \"x\", \"count\": \"7x\"}",
             "count",
-            "count must be a whole number, not a text",
+            "count must be an int, not a text",
         ),
         (
             "{\"title\": \"x\", \"ok\": \"maybe\"}",
