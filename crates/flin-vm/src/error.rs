@@ -62,6 +62,14 @@ impl RuntimeError {
         RuntimeError::new("limit", message)
     }
 
+    /// A unit of work that ran out of time or steps: a server answers 504 (other
+    /// limits, such as call depth, are the program's error: 500).
+    pub fn timeout(message: impl Into<String>) -> RuntimeError {
+        let mut err = RuntimeError::new("limit", message);
+        err.status = Some(504);
+        err
+    }
+
     pub fn runtime(message: impl Into<String>) -> RuntimeError {
         RuntimeError::new("runtime", message)
     }

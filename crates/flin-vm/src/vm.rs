@@ -269,7 +269,7 @@ impl<'h> Vm<'h> {
     #[inline(never)]
     fn check_limits(&mut self) -> Result<(), RuntimeError> {
         if self.steps >= self.limits.max_steps {
-            return Err(RuntimeError::limit(format!(
+            return Err(RuntimeError::timeout(format!(
                 "step budget exhausted ({} steps)",
                 self.limits.max_steps
             )));
@@ -279,7 +279,7 @@ impl<'h> Vm<'h> {
         }
         if let Some(limit) = self.limits.time_limit {
             if self.started.elapsed() > limit {
-                return Err(RuntimeError::limit(format!(
+                return Err(RuntimeError::timeout(format!(
                     "time limit exceeded ({} ms)",
                     limit.as_millis()
                 )));

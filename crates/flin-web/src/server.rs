@@ -354,14 +354,13 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
         Err(_) => return plain(ResponseData::error(500, "the server is restarting")),
     };
     if !METHODS.contains(&method.as_str()) {
-        return refused(
-            shared,
-            &live,
-            peer,
-            request.headers().clone(),
-            ResponseData::error(405, &format!("{method} is not supported")),
-        )
-        .await;
+        let allowed = live
+            .table
+            .find(request.uri().path())
+            .map_or_else(|| METHODS.join(", "), |found| found.route.allowed().join(", "));
+        let mut response = ResponseData::error(405, &format!("{method} is not supported"));
+        response.headers.push(("allow".into(), allowed));
+        return refused(shared, &live, peer, request.headers().clone(), response).await;
     }
     let uri = request.uri().clone();
     let path = uri.path().to_string();
@@ -449,18 +448,21 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
     let reading = axum::body::to_bytes(request.into_body(), shared.max_body);
     let body = match tokio::time::timeout(shared.body_timeout, reading).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => {
-            return refused(
-                shared,
-                &live,
-                peer,
-                headers,
+        Ok(Err(err)) => {
+            // Past the limit: 413. A body that does not parse (a bad chunk) is the
+            // client's mistake: 400.
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+                || err.to_string().contains("length limit exceeded");
+            let response = if too_large {
                 ResponseData::error(
                     413,
                     &format!("the request body is larger than {} bytes", shared.max_body),
-                ),
-            )
-            .await;
+                )
+            } else {
+                ResponseData::error(400, "the request body is malformed")
+            };
+            return refused(shared, &live, peer, headers, response).await;
         }
         // A slow client does not hold a connection forever.
         Err(_) => {

@@ -557,7 +557,7 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
             &serde_json::json!({ "error": "Validation failed", "status": 400, "fields": fields }),
         );
     }
-    if let Some(status) = err.status.filter(|s| (400..600).contains(s)) {
+    if err.kind != "limit" && let Some(status) = err.status.filter(|s| (400..600).contains(s)) {
         let message = if err.kind == "not_found" {
             "Not found"
         } else {
@@ -575,20 +575,19 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
         "[error] request {request_id}: {} error: {} at {at}",
         err.kind, err.message
     );
-    // A handler that ran out of time (or steps) is a timeout, with the FLIN line it
-    // was running.
-    let status = if err.kind == "limit" { 504 } else { 500 };
+    // A handler that ran out of time (or steps) is a timeout; any other error (call
+    // depth included) is the program's: 500. Where it happened is in the log (and in
+    // the body in `flin dev`), never in `flin start`'s body.
+    let status = if err.kind == "limit" && err.status == Some(504) {
+        504
+    } else {
+        500
+    };
     let mut body = serde_json::json!({
         "error": if status == 504 { "The request took too long" } else { "Internal error" },
         "status": status,
         "request_id": request_id,
-        "at": if status == 504 { serde_json::Value::from(at.as_str()) } else { serde_json::Value::Null },
     });
-    if status == 500 {
-        if let Some(object) = body.as_object_mut() {
-            object.remove("at");
-        }
-    }
     if let (true, Some(object)) = (site.dev, body.as_object_mut()) {
         object.insert(
             "detail".into(),

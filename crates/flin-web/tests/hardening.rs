@@ -170,3 +170,58 @@ fn validate_never_coerces_across_json_kinds() {
     );
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
+
+#[test]
+fn errors_in_start_reveal_no_source_and_statuses_say_what_happened() {
+    let files = [
+        (
+            "app/api/slow.flin",
+            "route GET {\n    n = 0\n    while true {\n        n += 1\n    }\n    n\n}\n",
+        ),
+        (
+            "app/api/deep.flin",
+            "fn down(n: int) -> int {\n    down(n + 1)\n}\n\nroute GET {\n    down(0)\n}\n",
+        ),
+        ("app/index.flin", "<h1>home</h1>\n"),
+    ];
+    let server = serve(
+        &files,
+        flin_web::Options {
+            dev: false,
+            time_limit: std::time::Duration::from_millis(200),
+            ..flin_web::Options::default()
+        },
+    );
+    // Out of time: 504, with a request id and no source path.
+    let slow = get(&server, "/api/slow");
+    assert_eq!(slow.status, 504);
+    assert!(slow.json()["request_id"].is_string());
+    assert!(!slow.body.contains(".flin"), "{}", slow.body);
+    // Too deep: the program's error, 500.
+    let deep = get(&server, "/api/deep");
+    assert_eq!(deep.status, 500, "{}", deep.body);
+    assert!(!deep.body.contains(".flin"), "{}", deep.body);
+    // A malformed chunked body is the client's mistake: 400, not 413.
+    let chunked = raw(
+        &server,
+        b"POST /api/slow HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    );
+    assert!(chunked.starts_with("HTTP/1.1 400"), "{chunked}");
+    // A method the server does not know: 405 with `Allow`.
+    let odd = request(&server, "BREW", "/", &[], b"");
+    assert_eq!(odd.status, 405);
+    assert!(odd.header("allow").is_some_and(|a| a.contains("GET")), "{:?}", odd.headers);
+}
+
+/// Sends raw bytes; the raw answer.
+fn raw(server: &Server, bytes: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(server.address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}

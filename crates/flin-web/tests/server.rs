@@ -670,8 +670,9 @@ fn a_handler_that_runs_too_long_is_a_504_with_its_line() {
     let slow = get(&server, "/api/slow");
     assert_eq!(slow.status, 504);
     let json = slow.json();
+    // `flin dev` shows where.
     assert!(
-        json["at"]
+        json["detail"]["at"]
             .as_str()
             .is_some_and(|at| at.starts_with("app/api/slow.flin:")),
         "{json}"
