@@ -132,13 +132,18 @@ impl Store {
         let (mut writer, file) = match &location {
             Location::File(path) => {
                 if let Some(dir) = path.parent() {
-                    if !dir.as_os_str().is_empty() {
+                    if !dir.as_os_str().is_empty() && !dir.exists() {
                         std::fs::create_dir_all(dir).map_err(|e| {
                             StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
                         })?;
+                        private(dir, 0o700);
                     }
                 }
-                (Connection::open(path)?, true)
+                let conn = Connection::open(path)?;
+                // The data is the app's users': readable by its owner only (SQLite gives
+                // the journal and WAL files the database file's permissions).
+                private(path, 0o600);
+                (conn, true)
             }
             Location::Memory => (Connection::open_in_memory()?, false),
         };
@@ -449,6 +454,16 @@ enum ConnRef<'s> {
     Writer(MutexGuard<'s, Connection>),
     Reader(Connection, u64),
 }
+
+/// Restricts a file or folder to its owner (where the system has such modes).
+#[cfg(unix)]
+fn private(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+
+#[cfg(not(unix))]
+fn private(_path: &Path, _mode: u32) {}
 
 fn open_reader(path: &Path, durability: Durability) -> Result<Connection> {
     let reader = Connection::open_with_flags(

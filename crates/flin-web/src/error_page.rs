@@ -134,9 +134,14 @@ fn app_page(site: &Site, request: &RequestData, status: u16, message: &str) -> O
         Ok(())
     });
     if let Err(err) = rendered {
-        eprintln!(
-            "[error] app/_error.flin failed: {} error: {}",
-            err.kind, err.message
+        crate::logs::line(
+            site.dev,
+            "error",
+            &format!(
+                "app/_error.flin failed: {} error: {}",
+                err.kind, err.message
+            ),
+            Some(&request.request_id),
         );
         return None;
     }

@@ -11,6 +11,7 @@ mod error_page;
 mod host;
 mod json;
 mod live;
+mod logs;
 mod page;
 mod render;
 pub mod routes;

@@ -119,7 +119,7 @@ pub(crate) struct Shared {
     /// Bumped at each rebuild; open pages in `flin dev` reload when it changes.
     pub version: AtomicU64,
     public: Option<PathBuf>,
-    dev: bool,
+    pub dev: bool,
     max_body: usize,
     body_timeout: Duration,
     next_id: AtomicU64,
@@ -262,10 +262,15 @@ pub async fn serve(
     if let Some(ready) = ready {
         let _ = ready.send(bound);
     }
-    eprintln!(
-        "FLIN {} on http://{bound} ({} routes)",
-        if options.dev { "dev server" } else { "server" },
-        app.table.routes.len()
+    crate::logs::line(
+        options.dev,
+        "info",
+        &format!(
+            "FLIN {} on http://{bound} ({} routes)",
+            if options.dev { "dev server" } else { "server" },
+            app.table.routes.len()
+        ),
+        None,
     );
     // No Nagle delay: a live page's answers are small writes that must go at once.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -279,7 +284,12 @@ pub async fn serve(
     .await
     .map_err(|err| format!("server error: {err}"))?;
     drop(watcher);
-    eprintln!("stopped: in-flight requests finished, database closed");
+    crate::logs::line(
+        options.dev,
+        "info",
+        "stopped: in-flight requests finished, database closed",
+        None,
+    );
     drop(app);
     Ok(())
 }
@@ -318,27 +328,24 @@ async fn handle(
     let started = Instant::now();
     let method = request.method().clone();
     let uri = request.uri().clone();
-    let response = answer(&shared, peer, request).await;
+    let id = format!("{:08x}", shared.next_request_id());
+    let mut response = answer(&shared, peer, request, &id).await;
     let status = response.status();
     // The dev loop's own polling is not news.
     let polling = shared.dev && uri.path().starts_with("/__flin/");
-    if shared.dev && !polling {
-        eprintln!(
-            "{method} {} {} {:.1}ms",
+    if !polling {
+        crate::logs::request(
+            shared.dev,
+            method.as_str(),
             uri.path(),
             status.as_u16(),
-            started.elapsed().as_secs_f64() * 1000.0
+            started.elapsed().as_secs_f64() * 1000.0,
+            &id,
         );
-    } else if !shared.dev {
-        eprintln!(
-            "{}",
-            serde_json::json!({
-                "method": method.as_str(),
-                "path": uri.path(),
-                "status": status.as_u16(),
-                "ms": (started.elapsed().as_secs_f64() * 1000.0),
-            })
-        );
+    }
+    // The id links a response to its log lines.
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
     }
     if shared.security_headers {
         with_security_headers(response, &shared.csp)
@@ -347,28 +354,33 @@ async fn handle(
     }
 }
 
-async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) -> Response {
+async fn answer(
+    shared: &Arc<Shared>,
+    peer: SocketAddr,
+    request: Request<Body>,
+    request_id: &str,
+) -> Response {
     let method = request.method().clone();
     let live = match shared.live.read() {
         Ok(live) => live.clone(),
         Err(_) => return plain(ResponseData::error(500, "the server is restarting")),
     };
     if !METHODS.contains(&method.as_str()) {
-        let allowed = live
-            .table
-            .find(request.uri().path())
-            .map_or_else(|| METHODS.join(", "), |found| found.route.allowed().join(", "));
+        let allowed = live.table.find(request.uri().path()).map_or_else(
+            || METHODS.join(", "),
+            |found| found.route.allowed().join(", "),
+        );
         let mut response = ResponseData::error(405, &format!("{method} is not supported"));
         response.headers.push(("allow".into(), allowed));
-        return refused(shared, &live, peer, request.headers().clone(), response).await;
+        return refused(&live, peer, request_id, request.headers().clone(), response).await;
     }
     let uri = request.uri().clone();
     let path = uri.path().to_string();
     if uri.to_string().len() > MAX_URL {
         return refused(
-            shared,
             &live,
             peer,
+            request_id,
             request.headers().clone(),
             ResponseData::error(414, "the URL is too long"),
         )
@@ -388,9 +400,9 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
     };
     if cross_site {
         return refused(
-            shared,
             &live,
             peer,
+            request_id,
             request.headers().clone(),
             ResponseData::error(403, "cross-site request refused"),
         )
@@ -426,9 +438,9 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
             Some(response) => response,
             None => {
                 refused(
-                    shared,
                     &live,
                     peer,
+                    request_id,
                     headers,
                     ResponseData::error(404, "Not found"),
                 )
@@ -462,7 +474,7 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
             } else {
                 ResponseData::error(400, "the request body is malformed")
             };
-            return refused(shared, &live, peer, headers, response).await;
+            return refused(&live, peer, request_id, headers, response).await;
         }
         // A slow client does not hold a connection forever.
         Err(_) => {
@@ -475,15 +487,15 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
     };
     if let Some(reason) = malformed_body(&headers, &body) {
         return refused(
-            shared,
             &live,
             peer,
+            request_id,
             headers,
             ResponseData::error(400, &reason),
         )
         .await;
     }
-    let request_id = format!("{:08x}", shared.next_request_id());
+    let request_id = request_id.to_string();
     let data = RequestData {
         method: method.as_str().to_string(),
         path,
@@ -525,9 +537,9 @@ async fn answer(shared: &Arc<Shared>, peer: SocketAddr, request: Request<Body>) 
 /// An error the server answers before any route runs: JSON for API clients; for a
 /// browser, the app's error page, which a VM worker renders.
 async fn refused(
-    shared: &Shared,
     live: &Live,
     peer: SocketAddr,
+    request_id: &str,
     headers: HeaderMap,
     response: ResponseData,
 ) -> Response {
@@ -536,7 +548,7 @@ async fn refused(
         headers: header_pairs(&headers),
         cookies: cookie_pairs(&headers),
         ip: peer.ip().to_string(),
-        request_id: format!("{:08x}", shared.next_request_id()),
+        request_id: request_id.to_string(),
         ..RequestData::default()
     };
     if !crate::error_page::wants_html(&request) {

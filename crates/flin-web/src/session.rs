@@ -31,8 +31,15 @@ pub fn key(root: &Path, memory: bool) -> Result<Key, String> {
     }
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        if !dir.exists() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
+        }
     }
     write_private(&path, &hex).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(Key::derive_from(hex.as_bytes()))

@@ -156,7 +156,7 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         done => done,
     };
     for (level, line) in &host.log_lines {
-        eprintln!("[{level}] {line}");
+        crate::logs::line(site.dev, level, line, Some(&request_id));
     }
     // Nothing of a unit of work outlives it, cycles included (and the collector's
     // weak references to dead values are dropped, so their memory goes back).
@@ -557,7 +557,9 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
             &serde_json::json!({ "error": "Validation failed", "status": 400, "fields": fields }),
         );
     }
-    if err.kind != "limit" && let Some(status) = err.status.filter(|s| (400..600).contains(s)) {
+    if err.kind != "limit"
+        && let Some(status) = err.status.filter(|s| (400..600).contains(s))
+    {
         let message = if err.kind == "not_found" {
             "Not found"
         } else {
@@ -571,9 +573,11 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
         return response;
     }
     let at = location_of(site, err);
-    eprintln!(
-        "[error] request {request_id}: {} error: {} at {at}",
-        err.kind, err.message
+    crate::logs::line(
+        site.dev,
+        "error",
+        &format!("{} error: {} at {at}", err.kind, err.message),
+        Some(request_id),
     );
     // A handler that ran out of time (or steps) is a timeout; any other error (call
     // depth included) is the program's: 500. Where it happened is in the log (and in

@@ -65,9 +65,7 @@ fn read(ty: &FieldType, json: &J) -> Result<Datum, &'static str> {
         (_, J::Null) => Datum::None,
         (FieldType::Int, J::Number(n)) => Datum::Int(n.as_i64().ok_or("an int")?),
         (FieldType::Int, J::String(s)) if s.trim().is_empty() => Datum::None,
-        (FieldType::Int, J::String(s)) => {
-            Datum::Int(s.trim().parse().map_err(|_| "an int")?)
-        }
+        (FieldType::Int, J::String(s)) => Datum::Int(s.trim().parse().map_err(|_| "an int")?),
         (FieldType::Int, _) => return Err("an int"),
         (FieldType::Number, J::Number(n)) => Datum::Number(n.as_f64().ok_or("a number")?),
         (FieldType::Number, J::String(s)) if s.trim().is_empty() => Datum::None,

@@ -203,7 +203,12 @@ pub(crate) fn start(
                 worker.serve(&receiver, &inbox);
             });
         if let Err(err) = spawned {
-            eprintln!("error: cannot start a VM worker: {err}");
+            crate::logs::line(
+                options.dev,
+                "error",
+                &format!("cannot start a VM worker: {err}"),
+                None,
+            );
         }
     }
     Pool {
@@ -282,7 +287,7 @@ impl Worker {
                     crate::unit::handle(site, route, job.request)
                 });
                 std::panic::catch_unwind(run).unwrap_or_else(|_| {
-                    eprintln!("[error] request {request_id}: internal panic");
+                    crate::logs::line(site.dev, "error", "internal panic", Some(&request_id));
                     ResponseData::json(
                         500,
                         &serde_json::json!({ "error": "Internal error", "status": 500, "request_id": request_id }),
@@ -332,7 +337,12 @@ impl Worker {
         });
         if std::panic::catch_unwind(run).is_err() {
             // A view whose work panicked is closed; the others go on.
-            eprintln!("[error] live view {target}: internal panic; its socket is closed");
+            crate::logs::line(
+                self.site.dev,
+                "error",
+                "live view: internal panic; its socket is closed",
+                Some(&format!("view-{target}")),
+            );
             if let Some(view) = self.views.remove(&target) {
                 let _ = view
                     .outbox()

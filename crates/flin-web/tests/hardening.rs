@@ -210,7 +210,11 @@ fn errors_in_start_reveal_no_source_and_statuses_say_what_happened() {
     // A method the server does not know: 405 with `Allow`.
     let odd = request(&server, "BREW", "/", &[], b"");
     assert_eq!(odd.status, 405);
-    assert!(odd.header("allow").is_some_and(|a| a.contains("GET")), "{:?}", odd.headers);
+    assert!(
+        odd.header("allow").is_some_and(|a| a.contains("GET")),
+        "{:?}",
+        odd.headers
+    );
 }
 
 /// Sends raw bytes; the raw answer.

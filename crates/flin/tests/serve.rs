@@ -42,7 +42,7 @@ fn start_serves_logs_json_lines_and_stops_on_sigterm() {
     let mut log = String::new();
     stderr.read_line(&mut log).unwrap();
     let entry: serde_json::Value = serde_json::from_str(log.trim()).unwrap();
-    assert_eq!(entry["path"], "/");
+    assert_eq!(entry["path"], "/", "{log}");
     assert_eq!(entry["status"], 200);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -54,4 +54,100 @@ fn start_serves_logs_json_lines_and_stops_on_sigterm() {
     let mut rest = String::new();
     let _ = stderr.read_to_string(&mut rest);
     assert!(rest.contains("stopped"), "{rest}");
+}
+
+/// `flin start` logs JSON lines only (start-up and errors too), each request's lines
+/// carry its id, which the response also gives (`X-Request-Id`); the data folder and
+/// its files are readable by their owner only.
+#[test]
+fn start_logs_json_with_request_ids_and_keeps_its_data_private() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::create_dir_all(dir.path().join("entities")).unwrap();
+    std::fs::write(
+        dir.path().join("entities/Note.flin"),
+        "entity Note {\n    body: text\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("app/boom.flin"),
+        "route GET {\n    log_info(\"about to fail\")\n    xs = [1]\n    xs[3]\n}\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flin"))
+        .args(["start", ".", "--port", "0"])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    let started: serde_json::Value =
+        serde_json::from_str(first.trim()).unwrap_or_else(|e| panic!("not JSON: {first}: {e}"));
+    assert_eq!(started["level"], "info");
+    assert!(
+        started["ts"].as_str().is_some_and(|ts| ts.contains('T')),
+        "{first}"
+    );
+    let address = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /boom HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 500"), "{reply}");
+    let id = reply
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .unwrap_or_else(|| panic!("no x-request-id: {reply}"))
+        .trim()
+        .to_string();
+    assert!(
+        !reply.contains("boom.flin"),
+        "no source path in start: {reply}"
+    );
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let entry: serde_json::Value =
+            serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+        assert_eq!(entry["id"], id.as_str(), "{line}");
+        lines.push(entry);
+    }
+    assert!(
+        lines.iter().any(|l| l["msg"] == "about to fail"),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l["level"] == "error"), "{lines:?}");
+    let request = lines.iter().find(|l| l["msg"] == "request").unwrap();
+    assert_eq!(request["status"], 500);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(".flindb"), 0o700);
+        assert_eq!(mode(".flindb/flin.db"), 0o600);
+        assert_eq!(mode(".flindb/secret"), 0o600);
+    }
 }

@@ -34,10 +34,15 @@ pub async fn upgrade(shared: Arc<Shared>, peer: SocketAddr, request: Request<Bod
         _ => false,
     };
     if !same_origin {
-        eprintln!(
-            "[warn] live: refused a socket from origin {:?} (this site is {:?})",
-            header("origin").unwrap_or("none"),
-            header("host").unwrap_or("unknown")
+        crate::logs::line(
+            shared.dev,
+            "warn",
+            &format!(
+                "live: refused a socket from origin {:?} (this site is {:?})",
+                header("origin").unwrap_or("none"),
+                header("host").unwrap_or("unknown")
+            ),
+            None,
         );
         return crate::server::plain(ResponseData::error(
             403,
@@ -87,7 +92,12 @@ async fn handshake(
     let first = match tokio::time::timeout(MOUNT_WAIT, socket.recv()).await {
         Ok(Some(Ok(Message::Text(text)))) => text.to_string(),
         _ => {
-            eprintln!("[warn] live: a socket sent no view token in time: closed");
+            crate::logs::line(
+                shared.dev,
+                "warn",
+                "live: a socket sent no view token in time: closed",
+                None,
+            );
             return None;
         }
     };
@@ -97,8 +107,11 @@ async fn handshake(
         Ok(token) => token,
         Err(reason) => {
             if reason == TokenError::Forged {
-                eprintln!(
-                    "[warn] live: refused a socket with a view token this server did not sign"
+                crate::logs::line(
+                    shared.dev,
+                    "warn",
+                    "live: refused a socket with a view token this server did not sign",
+                    None,
                 );
             }
             // Expired (or from a server that restarted with another key): the page
@@ -192,7 +205,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                         continue;
                     }
                     Some(Ok(Message::Binary(_))) => {
-                        eprintln!("[warn] live view {view}: a binary message: closed");
+                        crate::logs::line(shared.dev, "warn", &format!("live view: a binary message: closed"), Some(&format!("view-{view}")));
                         close(&mut socket, 1003, "text messages only").await;
                         break;
                     }
@@ -200,16 +213,21 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                     Some(Err(err)) => {
                         // Mostly a browser that went away without a goodbye; an
                         // oversized frame also ends here.
-                        eprintln!("[info] live view {view}: the socket ended ({err})");
+                        crate::logs::line(shared.dev, "info", &format!("live view: the socket ended ({err})"), Some(&format!("view-{view}")));
                         break;
                     }
                 };
                 heard = Instant::now();
                 if text.len() > settings.max_event {
-                    eprintln!(
-                        "[warn] live view {view}: an event of {} bytes (live.max_event is {}): closed",
-                        text.len(),
-                        settings.max_event
+                    crate::logs::line(
+                        shared.dev,
+                        "warn",
+                        &format!(
+                            "live view: an event of {} bytes (live.max_event is {}): closed",
+                            text.len(),
+                            settings.max_event
+                        ),
+                        Some(&format!("view-{view}")),
                     );
                     close(&mut socket, 1009, "the event is too large").await;
                     break;
@@ -217,7 +235,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                 let message: J = match serde_json::from_str(&text) {
                     Ok(message) => message,
                     Err(_) => {
-                        eprintln!("[warn] live view {view}: a message that is not JSON: closed");
+                        crate::logs::line(shared.dev, "warn", &format!("live view: a message that is not JSON: closed"), Some(&format!("view-{view}")));
                         close(&mut socket, 1003, "messages are JSON").await;
                         break;
                     }
@@ -234,10 +252,8 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                         window.1 += 1;
                         if window.1 > settings.events_per_second {
                             if window.1 == settings.events_per_second + 1 {
-                                eprintln!(
-                                    "[warn] live view {view}: more than {} events a second: refusing",
-                                    settings.events_per_second
-                                );
+                                crate::logs::line(shared.dev, "warn", &format!("live view: more than {} events a second: refusing",
+                                    settings.events_per_second), Some(&format!("view-{view}")));
                             }
                             let refused = json!({
                                 "t": "a",
@@ -260,7 +276,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                         }
                     }
                     other => {
-                        eprintln!("[warn] live view {view}: unknown message {other:?}: ignored");
+                        crate::logs::line(shared.dev, "warn", &format!("live view: unknown message {other:?}: ignored"), Some(&format!("view-{view}")));
                     }
                 }
             }
@@ -277,7 +293,12 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                 None => break,
             },
             () = silence => {
-                eprintln!("[info] live view {view}: silent for {} s: closed", settings.silence.as_secs());
+                crate::logs::line(
+                    shared.dev,
+                    "info",
+                    &format!("live view: silent for {} s: closed", settings.silence.as_secs()),
+                    Some(&format!("view-{view}")),
+                );
                 close(&mut socket, 1001, "silent too long").await;
                 break;
             }

@@ -106,9 +106,14 @@ impl LiveView {
             Outcome::Failed(err) => {
                 // The page does not mount now (a guard, an error): a fresh `GET`
                 // shows the browser why.
-                eprintln!(
-                    "[info] live view {}: the mount failed ({}: {}); the page reloads",
-                    view.id, err.kind, err.message
+                crate::logs::line(
+                    site.dev,
+                    "info",
+                    &format!(
+                        "live view: the mount failed ({}: {}); the page reloads",
+                        err.kind, err.message
+                    ),
+                    Some(&view.log_id()),
                 );
                 view.send(json!({ "t": "reload" }));
                 return None;
@@ -144,6 +149,11 @@ impl LiveView {
         view.mounted = true;
         view.send_text(format!("{{\"t\":\"m\",\"r\":{tree},\"title\":{title}}}"));
         Some(view)
+    }
+
+    /// What its log lines are tagged with.
+    fn log_id(&self) -> String {
+        format!("view-{}", self.id)
     }
 
     pub fn outbox(&self) -> Outbox {
@@ -346,14 +356,7 @@ impl LiveView {
         self.run_event(site, hub, handler, data, Some(reference));
         // Logged as requests are: from the event received to its answer sent.
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        if site.dev {
-            eprintln!("EVENT {} {handler} {ms:.1}ms", self.request.path);
-        } else {
-            eprintln!(
-                "{}",
-                json!({ "live": "event", "path": self.request.path, "handler": handler, "ms": (ms * 1000.0).round() / 1000.0 })
-            );
-        }
+        crate::logs::event(site.dev, &self.request.path, handler, ms, &self.log_id());
     }
 
     fn run_event(
@@ -367,9 +370,13 @@ impl LiveView {
         let Some(handler) = self.handlers.get(id).cloned() else {
             // Not on the page the view last rendered: stale (the page changed under
             // the click) or forged. Nothing runs.
-            eprintln!(
-                "[warn] live view {}: refused an event for handler `{id}`, which the page does not have",
-                self.id
+            crate::logs::line(
+                site.dev,
+                "warn",
+                &format!(
+                    "live view: refused an event for handler `{id}`, which the page does not have"
+                ),
+                Some(&self.log_id()),
             );
             if let Some(reference) = reference {
                 self.send(json!({
@@ -470,9 +477,11 @@ impl LiveView {
             Ok(())
         });
         if let Outcome::Failed(err) = outcome {
-            eprintln!(
-                "[error] live view {}: on_unmount failed: {}",
-                self.id, err.message
+            crate::logs::line(
+                site.dev,
+                "error",
+                &format!("live view: on_unmount failed: {}", err.message),
+                Some(&self.log_id()),
             );
         }
     }
@@ -526,9 +535,11 @@ impl LiveView {
         self.globals = globals;
         print_logs(&host);
         if let Err(err) = result {
-            eprintln!(
-                "[error] live view {}: on_unmount failed: {}",
-                self.id, err.message
+            crate::logs::line(
+                site.dev,
+                "error",
+                &format!("live view: on_unmount failed: {}", err.message),
+                Some(&self.log_id()),
             );
         }
     }
@@ -924,7 +935,7 @@ fn title_of(head: &str) -> Option<String> {
 
 fn print_logs(host: &WebHost<'_>) {
     for (level, line) in &host.log_lines {
-        eprintln!("[{level}] {line}");
+        crate::logs::line(host.site.dev, level, line, Some(&host.request.request_id));
     }
 }
 
@@ -981,9 +992,11 @@ pub fn bound_value(kind: &str, data: &J) -> Option<Value> {
 /// dev` adds the FLIN line.
 fn notice_of(site: &Site, err: &RuntimeError, view: u64) -> String {
     let at = crate::unit::location_of(site, err);
-    eprintln!(
-        "[error] live view {view}: {} error: {} at {at}",
-        err.kind, err.message
+    crate::logs::line(
+        site.dev,
+        "error",
+        &format!("live view: {} error: {} at {at}", err.kind, err.message),
+        Some(&format!("view-{view}")),
     );
     let shown = match (err.kind, err.status) {
         ("validation", _) => err.message.clone(),
