@@ -205,7 +205,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                         continue;
                     }
                     Some(Ok(Message::Binary(_))) => {
-                        crate::logs::line(shared.dev, "warn", &format!("live view: a binary message: closed"), Some(&format!("view-{view}")));
+                        crate::logs::line(shared.dev, "warn", "live view: a binary message: closed", Some(&format!("view-{view}")));
                         close(&mut socket, 1003, "text messages only").await;
                         break;
                     }
@@ -235,7 +235,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                 let message: J = match serde_json::from_str(&text) {
                     Ok(message) => message,
                     Err(_) => {
-                        crate::logs::line(shared.dev, "warn", &format!("live view: a message that is not JSON: closed"), Some(&format!("view-{view}")));
+                        crate::logs::line(shared.dev, "warn", "live view: a message that is not JSON: closed", Some(&format!("view-{view}")));
                         close(&mut socket, 1003, "messages are JSON").await;
                         break;
                     }
