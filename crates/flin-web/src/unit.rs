@@ -557,9 +557,8 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
             &serde_json::json!({ "error": "Validation failed", "status": 400, "fields": fields }),
         );
     }
-    if err.kind != "limit"
-        && let Some(status) = err.status.filter(|s| (400..600).contains(s))
-    {
+    let timeout = err.kind == "limit" && err.status == Some(504);
+    if !timeout && let Some(status) = err.status.filter(|s| (400..600).contains(s)) {
         let message = if err.kind == "not_found" {
             "Not found"
         } else {
@@ -582,11 +581,7 @@ pub fn error_response(site: &Site, err: &RuntimeError, request_id: &str) -> Resp
     // A handler that ran out of time (or steps) is a timeout; any other error (call
     // depth included) is the program's: 500. Where it happened is in the log (and in
     // the body in `flin dev`), never in `flin start`'s body.
-    let status = if err.kind == "limit" && err.status == Some(504) {
-        504
-    } else {
-        500
-    };
+    let status = if timeout { 504 } else { 500 };
     let mut body = serde_json::json!({
         "error": if status == 504 { "The request took too long" } else { "Internal error" },
         "status": status,
