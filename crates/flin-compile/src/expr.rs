@@ -58,6 +58,9 @@ pub fn type_test(ty: &Ty) -> TypeTest {
     }
 }
 
+/// Items of a list or map literal made at once; the rest are added one by one.
+const LITERAL_CHUNK: usize = 1024;
+
 impl ModuleCompiler<'_> {
     /// Compiles `expr` into `dst`.
     pub fn expr_to(&mut self, expr: &Expr, dst: u16) {
@@ -167,27 +170,54 @@ impl ModuleCompiler<'_> {
             ExprKind::Text(text) => self.text(text, dst),
             ExprKind::Name(name) => self.name(name, dst),
             ExprKind::List(items) => {
-                let base = self.b().temps(items.len() as u16);
-                for (idx, item) in items.iter().enumerate() {
+                // A long literal is made from its first items, the rest pushed one by
+                // one: a register window holds at most 65,536 values.
+                let (first, rest) = items.split_at(items.len().min(LITERAL_CHUNK));
+                let base = self.b().temps(first.len() as u16);
+                for (idx, item) in first.iter().enumerate() {
                     self.expr_to(item, base + idx as u16);
                 }
                 self.emit(Op::NewList {
                     a: dst,
                     b: base,
-                    c: items.len() as u16,
+                    c: first.len() as u16,
                 });
+                for item in rest {
+                    let mark = self.b().free;
+                    let call = self.b().temps(3);
+                    self.emit(Op::Move {
+                        a: call + 1,
+                        b: dst,
+                    });
+                    self.expr_to(item, call + 2);
+                    self.builtin_call("list", "push", call, 2);
+                    self.b().free = mark;
+                }
             }
             ExprKind::Map(entries) => {
-                let base = self.b().temps(2 * entries.len() as u16);
-                for (idx, (key, value)) in entries.iter().enumerate() {
+                let (first, rest) = entries.split_at(entries.len().min(LITERAL_CHUNK));
+                let base = self.b().temps(2 * first.len() as u16);
+                for (idx, (key, value)) in first.iter().enumerate() {
                     self.expr_to(key, base + 2 * idx as u16);
                     self.expr_to(value, base + 2 * idx as u16 + 1);
                 }
                 self.emit(Op::NewMap {
                     a: dst,
                     b: base,
-                    c: entries.len() as u16,
+                    c: first.len() as u16,
                 });
+                for (key, value) in rest {
+                    let mark = self.b().free;
+                    let call = self.b().temps(4);
+                    self.emit(Op::Move {
+                        a: call + 1,
+                        b: dst,
+                    });
+                    self.expr_to(key, call + 2);
+                    self.expr_to(value, call + 3);
+                    self.builtin_call("map", "set", call, 3);
+                    self.b().free = mark;
+                }
             }
             ExprKind::Tuple(items) => {
                 let base = self.b().temps(items.len() as u16);

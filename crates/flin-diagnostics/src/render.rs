@@ -46,7 +46,7 @@ pub fn render_human(sources: &Sources, diagnostics: &[Diagnostic], color: Color)
             }
         };
         match result {
-            Ok(()) => out.push_str(&String::from_utf8_lossy(&buffer)),
+            Ok(()) => out.push_str(&shorten_long_lines(&String::from_utf8_lossy(&buffer))),
             // A span that no longer fits its file is a bug in the reporter, not in the
             // user's program: still say what is wrong, without the excerpt.
             Err(_) => {
@@ -105,6 +105,86 @@ pub fn render_json(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Source lines longer than this print only around their marks.
+const MAX_LINE: usize = 160;
+
+/// How much of a long line shows on each side of its marks.
+const CONTEXT: usize = 60;
+
+/// A rendered diagnostic with its long source lines cut to the part around the marks
+/// under them (`…` where something was left out): a 7 MB line of data shows as a few
+/// dozen characters.
+fn shorten_long_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut index = 0;
+    while index < lines.len() {
+        let line = lines.get(index).copied().unwrap_or("");
+        let chars: Vec<char> = line.chars().collect();
+        if chars.len() <= MAX_LINE {
+            out.push(line.to_string());
+            index += 1;
+            continue;
+        }
+        // The gutter (`12 | `) stays; the rest is cut.
+        let gutter = line
+            .find(" | ")
+            .map_or(0, |at| line[..at].chars().count() + 3);
+        let marks = lines.get(index + 1).copied().filter(|next| {
+            next.get(..gutter.min(next.len()))
+                .is_some_and(|g| g.trim_end().ends_with('|'))
+                && next.chars().skip(gutter).any(|c| c == '^' || c == '-')
+        });
+        let (from, to) = match marks {
+            Some(next) => {
+                let mark_chars: Vec<char> = next.chars().collect();
+                let first = (gutter..mark_chars.len())
+                    .find(|i| matches!(mark_chars.get(*i), Some('^' | '-')))
+                    .unwrap_or(gutter);
+                let last = (gutter..mark_chars.len())
+                    .rev()
+                    .find(|i| matches!(mark_chars.get(*i), Some('^' | '-')))
+                    .unwrap_or(first);
+                (
+                    first.saturating_sub(CONTEXT).max(gutter),
+                    (last + CONTEXT).min(chars.len()),
+                )
+            }
+            None => (gutter, (gutter + MAX_LINE).min(chars.len())),
+        };
+        let cut = |all: &[char]| -> String {
+            let mut piece: String = all.iter().take(gutter).collect();
+            if from > gutter {
+                piece.push('…');
+            }
+            piece.extend(all.iter().skip(from).take(to.saturating_sub(from)));
+            if to < all.len() {
+                piece.push('…');
+            }
+            piece
+        };
+        out.push(cut(&chars));
+        if let Some(next) = marks {
+            let mark_chars: Vec<char> = next.chars().collect();
+            let mut piece: String = mark_chars.iter().take(gutter).collect();
+            if from > gutter {
+                piece.push(' ');
+            }
+            piece.extend(mark_chars.iter().skip(from));
+            // The label after the marks may be long too.
+            let piece: String = piece
+                .chars()
+                .take(gutter + 2 * CONTEXT + MAX_LINE)
+                .collect();
+            out.push(piece);
+            index += 2;
+        } else {
+            index += 1;
+        }
+    }
+    out.join("\n")
 }
 
 fn to_codespan(diagnostic: &Diagnostic) -> cs::Diagnostic<FileId> {

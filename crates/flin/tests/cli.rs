@@ -226,3 +226,47 @@ fn list(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<String>) {
         }
     }
 }
+
+#[test]
+fn a_huge_literal_compiles_and_a_diagnostic_in_it_stays_short() {
+    let dir = temp();
+    let items: Vec<String> = (0..70_000).map(|i| i.to_string()).collect();
+    write(
+        dir.path(),
+        "big.flin",
+        format!(
+            "xs = [{}]\nprint(xs.length)\nm = {{ {} }}\nprint(m.length)\n",
+            items.join(", "),
+            (0..2_000)
+                .map(|i| format!("\"k{i}\": {i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .as_bytes(),
+    );
+    let run = flin(&["run", "big.flin"], dir.path());
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(common::stdout(&run), "70000\n2000\n");
+    write(
+        dir.path(),
+        "bad.flin",
+        format!("xs = [{}, \"x\"]\n", items.join(", ")).as_bytes(),
+    );
+    let check = flin(&["check", "bad.flin"], dir.path());
+    let text = stderr(&check);
+    assert!(
+        text.contains("error[E0320]"),
+        "{}",
+        &text[..text.len().min(500)]
+    );
+    assert!(
+        text.len() < 1_000,
+        "{} bytes: {}",
+        text.len(),
+        &text[..text.len().min(500)]
+    );
+    assert!(
+        text.contains("1 | …") && text.contains("69999, \"x\"]"),
+        "{text}"
+    );
+}
