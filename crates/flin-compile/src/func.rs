@@ -285,6 +285,7 @@ impl FnBuilder {
             spans: self.spans,
             constants: self.constants,
             captures: self.captures.into_iter().map(|(_, from)| from).collect(),
+            handler: false,
         }
     }
 }

@@ -333,7 +333,8 @@ impl ModuleCompiler<'_> {
     /// A handler's statements as a closure of no argument in `dst` (`event` is a
     /// context value while it runs).
     fn handler_closure(&mut self, block: &ast::Block, span: flin_diagnostics::Span, dst: u16) {
-        let code = self.function(None, &[], crate::compiler::FnBody::Block(block), span);
+        let mut code = self.function(None, &[], crate::compiler::FnBody::Block(block), span);
+        code.handler = true;
         let id = self.add_extra(code);
         let k = self.constant(Constant::Function(id));
         self.emit(Op::Closure { a: dst, k });
@@ -423,7 +424,10 @@ impl ModuleCompiler<'_> {
         self.emit(Op::Return { a: result });
         let builder = self.stack.pop();
         let code = match builder {
-            Some(builder) => builder.finish(),
+            Some(builder) => flin_vm::program::FunctionCode {
+                handler: true,
+                ..builder.finish()
+            },
             None => return,
         };
         let id = self.add_extra(code);

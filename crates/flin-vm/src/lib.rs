@@ -30,6 +30,7 @@ pub mod snapshot;
 pub mod value;
 pub mod verify;
 pub mod vm;
+pub mod writes;
 
 pub use error::RuntimeError;
 pub use host::{CaptureHost, Host, PersistOp, StdHost};

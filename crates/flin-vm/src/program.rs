@@ -38,6 +38,9 @@ pub struct FunctionCode {
     pub spans: Vec<Span>,
     pub constants: Vec<Constant>,
     pub captures: Vec<CaptureFrom>,
+    /// An event handler or `bind` setter made by markup: it runs as its own unit of
+    /// work when the browser asks, never while the markup renders.
+    pub handler: bool,
 }
 
 /// A `test "name" { … }` block.
@@ -173,6 +176,7 @@ static EMPTY: FunctionCode = FunctionCode {
     spans: Vec::new(),
     constants: Vec::new(),
     captures: Vec::new(),
+    handler: false,
 };
 
 /// A program loaded into one VM.
@@ -182,6 +186,8 @@ pub struct Program {
     pub functions: Vec<Rc<Function>>,
     /// The entity types, by index in `code.entities`.
     pub entities: Vec<Rc<crate::entity::EntityType>>,
+    /// What each function may do ([`crate::writes`]).
+    pub effects: crate::writes::Effects,
 }
 
 impl Program {
@@ -245,16 +251,34 @@ impl Program {
             .iter()
             .map(|def| Rc::new(crate::entity::EntityType::new(def.clone())))
             .collect();
+        let effects = crate::writes::Effects::of(&code);
         Program {
             code,
             functions,
             entities,
+            effects,
         }
     }
 
     /// The entity type named `name`.
     pub fn entity(&self, name: &str) -> Option<&Rc<crate::entity::EntityType>> {
         self.entities.iter().find(|e| e.def.name == name)
+    }
+
+    /// Whether running the function may write the database.
+    pub fn may_write(&self, index: u32) -> bool {
+        self.effects
+            .writes
+            .get(index as usize)
+            .copied()
+            .unwrap_or(true)
+    }
+
+    /// Whether running the function may call a function value made elsewhere (whose
+    /// effects it cannot know).
+    pub fn calls_values(&self, index: u32) -> bool {
+        let calls = &self.effects.calls_values;
+        calls.get(index as usize).copied().unwrap_or(true)
     }
 
     pub fn function(&self, index: u32) -> Option<&Rc<Function>> {

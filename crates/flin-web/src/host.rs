@@ -223,7 +223,11 @@ impl Host for WebHost<'_> {
                 if now.duration_since(entry.1) >= window {
                     *entry = (0, now);
                 }
-                entry.0 += 1;
+                // A unit of work run again (it wrote after starting on a reader) was
+                // counted the first time: it is one request.
+                if !self.request.retry {
+                    entry.0 += 1;
+                }
                 if i64::from(entry.0) > limit {
                     let retry = window
                         .saturating_sub(now.duration_since(entry.1))

@@ -507,6 +507,7 @@ async fn answer(
         params,
         request_id,
         raw_query: uri.query().unwrap_or("").to_string(),
+        retry: false,
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if live

@@ -33,6 +33,9 @@ pub struct RequestData {
     pub request_id: String,
     /// The query string as sent (`a=1&b=2`).
     pub raw_query: String,
+    /// Its unit of work runs a second time (it started on a reader and wrote): what
+    /// happens outside the database (rate-limit counts) happened the first time.
+    pub retry: bool,
 }
 
 impl RequestData {
@@ -146,12 +149,19 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         time_limit: Some(site.time_limit),
         ..Limits::default()
     };
-    // A GET usually only reads: it runs on a reader connection, beside other requests.
-    // If it writes after all, it runs again on the writer.
-    let reads_first = method == "GET" || method == "HEAD";
+    // A GET whose code cannot write runs on a reader connection, beside other requests;
+    // one that may write runs on the writer from the start, so it runs once. (Should
+    // it write after all, it runs again on the writer, its outside effects not
+    // repeated.)
+    let reads_first = (method == "GET" || method == "HEAD")
+        && !may_write(site, route, matches!(mode, Mode::Page), block);
     let (host, outcome) = match attempt(site, route, &mode, &request, limits, reads_first) {
         (_, Err(err)) if reads_first && is_read_only(&err) => {
-            attempt(site, route, &mode, &request, limits, false)
+            let again = RequestData {
+                retry: true,
+                ..request.clone()
+            };
+            attempt(site, route, &mode, &again, limits, false)
         }
         done => done,
     };
@@ -204,6 +214,36 @@ pub fn with_error_page(site: &Site, request: &RequestData, response: ResponseDat
         return response;
     }
     crate::error_page::render(site, request, response)
+}
+
+/// Whether the code a request to `route` runs may write the database (as the
+/// compiler reads it, [`flin_vm::writes`]): its middleware, its file's top-level code,
+/// then its route `block`, or, for a `page`, its markup and layout.
+pub fn may_write(site: &Site, route: &Route, page: bool, block: Option<u32>) -> bool {
+    let program = &site.program;
+    let code = &program.code;
+    let mut functions = vec![route.main];
+    functions.extend(
+        site.middleware
+            .iter()
+            .filter(|(folder, _)| route.source.starts_with(folder.as_str()))
+            .map(|(_, f)| *f),
+    );
+    if page {
+        functions.extend(code.view_of(route.file).map(|v| v.render));
+        if let Some(layout) = page::layout_of(site, route) {
+            functions.extend(
+                code.entries
+                    .iter()
+                    .filter(|(f, _)| *f == layout)
+                    .map(|(_, m)| *m),
+            );
+            functions.extend(code.view_of(layout).map(|v| v.render));
+        }
+    } else {
+        functions.extend(block);
+    }
+    functions.iter().any(|f| program.may_write(*f))
 }
 
 /// The error SQLite gives a write on a read-only connection.

@@ -217,6 +217,43 @@ fn errors_in_start_reveal_no_source_and_statuses_say_what_happened() {
     );
 }
 
+#[test]
+fn a_get_that_writes_runs_once() {
+    // On a database file, where GETs that only read go to reader connections.
+    let server = serve_with(
+        &[
+            ("entities/visit.flin", "entity Visit {\n    path: text\n}\n"),
+            (
+                "app/api/visit.flin",
+                "guard rate_limit(3, 60)\n\nroute GET {\n    v = Visit { path: \"/api/visit\" }\n    save v\n    Visit.count\n}\n",
+            ),
+            (
+                "app/seen.flin",
+                "v = Visit { path: \"/seen\" }\nsave v\nn = Visit.where(path == \"/seen\").count\n\n<p>seen {n}</p>\n",
+            ),
+            (
+                "app/counter.flin",
+                "entity Hit {\n    n: int\n}\n\nfn record() {\n    h = Hit { n: 1 }\n    save h\n}\n\nrecord()\n\nroute GET {\n    Hit.count\n}\n",
+            ),
+        ],
+        flin_web::Options::default(),
+        false,
+    );
+    // Each GET writes one row and counts once against its rate limit.
+    for expected in 1..=3 {
+        let reply = get(&server, "/api/visit");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.body, expected.to_string());
+    }
+    assert_eq!(get(&server, "/api/visit").status, 429);
+    // A page whose code saves: one row per view of it.
+    assert!(get(&server, "/seen").body.contains("seen 1"));
+    assert!(get(&server, "/seen").body.contains("seen 2"));
+    // Writes reached through a function of the file count too.
+    assert_eq!(get(&server, "/counter").body, "1");
+    assert_eq!(get(&server, "/counter").body, "2");
+}
+
 /// Sends raw bytes; the raw answer.
 fn raw(server: &Server, bytes: &[u8]) -> String {
     use std::io::{Read, Write};

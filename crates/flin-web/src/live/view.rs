@@ -93,8 +93,11 @@ impl LiveView {
             out: mount.out,
             mounted: false,
         };
-        let mut outcome = view.mount_unit(site, false);
-        if matches!(&outcome, Outcome::Failed(err) if is_read_only(err)) {
+        // The mount runs the page's code as a GET does: on the writer only when that
+        // code may write (then it runs once).
+        let writes = view.page_may_write(site);
+        let mut outcome = view.mount_unit(site, writes);
+        if !writes && matches!(&outcome, Outcome::Failed(err) if is_read_only(err)) {
             outcome = view.mount_unit(site, true);
         }
         match outcome {
@@ -166,6 +169,13 @@ impl LiveView {
 
     fn send_text(&self, message: String) {
         let _ = self.out.send(Outgoing::Text(message));
+    }
+
+    /// Whether the page's code (its middleware, top-level code, markup, layout and
+    /// components) may write the database.
+    fn page_may_write(&self, site: &Site) -> bool {
+        self.route(site)
+            .is_none_or(|route| crate::unit::may_write(site, route, true, None))
     }
 
     fn route<'s>(&self, site: &'s Site) -> Option<&'s Route> {
@@ -426,8 +436,17 @@ impl LiveView {
                 },
             )
         };
-        let mut outcome = run(self, false);
-        if matches!(&outcome, Outcome::Failed(err) if is_read_only(err)) {
+        // On the writer when the handler may write (or calls a function value, such as
+        // a component's function prop), or the render after it may.
+        let writes = match &handler.callee {
+            Value::Func(closure) => {
+                let f = closure.function.index;
+                site.program.may_write(f) || site.program.calls_values(f)
+            }
+            _ => true,
+        } || self.page_may_write(site);
+        let mut outcome = run(self, writes);
+        if !writes && matches!(&outcome, Outcome::Failed(err) if is_read_only(err)) {
             let copy = self.snapshot_of(&snapshot);
             self.restore(copy);
             outcome = run(self, true);
