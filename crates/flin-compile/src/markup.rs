@@ -290,7 +290,9 @@ impl ModuleCompiler<'_> {
             return;
         }
         self.emit_html(">");
-        if submits {
+        // Every form gets FLIN's hidden fields: the cross-site token, and the handler
+        // a `submit` form names.
+        if name == "form" {
             self.mark(Mark::FormFields, None);
         }
         match (name, bind) {

@@ -13,6 +13,7 @@ mod error;
 mod query;
 mod row;
 mod schema;
+mod sessions;
 mod store;
 mod validate;
 
@@ -29,4 +30,5 @@ pub fn check_rules(
     validate::check(def, values)
 }
 
+pub use sessions::SessionRow;
 pub use store::{Durability, Location, Store, Unit, backup, open_existing, restore};

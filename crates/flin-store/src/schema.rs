@@ -73,6 +73,7 @@ pub fn ensure_meta(conn: &Connection) -> Result<()> {
          CREATE TABLE IF NOT EXISTS \"_flin_changes\" (
              seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, entity TEXT NOT NULL, change TEXT NOT NULL);",
     )?;
+    conn.execute_batch(crate::sessions::TABLE)?;
     Ok(())
 }
 

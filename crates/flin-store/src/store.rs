@@ -483,7 +483,7 @@ pub struct Unit<'s> {
 }
 
 impl<'s> Unit<'s> {
-    fn conn(&self) -> Result<&Connection> {
+    pub(crate) fn conn(&self) -> Result<&Connection> {
         match &self.conn {
             Some(ConnRef::Writer(guard)) => Ok(guard),
             Some(ConnRef::Reader(conn, _)) => Ok(conn),

@@ -19,14 +19,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => 1_000,
         "m" => 60_000,
         "h" => 3_600_000,
+        "d" => 86_400_000,
         "" => {
             return Err(format!(
-                "`{text}` needs a unit: ms, s, m or h (like `{text}s`)"
+                "`{text}` needs a unit: ms, s, m, h or d (like `{text}s`)"
             ));
         }
         other => {
             return Err(format!(
-                "unknown unit `{other}` in `{text}`: use ms, s, m or h"
+                "unknown unit `{other}` in `{text}`: use ms, s, m, h or d"
             ));
         }
     };
@@ -78,7 +79,8 @@ mod tests {
     fn bad_durations_say_what_is_wrong() {
         assert!(parse_duration("30").is_err_and(|e| e.contains("needs a unit")));
         assert!(parse_duration("s").is_err_and(|e| e.contains("whole number")));
-        assert!(parse_duration("3d").is_err_and(|e| e.contains("unknown unit `d`")));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert!(parse_duration("3w").is_err_and(|e| e.contains("unknown unit `w`")));
         assert!(parse_duration("99999999999999999999h").is_err());
     }
 }

@@ -26,6 +26,7 @@ pub mod opcode;
 pub mod ops;
 pub mod program;
 pub mod query;
+pub mod reference;
 pub mod snapshot;
 pub mod value;
 pub mod verify;

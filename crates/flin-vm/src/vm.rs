@@ -1594,7 +1594,13 @@ impl<'h> Vm<'h> {
                     else {
                         return Err(RuntimeError::runtime("internal: bad context constant"));
                     };
-                    r!(a) = self.host.context(name.as_str());
+                    let value = self.host.context(name.as_str());
+                    // Entities in the session are references: read back as they are now.
+                    if name.as_str() == "session" {
+                        save_pc!();
+                        crate::reference::read_in_map(&mut *self.host, &value)?;
+                    }
+                    r!(a) = value;
                 }
                 Op::CaptureBegin => self.host.capture_begin(),
                 Op::CaptureEnd { a } => {

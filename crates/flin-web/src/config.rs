@@ -1,7 +1,9 @@
-//! `flin.toml` (cli.md §2), all optional: `[server] port host max_body request_timeout`,
-//! `[database] durability`, `[security] headers csp`, `[live] max_event`. Every key can
-//! be overridden by an environment variable (`FLIN_SERVER_PORT=8080`), and `--port`
-//! overrides both.
+//! `flin.toml` (cli.md §2), all optional: `[server] port host max_body request_timeout
+//! max_connections header_timeout idle_timeout request_memory max_inflight_bodies
+//! per_client trusted_proxies`, `[session] idle max_age secure`, `[database]
+//! durability`, `[security] headers csp`, `[live] max_event`. Every key can be
+//! overridden by an environment variable (`FLIN_SERVER_PORT=8080`; a list as
+//! `FLIN_SERVER_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`), and `--port` overrides both.
 
 use std::path::Path;
 use std::time::Duration;
@@ -27,6 +29,17 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
             toml::Value::Integer(i) => Some(i.to_string()),
             toml::Value::Boolean(b) => Some(b.to_string()),
             toml::Value::Float(f) => Some(f.to_string()),
+            toml::Value::Array(items) => Some(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        toml::Value::String(s) => s.clone(),
+                        toml::Value::Integer(i) => i.to_string(),
+                        _ => String::new(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             _ => None,
         }
     };
@@ -57,6 +70,61 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
     if let Some(time) = setting("server", "request_timeout") {
         options.time_limit = parse_duration(&time)
             .ok_or_else(|| bad("server.request_timeout", &time, "a duration as \"30s\""))?;
+    }
+    let size = |section: &str, key: &str, target: &mut usize| -> Result<(), String> {
+        if let Some(text) = setting(section, key) {
+            *target = parse_size(&text)
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(&format!("{section}.{key}"), &text, "a size as \"256MB\""))?;
+        }
+        Ok(())
+    };
+    let duration = |section: &str, key: &str, target: &mut Duration| -> Result<(), String> {
+        if let Some(text) = setting(section, key) {
+            *target = parse_duration(&text)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| bad(&format!("{section}.{key}"), &text, "a duration as \"10s\""))?;
+        }
+        Ok(())
+    };
+    let count = |section: &str, key: &str, target: &mut usize| -> Result<(), String> {
+        if let Some(text) = setting(section, key) {
+            *target =
+                text.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    bad(&format!("{section}.{key}"), &text, "a whole number above 0")
+                })?;
+        }
+        Ok(())
+    };
+    count("server", "max_connections", &mut options.max_connections)?;
+    duration("server", "header_timeout", &mut options.header_timeout)?;
+    duration("server", "idle_timeout", &mut options.idle_timeout)?;
+    size("server", "request_memory", &mut options.request_memory)?;
+    size(
+        "server",
+        "max_inflight_bodies",
+        &mut options.max_inflight_bodies,
+    )?;
+    count("server", "per_client", &mut options.per_client)?;
+    if let Some(list) = setting("server", "trusted_proxies") {
+        options.trusted_proxies = list
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(|a| {
+                a.parse()
+                    .map_err(|_| bad("server.trusted_proxies", a, "IP addresses"))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    duration("session", "idle", &mut options.session.idle)?;
+    duration("session", "max_age", &mut options.session.max_age)?;
+    if let Some(secure) = setting("session", "secure") {
+        options.session.always_secure = match secure.as_str() {
+            "true" => true,
+            "auto" | "false" => false,
+            _ => return Err(bad("session.secure", &secure, "\"auto\" or true")),
+        };
     }
     if let Some(headers) = setting("security", "headers") {
         options.security_headers = headers != "false";
@@ -107,7 +175,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("flin.toml"),
-            "[server]\nport = 4010\nmax_body = \"1MB\"\nrequest_timeout = \"500ms\"\n\n[security]\nheaders = false\n\n[live]\nmax_event = \"16KB\"\n",
+            "[server]\nport = 4010\nmax_body = \"1MB\"\nrequest_timeout = \"500ms\"\nmax_connections = 50\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\nrequest_memory = \"64MB\"\nmax_inflight_bodies = \"8MB\"\nper_client = 2\ntrusted_proxies = [\"10.0.0.1\"]\n\n[session]\nidle = \"1h\"\nmax_age = \"2d\"\nsecure = true\n\n[security]\nheaders = false\n\n[live]\nmax_event = \"16KB\"\n",
         )
         .unwrap();
         let options = options(&dir, None, false).unwrap();
@@ -116,6 +184,19 @@ mod tests {
         assert_eq!(options.time_limit, Duration::from_millis(500));
         assert!(!options.security_headers);
         assert_eq!(options.live.max_event, 16 * 1024);
+        assert_eq!(options.max_connections, 50);
+        assert_eq!(options.header_timeout, Duration::from_secs(2));
+        assert_eq!(options.idle_timeout, Duration::from_secs(5));
+        assert_eq!(options.request_memory, 64 * 1024 * 1024);
+        assert_eq!(options.max_inflight_bodies, 8 * 1024 * 1024);
+        assert_eq!(options.per_client, 2);
+        assert_eq!(
+            options.trusted_proxies,
+            vec!["10.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert_eq!(options.session.idle, Duration::from_secs(3600));
+        assert_eq!(options.session.max_age, Duration::from_secs(2 * 86400));
+        assert!(options.session.always_secure);
         assert_eq!(super::options(&dir, Some(5000), false).unwrap().port, 5000);
         std::fs::write(dir.join("flin.toml"), "[server]\nport = \"lots\"\n").unwrap();
         assert!(super::options(&dir, None, false).is_err_and(|e| e.contains("server.port")));

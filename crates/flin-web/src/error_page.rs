@@ -173,7 +173,7 @@ fn in_layout(site: &Site, request: &RequestData, content: &str) -> Option<String
 }
 
 fn host<'s>(site: &'s Site, request: &RequestData) -> WebHost<'s> {
-    let session = crate::session::open(&site.session_key, &request.cookies);
+    let session = site.sessions.open(&request.cookies).data;
     WebHost::new(
         site,
         "app/_error.flin".into(),

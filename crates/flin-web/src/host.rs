@@ -79,7 +79,7 @@ impl<'s> WebHost<'s> {
     /// The session as it stands after the unit of work (`{"user": …, "data": …}`).
     pub fn session_out(&self) -> serde_json::Value {
         let data = match &self.session_data {
-            Some(value) => flin_vm::json::to_json_value(value),
+            Some(value) => session_json(value),
             None => self
                 .session_in
                 .get("data")
@@ -91,6 +91,23 @@ impl<'s> WebHost<'s> {
             "data": if data.is_null() { serde_json::json!({}) } else { data },
         })
     }
+}
+
+/// The `session` map as stored: a saved entity as its reference, read back as the
+/// current row (web.md §7).
+fn session_json(value: &Value) -> serde_json::Value {
+    let mut json = flin_vm::json::to_json_value(value);
+    if let (Value::Map(entries), Some(object)) = (value, json.as_object_mut()) {
+        for (Key(key), value) in entries.borrow().iter() {
+            let (Value::Text(key), Value::Entity(entity)) = (key, value) else {
+                continue;
+            };
+            if let Some(reference) = flin_vm::reference::to_json(entity) {
+                object.insert(key.as_str().to_string(), reference);
+            }
+        }
+    }
+    json
 }
 
 impl Host for WebHost<'_> {

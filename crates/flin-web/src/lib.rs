@@ -6,6 +6,7 @@
 //! request becomes a unit of work handed to a pool of VM worker threads.
 
 mod config;
+mod csrf;
 mod dev;
 mod error_page;
 mod host;
@@ -25,3 +26,4 @@ mod workers;
 pub use config::options;
 pub use live::LiveSettings;
 pub use server::{App, Options, prepare, serve};
+pub use session::SessionSettings;

@@ -147,6 +147,8 @@ pub struct PageRender {
     form_handler: Option<String>,
     /// Signs the hidden field of forms (path of the page and the signer).
     form_signer: Option<(String, crate::live::token::Signer)>,
+    /// The cross-site token every form carries (web.md §7).
+    form_token: Option<String>,
     /// The props and children of the instance whose handler runs (its `props`).
     pub handler_instance: Option<(Value, Value)>,
     /// The page's tree while its layout renders (a live view).
@@ -171,6 +173,7 @@ impl PageRender {
             live: false,
             form_handler: None,
             form_signer: None,
+            form_token: None,
             handler_instance: None,
             children: None,
         }
@@ -180,6 +183,11 @@ impl PageRender {
     /// without JavaScript to the page at `path`).
     pub fn sign_forms(&mut self, path: &str, signer: crate::live::token::Signer) {
         self.form_signer = Some((path.to_string(), signer));
+    }
+
+    /// Every form gets a hidden field with the session's cross-site `token`.
+    pub fn form_token(&mut self, token: String) {
+        self.form_token = Some(token);
     }
 
     fn building(&mut self) -> Option<&mut Building> {
@@ -311,6 +319,14 @@ impl PageRender {
                 }
             }
             Mark::FormFields => {
+                if let Some(token) = self.form_token.clone() {
+                    self.emit(&format!(
+                        "<input type=\"hidden\" name=\"{}\" value=\"",
+                        crate::csrf::FIELD
+                    ));
+                    self.hole(&token);
+                    self.emit("\">");
+                }
                 let Some(handler) = self.form_handler.take() else {
                     return;
                 };

@@ -45,6 +45,23 @@ pub struct Options {
     pub durability: String,
     /// `[live]`: limits of live pages.
     pub live: LiveSettings,
+    /// `[session]`: how long sessions last, whether their cookie is always `Secure`.
+    pub session: crate::session::SessionSettings,
+    /// `server.trusted_proxies`: addresses whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `server.max_connections`: open sockets; above it new ones wait in the backlog.
+    pub max_connections: usize,
+    /// `server.header_timeout`: time to receive a request's headers.
+    pub header_timeout: Duration,
+    /// `server.idle_timeout`: a keep-alive connection with no request is closed.
+    pub idle_timeout: Duration,
+    /// `server.request_memory`: one unit of work's heap, in bytes.
+    pub request_memory: usize,
+    /// `server.max_inflight_bodies`: request bodies buffered at once, in bytes.
+    pub max_inflight_bodies: usize,
+    /// `server.per_client`: FLIN units of work running at once for one client address.
+    pub per_client: usize,
 }
 
 impl Default for Options {
@@ -63,6 +80,14 @@ impl Default for Options {
                 .into(),
             durability: String::new(),
             live: LiveSettings::default(),
+            session: crate::session::SessionSettings::default(),
+            trusted_proxies: Vec::new(),
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_memory: 256 * 1024 * 1024,
+            max_inflight_bodies: 256 * 1024 * 1024,
+            per_client: 8,
         }
     }
 }
@@ -75,7 +100,7 @@ pub(crate) struct Live {
     pub failure: Option<String>,
     /// Checks the view tokens of this build's pages.
     pub signer: Signer,
-    pub session_key: cookie::Key,
+    pub sessions: Arc<crate::session::Sessions>,
     /// The build's number (`version` when it was made).
     pub build: u64,
 }
@@ -88,14 +113,19 @@ impl Live {
         hub: &Arc<LiveHub>,
         build: u64,
     ) -> Live {
+        let sessions = Arc::new(crate::session::Sessions::new(
+            app.session_key.clone(),
+            app.session_store.clone(),
+            options.session.clone(),
+        ));
         Live {
             table: Arc::new(RouteTable {
                 routes: app.table.routes.clone(),
             }),
-            pool: crate::workers::start(app, options, workers, hub, build),
+            pool: crate::workers::start(app, options, workers, hub, build, &sessions),
             failure: None,
             signer: Signer::new(&app.session_key),
-            session_key: app.session_key.clone(),
+            sessions,
             build,
         }
     }
@@ -108,7 +138,14 @@ impl Live {
             pool: Pool::none(),
             failure: Some(diagnostics),
             signer: Signer::new(&key),
-            session_key: key,
+            sessions: Arc::new(crate::session::Sessions::new(
+                key,
+                Arc::new(crate::session::SessionStore::Own(
+                    Location::Memory,
+                    std::sync::OnceLock::new(),
+                )),
+                crate::session::SessionSettings::default(),
+            )),
             build: 0,
         }
     }
@@ -128,9 +165,31 @@ pub(crate) struct Shared {
     /// The live views of every build, and the commits they follow.
     pub hub: Arc<LiveHub>,
     pub live_settings: LiveSettings,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Shared {
+    /// The client of a request, and whether it came over HTTPS: as the socket says, or
+    /// as `X-Forwarded-For` / `X-Forwarded-Proto` say when the socket is a trusted proxy
+    /// (`server.trusted_proxies`).
+    pub fn client(&self, peer: SocketAddr, headers: &HeaderMap) -> (SocketAddr, bool) {
+        if !self.trusted_proxies.contains(&peer.ip()) {
+            return (peer, false);
+        }
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let secure = header("x-forwarded-proto")
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+        // The address the nearest proxy saw: the last one it added.
+        let forwarded = header("x-forwarded-for")
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+        match forwarded {
+            Some(ip) => (SocketAddr::new(ip, peer.port()), secure),
+            None => (peer, secure),
+        }
+    }
+
     pub fn next_request_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
@@ -143,6 +202,8 @@ pub struct App {
     pub store: Option<Arc<Store>>,
     pub root: PathBuf,
     pub session_key: cookie::Key,
+    /// Where sessions are kept (web.md §7).
+    pub session_store: Arc<crate::session::SessionStore>,
 }
 
 /// Builds the route table and opens the database of a checked, compiled project.
@@ -191,12 +252,24 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
         Some(Arc::new(store))
     };
     let session_key = crate::session::key(root, memory)?;
+    let session_store = Arc::new(match &store {
+        Some(store) => crate::session::SessionStore::App(store.clone()),
+        None => crate::session::SessionStore::Own(
+            if memory {
+                Location::Memory
+            } else {
+                Location::File(root.join(".flindb").join("flin.db"))
+            },
+            std::sync::OnceLock::new(),
+        ),
+    });
     Ok(App {
         built,
         table,
         store,
         root: root.to_path_buf(),
         session_key,
+        session_store,
     })
 }
 
@@ -216,6 +289,7 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         hub,
         live_settings: options.live.clone(),
+        trusted_proxies: options.trusted_proxies.clone(),
         live: std::sync::RwLock::new(Arc::new(live)),
         version: AtomicU64::new(1),
         public: public.is_dir().then_some(public),
@@ -226,6 +300,19 @@ pub async fn serve(
         security_headers: options.security_headers,
         csp: HeaderValue::from_str(&options.csp)
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+    });
+    // Expired sessions are swept in the background.
+    let sweeper = Arc::downgrade(&shared);
+    tokio::spawn(async move {
+        loop {
+            let sessions = sweeper
+                .upgrade()
+                .and_then(|shared| shared.live.read().ok().map(|l| l.sessions.clone()));
+            let Some(sessions) = sessions else { break };
+            let every = sessions.sweep_every();
+            let _ = tokio::task::spawn_blocking(move || sessions.sweep()).await;
+            tokio::time::sleep(every).await;
+        }
     });
     let mut watcher = None;
     if options.dev && !options.memory {
@@ -329,7 +416,8 @@ async fn handle(
     let method = request.method().clone();
     let uri = request.uri().clone();
     let id = format!("{:08x}", shared.next_request_id());
-    let mut response = answer(&shared, peer, request, &id).await;
+    let (peer, secure) = shared.client(peer, request.headers());
+    let mut response = answer(&shared, peer, secure, request, &id).await;
     let status = response.status();
     // The dev loop's own polling is not news.
     let polling = shared.dev && uri.path().starts_with("/__flin/");
@@ -357,6 +445,7 @@ async fn handle(
 async fn answer(
     shared: &Arc<Shared>,
     peer: SocketAddr,
+    secure: bool,
     request: Request<Body>,
     request_id: &str,
 ) -> Response {
@@ -416,7 +505,9 @@ async fn answer(
     // The live runtime, its socket and its session pick-up: served here, never by a
     // VM worker.
     match path.as_str() {
-        "/_flin/live" => return crate::live::socket::upgrade(shared.clone(), peer, request).await,
+        "/_flin/live" => {
+            return crate::live::socket::upgrade(shared.clone(), peer, secure, request).await;
+        }
         "/_flin/live.js" => {
             let etag = request
                 .headers()
@@ -508,6 +599,7 @@ async fn answer(
         request_id,
         raw_query: uri.query().unwrap_or("").to_string(),
         retry: false,
+        secure,
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if live

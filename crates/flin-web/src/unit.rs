@@ -36,6 +36,8 @@ pub struct RequestData {
     /// Its unit of work runs a second time (it started on a reader and wrote): what
     /// happens outside the database (rate-limit counts) happened the first time.
     pub retry: bool,
+    /// It came over HTTPS (directly, or as a trusted proxy says).
+    pub secure: bool,
 }
 
 impl RequestData {
@@ -84,7 +86,8 @@ pub struct Site {
     pub layout_choices: Vec<(flin_diagnostics::FileId, Option<String>)>,
     /// Middleware functions with the folder they cover (`app/admin/`), root first.
     pub middleware: Vec<(String, u32)>,
-    pub session_key: cookie::Key,
+    /// Every session of the app (web.md §7).
+    pub sessions: Arc<crate::session::Sessions>,
     /// `guard rate_limit`: requests per (client, file) in the current window.
     pub rate: Arc<std::sync::Mutex<RateCounts>>,
     pub sources: Arc<flin_diagnostics::Sources>,
@@ -155,13 +158,19 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     // repeated.)
     let reads_first = (method == "GET" || method == "HEAD")
         && !may_write(site, route, matches!(mode, Mode::Page), block);
-    let (host, outcome) = match attempt(site, route, &mode, &request, limits, reads_first) {
+    let mut session = site.sessions.open(&request.cookies);
+    if let Some(reason) = crate::csrf::refusal(site, &request, &session) {
+        crate::logs::line(site.dev, "warn", &reason, Some(&request_id));
+        return with_error_page(site, &request, ResponseData::error(403, &reason));
+    }
+    let (host, outcome) = match attempt(site, route, &mode, &request, &session, limits, reads_first)
+    {
         (_, Err(err)) if reads_first && is_read_only(&err) => {
             let again = RequestData {
                 retry: true,
                 ..request.clone()
             };
-            attempt(site, route, &mode, &again, limits, false)
+            attempt(site, route, &mode, &again, &session, limits, false)
         }
         done => done,
     };
@@ -190,13 +199,13 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     if page && response.status == 200 && !stopped {
         response = crate::page::document(site, &host, route);
     }
-    // The session goes back to the client when it changed.
-    let session_out = host.session_out();
-    if session_out != host.session_in {
-        response.headers.push((
-            "set-cookie".into(),
-            crate::session::seal(&site.session_key, &session_out, false),
-        ));
+    // What the request made of its session is stored (after its unit of work); the
+    // cookie changes when the session began, ended or was issued a new id.
+    if let Some(cookie) = site
+        .sessions
+        .close(&mut session, &host.session_out(), request.secure)
+    {
+        response.headers.push(("set-cookie".into(), cookie));
     }
     with_error_page(site, &request, response)
 }
@@ -257,12 +266,14 @@ fn attempt<'s>(
     route: &Route,
     mode: &Mode,
     request: &RequestData,
+    session: &crate::session::Session,
     limits: Limits,
     read: bool,
 ) -> (WebHost<'s>, Result<ResponseData, RuntimeError>) {
-    let session_in = crate::session::open(&site.session_key, &request.cookies);
+    let session_in = session.data.clone();
     let mut page = PageRender::new(false);
     page.sign_forms(&request.path, site.signer.clone());
+    page.form_token(site.signer.form_token(&session.binding()));
     let mut host = WebHost::new(
         site,
         route.source.clone(),

@@ -105,6 +105,7 @@ pub(crate) fn start(
     workers: usize,
     hub: &Arc<LiveHub>,
     build: u64,
+    sessions: &Arc<crate::session::Sessions>,
 ) -> Pool {
     let (requests, receiver) = crossbeam_channel::unbounded::<Job>();
     let table = Arc::new(RouteTable {
@@ -161,7 +162,7 @@ pub(crate) fn start(
         let receiver = receiver.clone();
         let middleware = middleware.clone();
         let rate = rate.clone();
-        let session_key = app.session_key.clone();
+        let sessions = sessions.clone();
         let table = table.clone();
         let code = code.clone();
         let store = app.store.clone();
@@ -184,7 +185,7 @@ pub(crate) fn start(
                     layouts,
                     sources,
                     middleware,
-                    session_key,
+                    sessions,
                     rate,
                     signer,
                     build,

@@ -254,6 +254,240 @@ fn a_get_that_writes_runs_once() {
     assert_eq!(get(&server, "/counter").body, "2");
 }
 
+fn session_app() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("entities/user.flin", "entity User {\n    name: text\n}\n"),
+        ("entities/note.flin", "entity Note {\n    title: text\n}\n"),
+        (
+            "app/api/login.flin",
+            "route POST {\n    u = User { name: body.name }\n    save u\n    login(u)\n    { ok: true }\n}\n",
+        ),
+        (
+            "app/api/logout.flin",
+            "route POST {\n    logout()\n    none\n}\n",
+        ),
+        (
+            "app/api/me.flin",
+            "route GET {\n    { name: current_user()?.name ?? \"nobody\", cart: session[\"cart\"] ?? \"empty\" }\n}\n",
+        ),
+        (
+            "app/api/cart.flin",
+            "route POST {\n    session[\"cart\"] = body.item\n    { ok: true }\n}\n",
+        ),
+        (
+            "app/api/pin.flin",
+            "route POST {\n    n = Note { title: body.title }\n    save n\n    session[\"note\"] = n\n    { id: n.id }\n}\n\nroute GET {\n    n = session[\"note\"]\n    if n == none { \"none\" } else { n.title }\n}\n",
+        ),
+        (
+            "app/api/rename.flin",
+            "route POST {\n    n = Note.find(body.id) ?? error(404, \"no note\")\n    n.title = body.title\n    save n\n    none\n}\n",
+        ),
+        (
+            "app/api/drop.flin",
+            "route POST {\n    n = Note.find(body.id) ?? error(404, \"no note\")\n    delete n\n    none\n}\n",
+        ),
+    ]
+}
+
+/// A same-site POST of JSON, with a session cookie.
+fn post_as(server: &Server, path: &str, cookie: &str, json: &str) -> Reply {
+    let mut headers = vec![
+        ("Content-Type", "application/json"),
+        ("Origin", "http://localhost"),
+    ];
+    if !cookie.is_empty() {
+        headers.push(("Cookie", cookie));
+    }
+    request(server, "POST", path, &headers, json.as_bytes())
+}
+
+fn get_as(server: &Server, path: &str, cookie: &str) -> Reply {
+    request(server, "GET", path, &[("Cookie", cookie)], b"")
+}
+
+fn cookie_of(reply: &Reply) -> String {
+    reply
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie: {:?}", reply.headers))
+        .to_string()
+}
+
+#[test]
+fn sessions_live_on_the_server_and_logout_ends_them_everywhere() {
+    let server = serve(&session_app(), flin_web::Options::default());
+    // An anonymous session with data, then a login: a new id (no fixation).
+    let cart = post_as(&server, "/api/cart", "", r#"{"item": "tea"}"#);
+    let anonymous = cookie_of(&cart);
+    assert_eq!(get_as(&server, "/api/me", &anonymous).json()["cart"], "tea");
+    let login = post_as(&server, "/api/login", &anonymous, r#"{"name": "ada"}"#);
+    assert_eq!(login.status, 200, "{}", login.body);
+    let ada = cookie_of(&login);
+    assert_ne!(ada, anonymous, "login must issue a new session id");
+    let me = get_as(&server, "/api/me", &ada).json();
+    assert_eq!(me["name"], "ada");
+    assert_eq!(me["cart"], "tea", "the session's data goes on after login");
+    // The id from before the login is dead.
+    assert_eq!(
+        get_as(&server, "/api/me", &anonymous).json()["cart"],
+        "empty"
+    );
+    // The cookie holds an id only, however much the session holds.
+    let big = "x".repeat(20_000);
+    let stored = post_as(
+        &server,
+        "/api/cart",
+        &ada,
+        &format!(r#"{{"item": "{big}"}}"#),
+    );
+    assert_eq!(stored.status, 200);
+    assert!(
+        stored.header("set-cookie").is_none(),
+        "the id did not change"
+    );
+    assert!(ada.len() < 200, "{}", ada.len());
+    // A copy of the cookie taken before logout is anonymous afterwards.
+    let copy = ada.clone();
+    let out = post_as(&server, "/api/logout", &ada, "");
+    assert_eq!(out.status, 204);
+    assert!(
+        out.header("set-cookie")
+            .is_some_and(|c| c.starts_with("flin_session=;"))
+    );
+    let after = get_as(&server, "/api/me", &copy).json();
+    assert_eq!(after["name"], "nobody");
+    assert_eq!(after["cart"], "empty");
+}
+
+#[test]
+fn an_entity_in_the_session_is_read_back_as_it_is_now() {
+    let server = serve(&session_app(), flin_web::Options::default());
+    let pin = post_as(&server, "/api/pin", "", r#"{"title": "first"}"#);
+    assert_eq!(pin.status, 200, "{}", pin.body);
+    let cookie = cookie_of(&pin);
+    let id = pin.json()["id"].as_i64().unwrap();
+    assert_eq!(get_as(&server, "/api/pin", &cookie).body, "\"first\"");
+    let renamed = post_as(
+        &server,
+        "/api/rename",
+        "",
+        &format!(r#"{{"id": {id}, "title": "second"}}"#),
+    );
+    assert_eq!(renamed.status, 204, "{}", renamed.body);
+    assert_eq!(get_as(&server, "/api/pin", &cookie).body, "\"second\"");
+    // Soft-deleted: none.
+    let dropped = post_as(&server, "/api/drop", "", &format!(r#"{{"id": {id}}}"#));
+    assert_eq!(dropped.status, 204, "{}", dropped.body);
+    assert_eq!(get_as(&server, "/api/pin", &cookie).body, "\"none\"");
+}
+
+#[test]
+fn sessions_expire_when_idle_and_cookies_are_secure_behind_https() {
+    let options = flin_web::Options {
+        session: flin_web::SessionSettings {
+            idle: std::time::Duration::from_secs(1),
+            ..flin_web::SessionSettings::default()
+        },
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..flin_web::Options::default()
+    };
+    let server = serve(&session_app(), options);
+    let login = post_as(&server, "/api/login", "", r#"{"name": "ada"}"#);
+    let set = login.header("set-cookie").unwrap_or_default().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "plain HTTP: {set}");
+    let cookie = cookie_of(&login);
+    assert_eq!(get_as(&server, "/api/me", &cookie).json()["name"], "ada");
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    assert_eq!(get_as(&server, "/api/me", &cookie).json()["name"], "nobody");
+    // Behind a trusted proxy that terminated HTTPS, the cookie is Secure.
+    let https = request(
+        &server,
+        "POST",
+        "/api/login",
+        &[
+            ("Content-Type", "application/json"),
+            ("Origin", "https://localhost"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+        br#"{"name": "bob"}"#,
+    );
+    let set = https.header("set-cookie").unwrap_or_default();
+    assert!(set.contains("Secure"), "{set}");
+}
+
+#[test]
+fn cross_site_posts_with_the_session_cookie_are_refused() {
+    let mut files = session_app();
+    files.push((
+        "app/shop.flin",
+        "<form method=\"post\" action=\"/api/cart\"><input name=\"item\"><button>Add</button></form>\n",
+    ));
+    let server = serve(&files, flin_web::Options::default());
+    let cookie = cookie_of(&post_as(&server, "/api/login", "", r#"{"name": "ada"}"#));
+    let cart = |headers: &[(&str, &str)], body: &str| {
+        let mut all = vec![("Cookie", cookie.as_str())];
+        all.extend_from_slice(headers);
+        request(&server, "POST", "/api/cart", &all, body.as_bytes())
+    };
+    let json = ("Content-Type", "application/json");
+    let body = r#"{"item": "tea"}"#;
+    for origin in [
+        "evil://localhost",
+        "null",
+        "http://evil.example",
+        "http://localhost.evil.example",
+    ] {
+        let refused = cart(&[json, ("Origin", origin)], body);
+        assert_eq!(refused.status, 403, "{origin}: {}", refused.body);
+        assert!(
+            refused.json()["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("site"))
+        );
+    }
+    // No Origin and nothing else to show where it came from.
+    assert_eq!(cart(&[json], body).status, 403);
+    assert_eq!(
+        cart(&[json, ("Referer", "https://evil.example/x")], body).status,
+        403
+    );
+    // This site's own origin, or its Referer.
+    assert_eq!(
+        cart(&[json, ("Origin", "http://localhost")], body).status,
+        200
+    );
+    assert_eq!(
+        cart(&[json, ("Referer", "http://localhost/shop")], body).status,
+        200
+    );
+    // Without the session cookie (an API client), nothing to forge.
+    let api = request(&server, "POST", "/api/cart", &[json], body.as_bytes());
+    assert_eq!(api.status, 200, "{}", api.body);
+    // A form FLIN rendered carries a signed token for its session.
+    let page = get_as(&server, "/shop", &cookie);
+    let form = &forms(&page.body)[0];
+    assert!(!form.token.is_empty(), "{}", page.body);
+    let urlencoded = ("Content-Type", "application/x-www-form-urlencoded");
+    let posted = cart(
+        &[urlencoded],
+        &format!("item=tea&_flin_csrf={}", form.token),
+    );
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    assert_eq!(
+        cart(&[urlencoded], "item=tea&_flin_csrf=forged").status,
+        403
+    );
+    // The token of another session does not do.
+    let other = get(&server, "/shop");
+    let stranger = &forms(&other.body)[0].token;
+    let posted = cart(&[urlencoded], &format!("item=tea&_flin_csrf={stranger}"));
+    assert_eq!(posted.status, 403);
+}
+
 /// Sends raw bytes; the raw answer.
 fn raw(server: &Server, bytes: &[u8]) -> String {
     use std::io::{Read, Write};

@@ -417,7 +417,13 @@ fn sessions_log_in_and_out_and_guards_check_them() {
         request(&server, "GET", "/api/me", &[("Cookie", &forged)], b"").status,
         401
     );
-    let out = request(&server, "POST", "/api/logout", &[("Cookie", &cookie)], b"");
+    let out = request(
+        &server,
+        "POST",
+        "/api/logout",
+        &[("Cookie", &cookie), ("Origin", "http://localhost")],
+        b"",
+    );
     assert_eq!(out.status, 204);
     let cleared = cookie_of(&out).unwrap_or_default();
     assert_eq!(cleared, "flin_session=");

@@ -42,7 +42,7 @@ fn log_line(a: &[Value]) -> String {
 /// The logged-in user, loaded, or `none`.
 fn current_user(vm: &mut crate::vm::Vm<'_>) -> Result<Value, RuntimeError> {
     match vm.host.session_user() {
-        Some((entity, id)) => vm.host.load(&entity, id),
+        Some((entity, id)) => crate::reference::current(&mut *vm.host, &entity, id),
         None => Ok(Value::None),
     }
 }

@@ -26,7 +26,12 @@ use crate::workers::{Mount, ViewWork};
 const MOUNT_WAIT: Duration = Duration::from_secs(10);
 
 /// `GET /_flin/live`: the upgrade, for a page of this site only.
-pub async fn upgrade(shared: Arc<Shared>, peer: SocketAddr, request: Request<Body>) -> Response {
+pub async fn upgrade(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    secure: bool,
+    request: Request<Body>,
+) -> Response {
     let headers = request.headers().clone();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let same_origin = match (header("origin"), header("host")) {
@@ -54,6 +59,7 @@ pub async fn upgrade(shared: Arc<Shared>, peer: SocketAddr, request: Request<Bod
         headers: crate::server::header_pairs(&headers),
         cookies: crate::server::cookie_pairs(&headers),
         ip: peer.ip().to_string(),
+        secure,
         ..RequestData::default()
     };
     let (mut parts, _) = request.into_parts();
@@ -140,7 +146,11 @@ async fn handshake(
         .unwrap_or(usize::MAX);
     // The session must still be the one the page was rendered for (a logout in another
     // tab makes the page reload, and its guards run again).
-    let session = crate::session::open(&live.session_key, &request.cookies);
+    let sessions = live.sessions.clone();
+    let cookies = request.cookies.clone();
+    let session = tokio::task::spawn_blocking(move || sessions.open(&cookies).data)
+        .await
+        .unwrap_or_else(|_| crate::session::empty());
     let user = session.get("user").cloned().unwrap_or(J::Null);
     if user != token.user {
         reload(socket, "the session changed").await;

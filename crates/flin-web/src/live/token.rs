@@ -129,6 +129,23 @@ impl Signer {
             .to_string()
     }
 
+    /// The token of forms rendered for a session (`binding` names it; empty for no
+    /// session): a post without `Origin` or `Referer` is believed with it.
+    pub fn form_token(&self, binding: &str) -> String {
+        self.mac(format!("csrf\u{1}{binding}").as_bytes())
+    }
+
+    /// Whether `token` is the form token of the session `binding` names.
+    pub fn is_form_token(&self, binding: &str, token: &str) -> bool {
+        let expected = self.form_token(binding);
+        expected.len() == token.len()
+            && expected
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
     /// The handler a posted hidden field names, when it was made for `path`.
     pub fn read_form_field(&self, path: &str, field: &str) -> Option<String> {
         let signed = format!("{path}\u{1}{field}");

@@ -26,8 +26,8 @@ pub struct LiveView {
     id: u64,
     route: usize,
     request: RequestData,
-    /// The session as its cookie holds it (`{"user": …, "data": …}`).
-    session: J,
+    /// The session of the browser that holds the view.
+    session: crate::session::Session,
     /// The VM's file variables: the page's state.
     globals: Vec<Value>,
     instances: HashMap<String, Instance>,
@@ -78,7 +78,7 @@ impl LiveView {
     /// code and markup (the *mount*) and sends the browser the whole render. `None` when
     /// the page cannot be mounted (the browser is told to reload or go elsewhere).
     pub fn mount(site: &Site, hub: &LiveHub, mount: Mount) -> Option<LiveView> {
-        let session = crate::session::open(&site.session_key, &mount.request.cookies);
+        let session = site.sessions.open(&mount.request.cookies);
         let mut view = LiveView {
             id: mount.view,
             route: mount.route,
@@ -220,11 +220,12 @@ impl LiveView {
     fn host<'s>(&self, site: &'s Site, route: &Route) -> WebHost<'s> {
         let mut page = PageRender::new(true);
         page.sign_forms(&self.request.path, site.signer.clone());
+        page.form_token(site.signer.form_token(&self.session.binding()));
         let mut host = WebHost::new(
             site,
             route.source.clone(),
             self.request.clone(),
-            self.session.clone(),
+            self.session.data.clone(),
             page,
         );
         host.live = true;
@@ -299,9 +300,13 @@ impl LiveView {
         self.handlers = rendered.handlers;
         self.instances = rendered.instances;
         self.title = rendered.title;
-        if rendered.session != self.session {
-            self.session = rendered.session;
-            let cookie = crate::session::seal(&site.session_key, &self.session, false);
+        // The session is stored as the unit left it; when its cookie changes (a login
+        // or logout), the browser picks the new one up with a one-time request.
+        let secure = self.request.secure;
+        if let Some(cookie) = site
+            .sessions
+            .close(&mut self.session, &rendered.session, secure)
+        {
             let token = hub.cookie_token(cookie);
             self.send(json!({ "t": "c", "c": token }));
         }
@@ -412,6 +417,8 @@ impl LiveView {
             },
         };
         let event = event_of(data);
+        // The session as it is now: a logout in another tab has ended it.
+        site.sessions.refresh(&mut self.session);
         let snapshot = self.snapshot();
         let page_globals = self.page_globals(site);
         let page_live = self.page_live(site);

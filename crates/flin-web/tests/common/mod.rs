@@ -144,6 +144,8 @@ pub fn post_json(server: &Server, path: &str, json: &str) -> Reply {
 /// A form of a page: its signed handler field and the names of its other inputs.
 pub struct Form {
     pub handler: String,
+    /// The cross-site token every form carries.
+    pub token: String,
     pub inputs: Vec<String>,
 }
 
@@ -158,16 +160,22 @@ pub fn forms(html: &str) -> Vec<Form> {
         .filter_map(|rest| {
             let body = &rest[..rest.find("</form>")?];
             let mut handler = String::new();
+            let mut token = String::new();
             let mut inputs = Vec::new();
             for input in body.split("<input").skip(1) {
                 let tag = &input[..input.find('>').unwrap_or(input.len())];
                 match attribute(tag, "name").as_deref() {
                     Some("_flin_handler") => handler = attribute(tag, "value").unwrap_or_default(),
+                    Some("_flin_csrf") => token = attribute(tag, "value").unwrap_or_default(),
                     Some(name) => inputs.push(name.to_string()),
                     None => {}
                 }
             }
-            Some(Form { handler, inputs })
+            Some(Form {
+                handler,
+                token,
+                inputs,
+            })
         })
         .collect()
 }
