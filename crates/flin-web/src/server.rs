@@ -2,6 +2,7 @@
 //! threads for FLIN code (never the async reactor), static files from `public/`,
 //! default security headers, request logs, graceful shutdown on SIGINT/SIGTERM.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -166,6 +167,12 @@ pub(crate) struct Shared {
     pub hub: Arc<LiveHub>,
     pub live_settings: LiveSettings,
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Units of work running for each client address (`server.per_client`).
+    clients: std::sync::Mutex<HashMap<std::net::IpAddr, Arc<tokio::sync::Semaphore>>>,
+    per_client: usize,
+    time_limit: Duration,
+    /// Bytes of request bodies that may be held at once (`server.max_inflight_bodies`).
+    bodies: Arc<tokio::sync::Semaphore>,
 }
 
 impl Shared {
@@ -188,6 +195,30 @@ impl Shared {
             Some(ip) => (SocketAddr::new(ip, peer.port()), secure),
             None => (peer, secure),
         }
+    }
+
+    /// A place for one more unit of work of `client` on the VM workers: its requests
+    /// past `per_client` wait for one of its own to end (no client takes every
+    /// worker). `None` when it waited a whole request timeout.
+    async fn client_slot(
+        &self,
+        client: std::net::IpAddr,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let slots = {
+            let mut clients = self.clients.lock().ok()?;
+            if clients.len() > 4096 {
+                // Forget the clients with nothing running.
+                clients.retain(|_, slots| Arc::strong_count(slots) > 1);
+            }
+            clients
+                .entry(client)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.per_client)))
+                .clone()
+        };
+        tokio::time::timeout(self.time_limit, slots.acquire_owned())
+            .await
+            .ok()?
+            .ok()
     }
 
     pub fn next_request_id(&self) -> u64 {
@@ -279,10 +310,14 @@ pub async fn serve(
     options: Options,
     ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> Result<(), String> {
+    // Twice the cores, at least 4: one client's stuck requests (at most all workers
+    // but one, `per_client`) leave a worker for everyone else, and the OS shares the
+    // cores between them.
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
-        .max(2);
+        .saturating_mul(2)
+        .max(4);
     let hub = Arc::new(LiveHub::new());
     let live = Live::new(&app, &options, workers, &hub, 1);
     let public = app.root.join("public");
@@ -290,6 +325,14 @@ pub async fn serve(
         hub,
         live_settings: options.live.clone(),
         trusted_proxies: options.trusted_proxies.clone(),
+        clients: std::sync::Mutex::new(HashMap::new()),
+        per_client: options.per_client.clamp(1, workers - 1),
+        time_limit: options.time_limit,
+        bodies: Arc::new(tokio::sync::Semaphore::new(
+            options
+                .max_inflight_bodies
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        )),
         live: std::sync::RwLock::new(Arc::new(live)),
         version: AtomicU64::new(1),
         public: public.is_dir().then_some(public),
@@ -478,25 +521,6 @@ async fn answer(
     if path.len() > 1 && path.ends_with('/') {
         return redirect_to_canonical(&uri);
     }
-    // Cross-site requests that change state are refused (web.md §7): a browser always
-    // sends `Origin` on them, and it must name this server.
-    let cross_site = !matches!(method, Method::GET | Method::HEAD) && {
-        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-        match (header("origin"), header("host")) {
-            (Some(origin), Some(host)) => origin.split("://").nth(1) != Some(host),
-            _ => false,
-        }
-    };
-    if cross_site {
-        return refused(
-            &live,
-            peer,
-            request_id,
-            request.headers().clone(),
-            ResponseData::error(403, "cross-site request refused"),
-        )
-        .await;
-    }
     if shared.dev {
         if let Some(response) = crate::dev::answer(shared, &path) {
             return response;
@@ -517,6 +541,13 @@ async fn answer(
         }
         "/_flin/session" if method == Method::POST => {
             return crate::live::socket::session(shared, &request);
+        }
+        // For load balancers and monitors: answers while every worker is busy.
+        "/_flin/health" => {
+            return plain(ResponseData::json(
+                200,
+                &serde_json::json!({ "status": "ok" }),
+            ));
         }
         _ => {}
     }
@@ -548,22 +579,21 @@ async fn answer(
     let params = found.params;
     let headers = request.headers().clone();
     let query = uri.query().map(crate::json::form_pairs).unwrap_or_default();
-    let reading = axum::body::to_bytes(request.into_body(), shared.max_body);
-    let body = match tokio::time::timeout(shared.body_timeout, reading).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(err)) => {
-            // Past the limit: 413. A body that does not parse (a bad chunk) is the
-            // client's mistake: 400.
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
-                || err.to_string().contains("length limit exceeded");
-            let response = if too_large {
-                ResponseData::error(
+    let reading = read_body(shared, request.into_body());
+    let (body, _held) = match tokio::time::timeout(shared.body_timeout, reading).await {
+        Ok(Ok(read)) => read,
+        Ok(Err(refusal)) => {
+            let response = match refusal {
+                BodyRefusal::TooLarge => ResponseData::error(
                     413,
                     &format!("the request body is larger than {} bytes", shared.max_body),
-                )
-            } else {
-                ResponseData::error(400, "the request body is malformed")
+                ),
+                // The client's mistake (a bad chunk): 400.
+                BodyRefusal::Malformed => ResponseData::error(400, "the request body is malformed"),
+                BodyRefusal::Busy => ResponseData::error(
+                    503,
+                    "the server is busy receiving other requests' bodies: try again shortly",
+                ),
             };
             return refused(&live, peer, request_id, headers, response).await;
         }
@@ -601,6 +631,12 @@ async fn answer(
         retry: false,
         secure,
     };
+    let Some(_slot) = shared.client_slot(peer.ip()).await else {
+        return plain(ResponseData::error(
+            503,
+            "too many requests of this client are running: try again later",
+        ));
+    };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if live
         .pool
@@ -625,6 +661,52 @@ async fn answer(
         }
         Err(_) => plain(ResponseData::error(500, "the request was lost")),
     }
+}
+
+/// Why a request body was not read.
+enum BodyRefusal {
+    /// Past `server.max_body`.
+    TooLarge,
+    /// Past `server.max_inflight_bodies`, with the bodies of other requests.
+    Busy,
+    Malformed,
+}
+
+/// Reads a request body, each chunk counted against the memory all requests' bodies
+/// may hold at once (`server.max_inflight_bodies`): what is held is given back when
+/// the request ends (the returned permit is dropped).
+async fn read_body(
+    shared: &Shared,
+    body: Body,
+) -> Result<(Bytes, Option<tokio::sync::OwnedSemaphorePermit>), BodyRefusal> {
+    use http_body_util::BodyExt;
+    let mut body = http_body_util::Limited::new(body, shared.max_body);
+    let mut bytes = Vec::new();
+    let mut held: Option<tokio::sync::OwnedSemaphorePermit> = None;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
+            if err.is::<http_body_util::LengthLimitError>() {
+                BodyRefusal::TooLarge
+            } else {
+                BodyRefusal::Malformed
+            }
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let n = u32::try_from(data.len()).map_err(|_| BodyRefusal::TooLarge)?;
+        let permit = shared
+            .bodies
+            .clone()
+            .try_acquire_many_owned(n)
+            .map_err(|_| BodyRefusal::Busy)?;
+        match &mut held {
+            Some(held) => held.merge(permit),
+            None => held = Some(permit),
+        }
+        bytes.extend_from_slice(&data);
+    }
+    Ok((Bytes::from(bytes), held))
 }
 
 /// An error the server answers before any route runs: JSON for API clients; for a

@@ -488,6 +488,123 @@ fn cross_site_posts_with_the_session_cookie_are_refused() {
     assert_eq!(posted.status, 403);
 }
 
+#[test]
+fn one_clients_stuck_requests_do_not_delay_another_client() {
+    let server = serve(
+        &[
+            (
+                "app/api/spin.flin",
+                "route GET {\n    n = 0\n    while true {\n        n += 1\n    }\n    n\n}\n",
+            ),
+            ("app/api/hello.flin", "route GET {\n    \"hello\"\n}\n"),
+        ],
+        flin_web::Options {
+            time_limit: std::time::Duration::from_secs(2),
+            // Clients are told apart by X-Forwarded-For from this (trusted) proxy.
+            trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+            ..flin_web::Options::default()
+        },
+    );
+    let as_client =
+        |ip: &str, path: &str| request(&server, "GET", path, &[("X-Forwarded-For", ip)], b"");
+    std::thread::scope(|scope| {
+        // One client's requests that never end on their own, more than the workers.
+        let spinning: Vec<_> = (0..6)
+            .map(|_| scope.spawn(|| as_client("10.0.0.1", "/api/spin").status))
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        // Another client is served at once, by the VM workers and around them.
+        let mut delays = Vec::new();
+        for _ in 0..100 {
+            let asked = std::time::Instant::now();
+            let reply = as_client("10.0.0.2", "/api/hello");
+            delays.push(asked.elapsed());
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            assert_eq!(reply.body, "\"hello\"");
+        }
+        let health = as_client("10.0.0.3", "/_flin/health");
+        assert_eq!(health.status, 200);
+        // Well within the stuck requests' time limit: nobody waited for them.
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(1500),
+            "the other client waited for the stuck ones: {:?}",
+            started.elapsed()
+        );
+        delays.sort();
+        let p99 = delays[98];
+        eprintln!(
+            "another client's delay while 6 stuck requests run: p50 {:?}, p99 {:?}, max {:?}",
+            delays[49], p99, delays[99]
+        );
+        for spin in spinning {
+            // Cut at the time limit (or waiting for a place past it): never a success.
+            let status = spin.join().unwrap();
+            assert!(status == 504 || status == 503, "{status}");
+        }
+    });
+}
+
+#[test]
+fn request_bodies_held_at_once_are_bounded() {
+    use std::io::Write;
+    let server = serve(
+        &[(
+            "app/api/echo.flin",
+            "route POST {\n    t: text = body.text\n    t.length\n}\n",
+        )],
+        flin_web::Options {
+            max_inflight_bodies: 1024 * 1024,
+            ..flin_web::Options::default()
+        },
+    );
+    // A slow client sends 800 KB of a 900 KB body and waits.
+    let mut slow = std::net::TcpStream::connect(server.address).unwrap();
+    let declared = 900 * 1024;
+    write!(
+        slow,
+        "POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let text = "x".repeat(declared - 12);
+    let full = format!(r#"{{"text": "{text}"}}"#);
+    assert_eq!(full.len(), declared);
+    slow.write_all(&full.as_bytes()[..800 * 1024]).unwrap();
+    slow.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Another 400 KB body does not fit beside it: 503, the server unharmed.
+    let other = format!(r#"{{"text": "{}"}}"#, "y".repeat(400 * 1024));
+    let busy = request(
+        &server,
+        "POST",
+        "/api/echo",
+        &[("Content-Type", "application/json")],
+        other.as_bytes(),
+    );
+    assert_eq!(busy.status, 503, "{}", busy.body);
+    assert!(
+        busy.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("busy"))
+    );
+    // A small one does.
+    let small = post_json(&server, "/api/echo", r#"{"text": "hi"}"#);
+    assert_eq!(small.body, "2", "{} {:?}", small.status, small.headers);
+    // Once the slow body is in and answered, its memory is free again.
+    slow.write_all(&full.as_bytes()[800 * 1024..]).unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut slow, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let again = request(
+        &server,
+        "POST",
+        "/api/echo",
+        &[("Content-Type", "application/json")],
+        other.as_bytes(),
+    );
+    assert_eq!(again.status, 200, "{}", again.body);
+}
+
 /// Sends raw bytes; the raw answer.
 fn raw(server: &Server, bytes: &[u8]) -> String {
     use std::io::{Read, Write};
