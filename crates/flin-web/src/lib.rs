@@ -6,6 +6,7 @@
 //! request becomes a unit of work handed to a pool of VM worker threads.
 
 mod config;
+mod connections;
 mod csrf;
 mod dev;
 mod error_page;

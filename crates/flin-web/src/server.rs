@@ -402,17 +402,12 @@ pub async fn serve(
         ),
         None,
     );
-    // No Nagle delay: a live page's answers are small writes that must go at once.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|err| format!("server error: {err}"))?;
+    let limits = crate::connections::ConnectionLimits {
+        max_connections: options.max_connections,
+        header_timeout: options.header_timeout,
+        idle_timeout: options.idle_timeout,
+    };
+    crate::connections::serve(listener, router, limits, shutdown_signal()).await;
     drop(watcher);
     crate::logs::line(
         options.dev,

@@ -605,6 +605,83 @@ fn request_bodies_held_at_once_are_bounded() {
     assert_eq!(again.status, 200, "{}", again.body);
 }
 
+#[test]
+fn idle_and_slow_connections_are_dropped_and_others_still_served() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let server = serve(
+        &[("app/index.flin", "<h1>home</h1>\n")],
+        flin_web::Options {
+            max_connections: 100,
+            header_timeout: Duration::from_secs(1),
+            idle_timeout: Duration::from_millis(1500),
+            ..flin_web::Options::default()
+        },
+    );
+    // How long until the server closes a socket (reads see the end).
+    let closed_after = |stream: &mut std::net::TcpStream, trickle: bool| {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let started = Instant::now();
+        let mut buffer = [0u8; 4096];
+        while started.elapsed() < Duration::from_secs(10) {
+            if trickle {
+                // One more header byte now and then: never a whole request.
+                if stream.write_all(b"x").is_err() {
+                    return started.elapsed();
+                }
+            }
+            match stream.read(&mut buffer) {
+                Ok(0) => return started.elapsed(),
+                Ok(_) => {}
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return started.elapsed(),
+            }
+        }
+        panic!("the connection was never closed");
+    };
+    // A socket that says nothing is closed after header_timeout.
+    let mut silent = std::net::TcpStream::connect(server.address).unwrap();
+    let waited = closed_after(&mut silent, false);
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    // Slowloris: headers a byte at a time are cut at header_timeout.
+    let mut slow = std::net::TcpStream::connect(server.address).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .unwrap();
+    let waited = closed_after(&mut slow, true);
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    // A keep-alive connection is kept between requests, then closed when idle.
+    let mut kept = std::net::TcpStream::connect(server.address).unwrap();
+    for _ in 0..2 {
+        kept.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let mut buffer = [0u8; 8192];
+        let n = kept.read(&mut buffer).unwrap();
+        assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    let waited = closed_after(&mut kept, false);
+    assert!(waited < Duration::from_secs(3), "{waited:?}");
+    // More idle sockets than max_connections: a real client is still served at once
+    // (the longest-idle socket makes room).
+    let idle: Vec<_> = (0..250)
+        .map(|_| std::net::TcpStream::connect(server.address).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let asked = Instant::now();
+    let page = get(&server, "/");
+    assert_eq!(page.status, 200);
+    assert!(
+        asked.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        asked.elapsed()
+    );
+    drop(idle);
+}
+
 /// Sends raw bytes; the raw answer.
 fn raw(server: &Server, bytes: &[u8]) -> String {
     use std::io::{Read, Write};
