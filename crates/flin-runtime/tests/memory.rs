@@ -184,3 +184,48 @@ print(keep())
     );
     assert_eq!(flin_vm::cycles::collect().freed, 0);
 }
+
+/// Runs a script with at most `limit` bytes of values.
+fn run_limited(source: &str, limit: usize) -> Result<String, flin_vm::RuntimeError> {
+    let built = built(source);
+    let mut host = CaptureHost::default();
+    let limits = Limits {
+        max_memory: Some(limit),
+        ..Limits::default()
+    };
+    match flin_runtime::run_script(&built, &mut host, limits, None) {
+        flin_runtime::ScriptOutcome::Finished => Ok(host.output),
+        flin_runtime::ScriptOutcome::Failed(err) => Err(err),
+    }
+}
+
+#[test]
+fn values_past_the_memory_limit_fail_the_unit_and_garbage_does_not_count() {
+    let _turn = one_at_a_time();
+    let limit = 32 * 1024 * 1024;
+    // Kept values: a list that grows past the limit fails with a clear error (503 in a
+    // server) instead of taking the process's memory.
+    let kept = run_limited(
+        "xs = []\nfor i in 0..10000000 {\n    xs.push(\"item number {i}\")\n}\nprint(xs.length)\n",
+        limit,
+    );
+    let Err(err) = kept else {
+        panic!("a 10-million-item list fit in 32 MB: {kept:?}");
+    };
+    assert_eq!(err.status, Some(503), "{err}");
+    assert!(err.message.contains("32 MB"), "{}", err.message);
+    // Doubling a text: caught before one allocation takes it all.
+    let doubled = run_limited(
+        "s = \"x\"\nfor i in 0..40 {\n    s = s + s\n}\nprint(s.length)\n",
+        limit,
+    );
+    assert!(doubled.is_err_and(|e| e.status == Some(503)));
+    let repeated = run_limited("print(\"abc\".repeat(20000000).length)\n", limit);
+    assert!(repeated.is_err_and(|e| e.status == Some(503)));
+    // Values made and dropped (400 MB allocated over the run, little held at once).
+    let churn = run_limited(
+        "n = 0\nfor i in 0..1000000 {\n    s = \"x\".repeat(300)\n    pair = [s + \"!\", s]\n    n += pair.length\n}\nprint(n)\n",
+        limit,
+    );
+    assert_eq!(churn.unwrap_or_else(|e| panic!("{e}")), "2000000\n");
+}

@@ -70,6 +70,20 @@ impl RuntimeError {
         err
     }
 
+    /// A unit of work that needed more memory than it may hold
+    /// (`server.request_memory`): a server answers 503 and lives on.
+    pub fn memory(limit: usize) -> RuntimeError {
+        let mut err = RuntimeError::new(
+            "limit",
+            format!(
+                "this needed more than {} MB of memory, the most one request (server.request_memory) or script may hold",
+                limit / (1024 * 1024)
+            ),
+        );
+        err.status = Some(503);
+        err
+    }
+
     pub fn runtime(message: impl Into<String>) -> RuntimeError {
         RuntimeError::new("runtime", message)
     }

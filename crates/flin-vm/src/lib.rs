@@ -22,6 +22,7 @@ pub mod host;
 pub mod html;
 pub mod iter;
 pub mod json;
+pub mod memory;
 pub mod opcode;
 pub mod ops;
 pub mod program;

@@ -34,6 +34,8 @@ pub struct Limits {
     /// Backward jumps and calls allowed.
     pub max_steps: u64,
     pub time_limit: Option<Duration>,
+    /// Bytes the unit's values may hold ([`crate::memory`]).
+    pub max_memory: Option<usize>,
 }
 
 impl Default for Limits {
@@ -42,6 +44,7 @@ impl Default for Limits {
             max_depth: 20_000,
             max_steps: 2_000_000_000,
             time_limit: None,
+            max_memory: None,
         }
     }
 }
@@ -68,6 +71,8 @@ pub struct Vm<'h> {
     started: Instant,
     /// The arguments of the built-in being called (reused between calls).
     args: Vec<Value>,
+    /// Bytes allocated by the unit's values since its last measurement.
+    charged: usize,
 }
 
 impl<'h> Vm<'h> {
@@ -84,6 +89,7 @@ impl<'h> Vm<'h> {
             steps: 0,
             started: Instant::now(),
             args: Vec::with_capacity(8),
+            charged: 0,
         }
     }
 
@@ -91,6 +97,35 @@ impl<'h> Vm<'h> {
     pub fn start_unit(&mut self) {
         self.steps = 0;
         self.started = Instant::now();
+        self.charged = 0;
+    }
+
+    /// Counts `bytes` the unit is about to hold (or has just made); past
+    /// `limits.max_memory`, measures what it holds and fails when that, with
+    /// `bytes`, is over ([`crate::memory`]). Built-ins call it before a large
+    /// allocation whose size an argument chose.
+    pub fn charge(&mut self, bytes: usize) -> Result<(), RuntimeError> {
+        self.charged = self.charged.saturating_add(bytes);
+        match self.limits.max_memory {
+            Some(limit) if self.charged > limit => self.measure(bytes),
+            _ => Ok(()),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn measure(&mut self, bytes: usize) -> Result<(), RuntimeError> {
+        let Some(limit) = self.limits.max_memory else {
+            return Ok(());
+        };
+        let roots = self.stack.iter().chain(&self.globals).chain(&self.args);
+        let needed = crate::memory::held(roots, limit).saturating_add(bytes);
+        if needed > limit {
+            self.charged = 0;
+            return Err(RuntimeError::memory(limit));
+        }
+        self.charged = needed;
+        Ok(())
     }
 
     /// Runs a function of the program with arguments.
@@ -401,6 +436,20 @@ impl<'h> Vm<'h> {
                 }
             };
         }
+        // Counts bytes the unit's values now hold ([`crate::memory`]): an add and a
+        // compare; past the limit, a measurement (with the stack lent back).
+        macro_rules! charge {
+            ($bytes:expr) => {{
+                let bytes: usize = $bytes;
+                self.charged = self.charged.saturating_add(bytes);
+                if let Some(limit) = self.limits.max_memory {
+                    if self.charged > limit {
+                        save_pc!();
+                        lend!(self.measure(bytes))?;
+                    }
+                }
+            }};
+        }
         // Lends the stack back to `self` while `$e` runs (it may call FLIN functions).
         macro_rules! lend {
             ($e:expr) => {{
@@ -698,6 +747,10 @@ impl<'h> Vm<'h> {
                 Op::Concat { a, b, c } if a == b && a != c => {
                     // `s += piece`: when no one else holds the text, it grows in place.
                     let mut left = std::mem::replace(&mut r!(a), Value::None);
+                    let piece = match &r!(c) {
+                        Value::Text(more) => more.as_str().len(),
+                        _ => 24,
+                    };
                     let unshared = match &mut left {
                         Value::Text(rc) => Rc::get_mut(rc),
                         _ => None,
@@ -714,18 +767,23 @@ impl<'h> Vm<'h> {
                         }
                     }
                     r!(a) = left;
+                    charge!(piece);
                 }
                 Op::Concat { a, b, c } => {
                     let mut text = crate::display::display(&r!(b));
                     crate::display::write_value(&mut text, &r!(c), false);
+                    let made = text.len() + 32;
                     r!(a) = Value::text(text);
+                    charge!(made);
                 }
                 Op::JoinText { a, b, c } => {
                     let mut text = String::new();
                     for idx in 0..c {
                         crate::display::write_value(&mut text, &r!(b + idx), false);
                     }
+                    let made = text.len() + 32;
                     r!(a) = Value::text(text);
+                    charge!(made);
                 }
                 Op::ToText { a, b } => {
                     let value = match &r!(b) {
@@ -984,7 +1042,10 @@ impl<'h> Vm<'h> {
                     let result = lend!(builtins::call(self, b, &args));
                     args.clear();
                     self.args = args;
-                    set(&mut r!(a), result?);
+                    let result = result?;
+                    let made = crate::memory::made(&result);
+                    set(&mut r!(a), result);
+                    charge!(made);
                 }
                 Op::CallMethod { a, k } => {
                     save_pc!();
@@ -1003,7 +1064,10 @@ impl<'h> Vm<'h> {
                     let result = lend!(builtins::call_method(self, *name, &args));
                     args.clear();
                     self.args = args;
-                    set(&mut r!(a), result?);
+                    let result = result?;
+                    let made = crate::memory::made(&result);
+                    set(&mut r!(a), result);
+                    charge!(made);
                 }
                 Op::Print { a, n } => {
                     let mut line = String::new();
@@ -1061,6 +1125,7 @@ impl<'h> Vm<'h> {
                         .map(|idx| std::mem::replace(&mut r!(b + idx), Value::None))
                         .collect();
                     r!(a) = Value::list(items);
+                    charge!(c as usize * crate::memory::SLOT + 48);
                 }
                 Op::NewMap { a, b, c } => {
                     let mut entries = crate::value::Entries::with_capacity_and_hasher(
@@ -1073,12 +1138,14 @@ impl<'h> Vm<'h> {
                         entries.insert(Key(key), value);
                     }
                     r!(a) = Value::map(entries);
+                    charge!(c as usize * 3 * crate::memory::SLOT + 64);
                 }
                 Op::NewTuple { a, b, c } => {
                     let items: Vec<Value> = (0..c)
                         .map(|idx| std::mem::replace(&mut r!(b + idx), Value::None))
                         .collect();
                     r!(a) = Value::tuple(items);
+                    charge!(c as usize * crate::memory::SLOT + 32);
                 }
                 Op::NewRecord { a, k } => {
                     let Some(Some(shape)) = function.shapes.get(k as usize) else {
@@ -1088,6 +1155,7 @@ impl<'h> Vm<'h> {
                         .map(|idx| std::mem::replace(&mut r!(a + 1 + idx), Value::None))
                         .collect();
                     r!(a) = Value::record(shape.clone(), values);
+                    charge!(shape.len() * crate::memory::SLOT + 48);
                 }
                 Op::NewVariant { a, k } => {
                     let Some(Constant::Variant {
@@ -1175,6 +1243,7 @@ impl<'h> Vm<'h> {
                         let args = [r!(a).clone(), r!(b).clone(), r!(c).clone()];
                         lend!(builtins::call_method(self, Symbol::intern("set"), &args))?;
                     }
+                    charge!(3 * crate::memory::SLOT);
                 }
                 Op::ListPush { a, b } => {
                     let done = match &r!(a) {
@@ -1192,6 +1261,7 @@ impl<'h> Vm<'h> {
                         let args = [r!(a).clone(), r!(b).clone()];
                         lend!(builtins::call_method(self, Symbol::intern("push"), &args))?;
                     }
+                    charge!(crate::memory::SLOT);
                 }
                 Op::Length { a, b } => {
                     let length = match &r!(b) {
@@ -1218,6 +1288,7 @@ impl<'h> Vm<'h> {
                     save_pc!();
                     let value = r!(c).clone();
                     crate::access::set_index(&r!(a), &r!(b), value)?;
+                    charge!(crate::memory::SLOT);
                 }
                 Op::GetField { a, k } => {
                     save_pc!();
@@ -1285,7 +1356,9 @@ impl<'h> Vm<'h> {
                 Op::Slice { a } => {
                     save_pc!();
                     let value = crate::access::slice(&r!(a), &r!(a + 1), &r!(a + 2))?;
+                    let made = crate::memory::made(&value);
                     r!(a) = value;
+                    charge!(made);
                 }
                 Op::GetPayload { a, b, c } => {
                     let value = match &r!(b).read_cell() {
@@ -1328,7 +1401,9 @@ impl<'h> Vm<'h> {
                         }
                         _ => Value::list(Vec::new()),
                     };
+                    let made = crate::memory::made(&value);
                     r!(a) = value;
+                    charge!(made);
                 }
 
                 Op::IterStart { a, b } => {
@@ -1493,7 +1568,9 @@ impl<'h> Vm<'h> {
                     if *terminal == flin_query::Terminal::Rows {
                         *query.rows.borrow_mut() = Some(result.clone());
                     }
+                    let made = crate::memory::made(&result);
                     r!(a) = result;
+                    charge!(made);
                 }
                 Op::NewEntity { a, k } => {
                     let Some(Constant::Entity(index)) = function.code().constants.get(k as usize)

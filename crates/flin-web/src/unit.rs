@@ -80,6 +80,8 @@ pub struct Site {
     pub store: Option<Arc<Store>>,
     pub dev: bool,
     pub time_limit: Duration,
+    /// `server.request_memory`: what one unit of work's values may hold.
+    pub request_memory: usize,
     /// Layout files by name (`layouts/admin.flin` is `admin`).
     pub layouts: Vec<(String, flin_diagnostics::FileId)>,
     /// `layout "x"` / `layout none` of the files that choose.
@@ -150,6 +152,7 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
     let request_id = request.request_id.clone();
     let limits = Limits {
         time_limit: Some(site.time_limit),
+        max_memory: Some(site.request_memory),
         ..Limits::default()
     };
     // A GET whose code cannot write runs on a reader connection, beside other requests;

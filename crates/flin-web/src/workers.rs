@@ -181,6 +181,7 @@ pub(crate) fn start(
                     store,
                     dev: options.dev,
                     time_limit: options.time_limit,
+                    request_memory: options.request_memory,
                     layout_choices: code.layouts.clone(),
                     layouts,
                     sources,

@@ -682,6 +682,37 @@ fn idle_and_slow_connections_are_dropped_and_others_still_served() {
     drop(idle);
 }
 
+#[test]
+fn a_request_past_its_memory_fails_alone_and_writes_nothing() {
+    let server = serve(
+        &[
+            ("entities/log.flin", "entity Entry {\n    note: text\n}\n"),
+            (
+                "app/api/hog.flin",
+                "route GET {\n    e = Entry { note: \"before\" }\n    save e\n    xs = []\n    for i in 0..50000000 {\n        xs.push(\"row {i}\")\n    }\n    xs.length\n}\n",
+            ),
+            ("app/api/count.flin", "route GET {\n    Entry.count\n}\n"),
+        ],
+        flin_web::Options {
+            request_memory: 16 * 1024 * 1024,
+            ..flin_web::Options::default()
+        },
+    );
+    let hog = get(&server, "/api/hog");
+    assert_eq!(hog.status, 503, "{}", hog.body);
+    assert!(
+        hog.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("memory")),
+        "{}",
+        hog.body
+    );
+    // Its write was rolled back; the server goes on.
+    assert_eq!(get(&server, "/api/count").body, "0");
+    assert_eq!(get(&server, "/api/hog").status, 503);
+    assert_eq!(get(&server, "/api/count").body, "0");
+}
+
 /// Sends raw bytes; the raw answer.
 fn raw(server: &Server, bytes: &[u8]) -> String {
     use std::io::{Read, Write};

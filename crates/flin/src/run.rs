@@ -91,6 +91,7 @@ pub fn script(
         let mut host = StdHost::new();
         let limits = Limits {
             time_limit,
+            max_memory: Some(SCRIPT_MEMORY),
             ..Limits::default()
         };
         // A program with entities keeps them in `.flindb/` beside the script.
@@ -150,6 +151,7 @@ pub fn tests(path: PathBuf, time_limit: Duration) -> ExitCode {
         let mut host = StdHost::new();
         let limits = Limits {
             time_limit: Some(time_limit),
+            max_memory: Some(SCRIPT_MEMORY),
             ..Limits::default()
         };
         let results = flin_runtime::run_tests(&built, &mut host, limits);
@@ -189,3 +191,7 @@ pub fn tests(path: PathBuf, time_limit: Duration) -> ExitCode {
     });
     result.unwrap_or(ExitCode::from(101))
 }
+
+/// What the values of a script, or of one test, may hold: past it, a clear error
+/// instead of the process running out of memory.
+const SCRIPT_MEMORY: usize = 2 * 1024 * 1024 * 1024;

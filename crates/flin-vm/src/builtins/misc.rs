@@ -229,7 +229,7 @@ pub fn builtins() -> Vec<Builtin> {
             }))
         }),
         f!("raw", 1, 1, |_, a| Ok(arg(a, 0).clone())),
-        f!("range", 2, 3, |_, a| {
+        f!("range", 2, 3, |vm, a| {
             let (from, to) = (int_arg(a, 0, "the start")?, int_arg(a, 1, "the end")?);
             let inclusive = matches!(arg(a, 2), Value::Bool(true));
             let end = if inclusive { to.saturating_add(1) } else { to };
@@ -238,6 +238,8 @@ pub fn builtins() -> Vec<Builtin> {
                     "a range of more than 100,000,000 values",
                 ));
             }
+            let n = usize::try_from(end.saturating_sub(from).max(0)).unwrap_or(0);
+            vm.charge(n * crate::memory::SLOT)?;
             Ok(Value::list((from..end.max(from)).map(Value::Int).collect()))
         }),
     ];

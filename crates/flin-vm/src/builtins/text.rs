@@ -91,7 +91,7 @@ pub fn builtins() -> Vec<Builtin> {
                 .map(|c| Value::text(c.to_string()))
                 .collect()
         ))),
-        b!("repeat", 2, 2, |_, a| {
+        b!("repeat", 2, 2, |vm, a| {
             let times = int_arg(a, 1, "the count")?;
             if times < 0 {
                 return Err(RuntimeError::arithmetic(
@@ -104,10 +104,11 @@ pub fn builtins() -> Vec<Builtin> {
                     "`repeat` would make a text larger than 64 MB",
                 ));
             }
+            vm.charge(text.as_str().len().saturating_mul(times as usize))?;
             Ok(Value::text(text.as_str().repeat(times as usize)))
         }),
-        b!("pad_start", 3, 3, |_, a| pad(a, true)),
-        b!("pad_end", 3, 3, |_, a| pad(a, false)),
+        b!("pad_start", 3, 3, |vm, a| pad(vm, a, true)),
+        b!("pad_end", 3, 3, |vm, a| pad(vm, a, false)),
         b!("to_int", 1, 1, |_, a| Ok(optional(
             parse_int(text_arg(a, 0, "the text")?.as_str()).map(Value::Int)
         ))),
@@ -147,7 +148,7 @@ fn split(_: &mut Vm<'_>, a: &[Value]) -> Result<Value, RuntimeError> {
     ))
 }
 
-fn pad(a: &[Value], start: bool) -> Result<Value, RuntimeError> {
+fn pad(vm: &mut crate::vm::Vm<'_>, a: &[Value], start: bool) -> Result<Value, RuntimeError> {
     let text = text_arg(a, 0, "the text")?;
     let width = int_arg(a, 1, "the width")?.max(0) as usize;
     let fill = text_arg(a, 2, "the fill")?;
@@ -155,6 +156,12 @@ fn pad(a: &[Value], start: bool) -> Result<Value, RuntimeError> {
     if len >= width || fill.as_str().is_empty() {
         return Ok(Value::Text(text));
     }
+    if width > 64 * 1024 * 1024 {
+        return Err(RuntimeError::limit(
+            "padding would make a text longer than 64 MB",
+        ));
+    }
+    vm.charge(width.saturating_mul(fill.as_str().len().max(1)))?;
     let padding: String = fill.as_str().chars().cycle().take(width - len).collect();
     Ok(Value::text(if start {
         format!("{padding}{}", text.as_str())

@@ -235,6 +235,7 @@ impl LiveView {
     fn limits(site: &Site) -> Limits {
         Limits {
             time_limit: Some(site.time_limit),
+            max_memory: Some(site.request_memory),
             ..Limits::default()
         }
     }
