@@ -84,6 +84,12 @@ impl RuntimeError {
         err
     }
 
+    /// Out of time, steps or memory: the unit of work ends here, whatever `try` it
+    /// runs in.
+    pub fn ends_unit(&self) -> bool {
+        self.kind == "limit" && matches!(self.status, Some(503 | 504))
+    }
+
     pub fn runtime(message: impl Into<String>) -> RuntimeError {
         RuntimeError::new("runtime", message)
     }

@@ -18,6 +18,8 @@ pub mod display;
 pub mod entity;
 pub mod error;
 pub mod frames;
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;
 pub mod host;
 pub mod html;
 pub mod iter;

@@ -34,6 +34,7 @@ pub type Reg = u16;
 pub const NO_REG: Reg = u16::MAX;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Op {
     // ---------------------------------------------------------------- loads
     /// R[a] = none

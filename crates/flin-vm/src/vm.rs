@@ -348,6 +348,14 @@ impl<'h> Vm<'h> {
     /// or gives the error back with its stack.
     fn fail(&mut self, mut err: RuntimeError, entry_depth: usize) -> Result<(), RuntimeError> {
         match self.handlers.last() {
+            // Out of time, steps or memory, the unit ends: no `try` can catch it (a
+            // loop around one would run on forever).
+            Some(_) if err.ends_unit() => {
+                if err.trace.is_empty() {
+                    err.trace = self.trace();
+                }
+                Err(err)
+            }
             Some(handler) if handler.depth > entry_depth && handler.depth <= self.frames.len() => {
                 let handler = match self.handlers.pop() {
                     Some(handler) => handler,
@@ -360,7 +368,8 @@ impl<'h> Vm<'h> {
                 if let Some(frame) = self.frames.last_mut() {
                     frame.pc = handler.target;
                 }
-                Ok(())
+                // A caught error goes back in the code: a step, like a backward jump.
+                self.count_step()
             }
             _ => {
                 // Only an error that leaves this run needs its stack: a caught one is a
@@ -976,7 +985,7 @@ impl<'h> Vm<'h> {
                 }
                 Op::JumpIfGiven { a, target } => {
                     if !matches!(r!(a), Value::Absent) {
-                        pc = target as usize;
+                        jump!(target);
                     }
                 }
 

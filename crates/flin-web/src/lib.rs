@@ -10,6 +10,8 @@ mod connections;
 mod csrf;
 mod dev;
 mod error_page;
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 mod json;
 mod live;
