@@ -1,7 +1,16 @@
-//! Search: the built-in embedding model, the vector index and the fusion of keyword
-//! (BM25) and semantic rankings (spec/search.md).
+//! Search (spec/search.md): the tokenizer, query parsing, BM25 scoring and rank fusion,
+//! the built-in embedding model and the in-memory vector index.
 //!
-//! Not built yet.
-//!
-//! Invariant: search knows nothing of the VM or of HTTP; it takes texts and query
-//! parameters and returns ranked ids with scores.
+//! Invariant: search knows nothing of the VM, the database or HTTP; it takes texts
+//! and query parameters and returns ranked ids with scores. The store keeps the
+//! indexes in step with its rows and calls it inside its transactions.
+
+pub mod query;
+pub mod rank;
+pub mod tokens;
+pub mod vectors;
+pub mod wordpiece;
+
+pub use query::{Query, parse};
+pub use rank::{FieldStats, fuse, top};
+pub use vectors::VectorSet;
