@@ -351,12 +351,7 @@ impl ModuleCompiler<'_> {
             ExprKind::Block(block) => self.block_value(block, dst),
             ExprKind::EntityLit { entity, fields } => self.entity_literal(entity.sym, fields, dst),
             ExprKind::TimeTravel { entity, at } => self.time_travel(entity, at, dst),
-            ExprKind::Search(_) => {
-                self.needs_database(
-                    dst,
-                    "this needs the database, which `flin run` does not open yet",
-                );
-            }
+            ExprKind::Search(search) => self.search(search, dst),
         }
     }
 

@@ -159,6 +159,70 @@ impl<'a> ModuleCompiler<'a> {
         true
     }
 
+    /// `search Q in E by f [using m] [where (c)] [limit n]` (search.md §2): the
+    /// candidate rows as a query of `E` with the search's `where`, then the built-in
+    /// `$search` asks the store for the hits.
+    pub fn search(&mut self, search: &ast::Search, dst: u16) {
+        let entity = search.entity.sym;
+        let fields = self.ctx.entities.get(&entity).cloned().unwrap_or_default();
+        let mut chain = Chain {
+            start: Start::Entity,
+            shape: QueryShape::all(entity.as_str()),
+            params: Vec::new(),
+            fields,
+        };
+        if let Some(filter) = &search.filter {
+            let cond = chain.cond(filter);
+            chain.shape.filter.push(cond);
+        }
+        let base = self.b().temps(8);
+        let rows = self.query_into_temp(chain);
+        self.emit(Op::Move {
+            a: base + 1,
+            b: rows,
+        });
+        self.load_text(search.field.as_str(), base + 2);
+        self.expr_to(&search.query, base + 3);
+        let (mode, weights) = match &search.mode {
+            None => ("default", None),
+            Some(ast::SearchMode::Keyword(_)) => ("keyword", None),
+            Some(ast::SearchMode::Semantic(_)) => ("semantic", None),
+            Some(ast::SearchMode::Hybrid { weights, .. }) => ("hybrid", Some(weights)),
+        };
+        self.load_text(mode, base + 4);
+        match weights {
+            Some(Some((keyword, semantic))) => {
+                self.expr_to(keyword, base + 5);
+                self.expr_to(semantic, base + 6);
+            }
+            _ => {
+                let (keyword, semantic) = (
+                    self.constant(Constant::Number(0.7)),
+                    self.constant(Constant::Number(0.3)),
+                );
+                self.emit(Op::LoadConst {
+                    a: base + 5,
+                    k: keyword,
+                });
+                self.emit(Op::LoadConst {
+                    a: base + 6,
+                    k: semantic,
+                });
+            }
+        }
+        match &search.limit {
+            Some(limit) => self.expr_to(limit, base + 7),
+            None => {
+                self.emit(Op::LoadInt {
+                    a: base + 7,
+                    value: 10,
+                });
+            }
+        }
+        self.builtin_call("", "$search", base, 7);
+        self.emit(Op::Move { a: dst, b: base });
+    }
+
     /// After a query-typed value is compiled into `reg`: runs it for its rows where it is
     /// used as a list (a list method, `for`, `[i]`, printing).
     pub fn rows_if_query(&mut self, expr: &Expr, reg: u16) {

@@ -22,6 +22,6 @@ mod shape;
 pub use datum::Datum;
 pub use schema::{EntityDef, FieldDef, FieldType, OnDelete, Rule};
 pub use shape::{
-    ArithOp, CmpOp, Cond, Deleted, Operand, OrderKey, Param, QueryPlan, QueryShape, Terminal,
-    TextMatch,
+    ArithOp, CmpOp, Cond, Deleted, Operand, OrderKey, Param, QueryPlan, QueryShape, SearchMode,
+    Terminal, TextMatch,
 };

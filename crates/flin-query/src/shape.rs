@@ -225,3 +225,14 @@ pub struct QueryPlan {
     pub shape: Arc<QueryShape>,
     pub params: Vec<Datum>,
 }
+
+/// How a search ranks (search.md §2): as its field says (keyword for `@search`,
+/// hybrid for `semantic text`), or as `using` asks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SearchMode {
+    Default,
+    Keyword,
+    Semantic,
+    /// Hybrid with these keyword and semantic weights.
+    Hybrid(f64, f64),
+}

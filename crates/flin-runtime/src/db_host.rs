@@ -420,6 +420,46 @@ impl Host for DbHost<'_, '_> {
         self.unit.written()
     }
 
+    fn search(&mut self, call: &flin_vm::host::SearchCall) -> Result<Value, RuntimeError> {
+        let entity = call.candidates.shape.entity.to_string();
+        let ty = self.entity_type(&entity)?;
+        let request = flin_store::SearchRequest {
+            entity: &entity,
+            field: &call.field,
+            text: &call.text,
+            mode: call.mode,
+            limit: call.limit,
+            filter: Some(&call.candidates),
+        };
+        let db = self.db()?;
+        let hits = db.search(&request).map_err(store_error)?;
+        let ids: Vec<i64> = hits.iter().map(|(id, _)| *id).collect();
+        let rows = db.get_many(&entity, &ids).map_err(store_error)?;
+        let loaded = self.entities(&ty, rows)?;
+        let by_id: std::collections::HashMap<i64, Value> = loaded
+            .into_iter()
+            .filter_map(|value| match &value {
+                Value::Entity(e) => e.id().map(|id| (id, value.clone())),
+                _ => None,
+            })
+            .collect();
+        let shape: Rc<[flin_syntax::Symbol]> = ["entity", "score"]
+            .iter()
+            .map(|name| flin_syntax::Symbol::intern(name))
+            .collect();
+        let list = hits
+            .into_iter()
+            .filter_map(|(id, score)| {
+                let entity = by_id.get(&id)?.clone();
+                Some(Value::record(
+                    shape.clone(),
+                    vec![entity, Value::Number(score)],
+                ))
+            })
+            .collect();
+        Ok(Value::list(list))
+    }
+
     fn query(&mut self, plan: &QueryPlan, terminal: &Terminal) -> Result<Value, RuntimeError> {
         let ty = self.entity_type(&plan.shape.entity)?;
         let result = self.db()?.query(plan, terminal).map_err(store_error)?;

@@ -5,6 +5,7 @@
 //! and query parameters and returns ranked ids with scores. The store keeps the
 //! indexes in step with its rows and calls it inside its transactions.
 
+pub mod model;
 pub mod query;
 pub mod rank;
 pub mod tokens;

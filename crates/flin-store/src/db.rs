@@ -267,6 +267,7 @@ impl<'u> Db<'u> {
         };
         self.write_ref_lists(def, &row, false)?;
         self.insert_history(def, &row, now)?;
+        self.index_row(def, &row, None)?;
         Ok(row)
     }
 
@@ -337,6 +338,7 @@ impl<'u> Db<'u> {
         });
         self.execute(&close, &[Sql::Integer(now), Sql::Integer(row.id)])?;
         self.insert_history(def, &row, now)?;
+        self.index_row(def, &row, current)?;
         Ok(row)
     }
 
@@ -522,6 +524,7 @@ impl<'u> Db<'u> {
                 }
             }
         }
+        self.unindex_row(def, id)?;
         self.execute(
             &format!("DELETE FROM {} WHERE \"id\" = ?1", history_table(&def.name)),
             &[Sql::Integer(id)],

@@ -13,6 +13,7 @@ mod error;
 mod query;
 mod row;
 mod schema;
+mod search;
 mod sessions;
 mod store;
 mod validate;
@@ -30,5 +31,6 @@ pub fn check_rules(
     validate::check(def, values)
 }
 
+pub use search::SearchRequest;
 pub use sessions::SessionRow;
 pub use store::{Durability, Location, Store, Unit, backup, open_existing, restore};

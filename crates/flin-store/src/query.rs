@@ -65,6 +65,39 @@ impl Db<'_> {
         }
     }
 
+    /// The ids of the live rows a query's conditions select (a search's `where`),
+    /// whatever its order or window.
+    pub(crate) fn filter_ids(&self, plan: &QueryPlan) -> Result<std::collections::HashSet<i64>> {
+        let def = self.entity(&plan.shape.entity)?;
+        let mut values: Vec<Sql> = plan.params.iter().map(columns::param).collect();
+        values.resize(usize::from(plan.shape.n_params), Sql::Null);
+        values.extend(plan.params.iter().map(|p| match p {
+            Datum::Money { currency, .. } => Sql::Text(currency.to_string()),
+            _ => Sql::Null,
+        }));
+        let mut conditions = vec!["t.\"deleted_at\" IS NULL".to_string()];
+        for cond in &plan.shape.filter {
+            conditions.push(condition(def, cond, plan.shape.n_params)?);
+        }
+        let sql = format!(
+            "SELECT t.\"id\" FROM {} AS t WHERE {}",
+            table(&def.name),
+            conditions.join(" AND ")
+        );
+        self.store.count_statement();
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let count = stmt.parameter_count();
+        for (i, value) in values.iter().enumerate().take(count) {
+            stmt.raw_bind_parameter(i + 1, value)?;
+        }
+        let mut rows = stmt.raw_query();
+        let mut ids = std::collections::HashSet::new();
+        while let Some(row) = rows.next()? {
+            ids.insert(row.get::<_, i64>(0)?);
+        }
+        Ok(ids)
+    }
+
     fn sql_for(
         &self,
         def: &EntityDef,

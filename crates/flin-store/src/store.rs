@@ -86,6 +86,10 @@ pub struct Store {
     /// Told the entity types each committed unit of work changed (live pages re-run
     /// what read them, web.md §9).
     on_commit: std::sync::RwLock<Option<CommitListener>>,
+    /// Each semantic field's committed vectors, in memory (search.md §4).
+    vectors: Mutex<HashMap<(String, String), flin_search::VectorSet>>,
+    /// Rows whose vectors the writer's running unit changed: (entity, field, id).
+    pending_vectors: Mutex<std::collections::HashSet<(String, String, i64)>>,
 }
 
 /// Told the entity types a committed unit of work changed.
@@ -156,7 +160,21 @@ impl Store {
             )));
         }
         let now = wall_clock();
-        let changes = schema::apply(&mut writer, entities, now)?;
+        let mut changes = schema::apply(&mut writer, entities, now)?;
+        // The search indexes follow the schema (made, rebuilt or dropped), then the
+        // vectors of semantic fields are read into memory.
+        let indexed = {
+            let tx = writer.transaction()?;
+            let done = crate::search::ensure(&tx, entities)?;
+            tx.commit()?;
+            done
+        };
+        changes.extend(indexed.into_iter().map(|change| Change {
+            at: now,
+            entity: String::new(),
+            change,
+        }));
+        let vectors = crate::search::load_vectors(&writer, entities)?;
         // Statistics for the query planner (cheap: SQLite analyzes only what needs it).
         if file {
             writer.execute_batch("PRAGMA optimize = 0x10002")?;
@@ -193,6 +211,8 @@ impl Store {
             written: AtomicU64::new(0),
             next_refresh: AtomicU64::new(REFRESH_AFTER),
             changes,
+            vectors: Mutex::new(vectors),
+            pending_vectors: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -222,6 +242,46 @@ impl Store {
         if let Ok(mut touched) = self.touched.lock() {
             touched.clear();
         }
+        if let Ok(mut pending) = self.pending_vectors.lock() {
+            pending.clear();
+        }
+    }
+
+    /// Notes a row whose vectors the writer's unit changed (its memory follows at
+    /// commit).
+    pub(crate) fn vectors_written(&self, entity: &str, field: &str, id: i64) {
+        if let Ok(mut pending) = self.pending_vectors.lock() {
+            pending.insert((entity.to_string(), field.to_string(), id));
+        }
+    }
+
+    /// The rows of a field whose vectors the running unit changed.
+    pub(crate) fn own_vector_docs(
+        &self,
+        entity: &str,
+        field: &str,
+    ) -> std::collections::HashSet<i64> {
+        self.pending_vectors
+            .lock()
+            .map(|pending| {
+                pending
+                    .iter()
+                    .filter(|(e, f, _)| e == entity && f == field)
+                    .map(|(_, _, id)| *id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Runs `f` on a field's committed vectors.
+    pub(crate) fn with_vectors<T>(
+        &self,
+        entity: &str,
+        field: &str,
+        f: impl FnOnce(&flin_search::VectorSet) -> T,
+    ) -> Option<T> {
+        let sets = self.vectors.lock().ok()?;
+        sets.get(&(entity.to_string(), field.to_string())).map(f)
     }
 
     /// An in-memory database (nothing on disk).
@@ -548,10 +608,20 @@ impl<'s> Unit<'s> {
     /// Makes the unit's writes durable and visible.
     pub fn commit(mut self) -> Result<()> {
         let written = self.written();
+        // The vectors this unit leaves, read before it commits; they join the store's
+        // memory once it has.
+        let vectors = self.final_vectors();
         let result = self.conn().and_then(|c| Ok(c.execute_batch("COMMIT")?));
         if result.is_err() {
             let _ = self.conn().map(|c| c.execute_batch("ROLLBACK"));
         } else {
+            if let (Ok(vectors), Ok(mut sets)) = (vectors, self.store.vectors.lock()) {
+                for ((entity, field, id), chunks) in vectors {
+                    if let Some(set) = sets.get_mut(&(entity, field)) {
+                        set.set(id, &chunks);
+                    }
+                }
+            }
             let written = self.store.written.load(Ordering::Relaxed);
             if written >= self.store.next_refresh.load(Ordering::Relaxed) {
                 // Fresh statistics let SQLite pick the index that serves a query's order
@@ -580,6 +650,28 @@ impl<'s> Unit<'s> {
             }
         }
         result
+    }
+
+    /// The chunks of each row whose vectors this unit changed, as they are now.
+    #[allow(clippy::type_complexity)]
+    fn final_vectors(&self) -> Result<Vec<((String, String, i64), Vec<Vec<f32>>)>> {
+        if !matches!(self.conn, Some(ConnRef::Writer(_))) {
+            return Ok(Vec::new());
+        }
+        let pending: Vec<(String, String, i64)> = self
+            .store
+            .pending_vectors
+            .lock()
+            .map(|p| p.iter().cloned().collect())
+            .unwrap_or_default();
+        let db = self.db()?;
+        pending
+            .into_iter()
+            .map(|key| {
+                let chunks = db.stored_vectors(&key.0, &key.1, key.2)?;
+                Ok((key, chunks))
+            })
+            .collect()
     }
 
     /// Undoes every write of the unit.

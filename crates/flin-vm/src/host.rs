@@ -94,6 +94,17 @@ pub struct KeptInstance {
     pub props_changed: bool,
 }
 
+/// A search the program asks for (search.md §2).
+#[derive(Clone, Debug)]
+pub struct SearchCall {
+    /// The candidate rows: the entity's query with the search's `where`.
+    pub candidates: flin_query::QueryPlan,
+    pub field: String,
+    pub text: String,
+    pub mode: flin_query::SearchMode,
+    pub limit: usize,
+}
+
 /// What the VM asks of whoever runs it.
 pub trait Host {
     /// `print(…)`: one line, already formatted.
@@ -130,6 +141,13 @@ pub trait Host {
     /// Every version of a row, oldest first.
     fn history(&mut self, entity: &str, id: i64) -> Result<crate::Value, crate::RuntimeError> {
         let _ = (entity, id);
+        Err(no_database())
+    }
+
+    /// `search … in E by f` (search.md): the hits, best first, each a record of the
+    /// `entity` and its `score`.
+    fn search(&mut self, call: &SearchCall) -> Result<crate::Value, crate::RuntimeError> {
+        let _ = call;
         Err(no_database())
     }
 

@@ -211,6 +211,20 @@ pub fn builtins() -> Vec<Builtin> {
                 ),
             ))
         }),
+        // The model's unit vector of a text (search.md §3): the built-in model is
+        // read on first use.
+        f!("embed", 1, 1, |vm, a| {
+            let text = text_arg(a, 0, "the text")?;
+            let model = flin_search::model::builtin().map_err(RuntimeError::runtime)?;
+            vm.charge(model.dims * crate::memory::SLOT)?;
+            Ok(Value::list(
+                model
+                    .embed(text.as_str())
+                    .into_iter()
+                    .map(|x| Value::Number(f64::from(x)))
+                    .collect(),
+            ))
+        }),
         f!("similarity", 2, 2, |_, a| {
             let x = super::list_arg(a, 0)?.borrow().clone();
             let y = super::list_arg(a, 1)?.borrow().clone();
@@ -268,6 +282,40 @@ pub fn builtins() -> Vec<Builtin> {
             );
             Ok(Value::text("#"))
         }
+    }));
+    // `search Q in E by f [using m] [where (c)] [limit n]`, as the compiler calls it:
+    // the candidates' query, the field, the text, the mode and its weights, the limit.
+    all.push(f!("$search", 7, 7, |vm, a| {
+        let Value::Query(query) = arg(a, 0) else {
+            return Err(RuntimeError::runtime("internal: a search without its rows"));
+        };
+        let candidates = crate::query::plan(query)?;
+        let number = |v: &Value| match v {
+            Value::Number(n) => *n,
+            Value::Int(i) => *i as f64,
+            _ => 0.0,
+        };
+        let mode = match text_arg(a, 3, "the mode")?.as_str() {
+            "keyword" => flin_query::SearchMode::Keyword,
+            "semantic" => flin_query::SearchMode::Semantic,
+            "hybrid" => flin_query::SearchMode::Hybrid(number(arg(a, 4)), number(arg(a, 5))),
+            _ => flin_query::SearchMode::Default,
+        };
+        let limit = int_arg(a, 6, "the search limit")?;
+        if !(0..=1000).contains(&limit) {
+            return Err(RuntimeError::new(
+                "runtime",
+                format!("a search's limit is between 0 and 1,000, not {limit}"),
+            ));
+        }
+        let call = crate::host::SearchCall {
+            candidates,
+            field: text_arg(a, 1, "the field")?.as_str().to_string(),
+            text: text_arg(a, 2, "the search text")?.as_str().to_string(),
+            mode,
+            limit: limit as usize,
+        };
+        vm.host.search(&call)
     }));
     all.push(f!("$css_text", 2, 2, |_, a| {
         let text = crate::display::display(arg(a, 0));
@@ -355,7 +403,6 @@ pub fn builtins() -> Vec<Builtin> {
         "join",
         "leave",
         "broadcast",
-        "embed",
         "get",
         "post",
         "put",
