@@ -5,6 +5,7 @@
 //! and query parameters and returns ranked ids with scores. The store keeps the
 //! indexes in step with its rows and calls it inside its transactions.
 
+pub mod keyword;
 pub mod model;
 pub mod query;
 pub mod rank;
@@ -12,6 +13,7 @@ pub mod tokens;
 pub mod vectors;
 pub mod wordpiece;
 
+pub use keyword::{DocTerms, KeywordIndex};
 pub use query::{Query, parse};
 pub use rank::{FieldStats, fuse, top};
 pub use vectors::VectorSet;

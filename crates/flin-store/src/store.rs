@@ -86,10 +86,10 @@ pub struct Store {
     /// Told the entity types each committed unit of work changed (live pages re-run
     /// what read them, web.md §9).
     on_commit: std::sync::RwLock<Option<CommitListener>>,
-    /// Each semantic field's committed vectors, in memory (search.md §4).
-    vectors: Mutex<HashMap<(String, String), flin_search::VectorSet>>,
-    /// Rows whose vectors the writer's running unit changed: (entity, field, id).
-    pending_vectors: Mutex<std::collections::HashSet<(String, String, i64)>>,
+    /// Each searchable field's committed indexes, in memory (search.md §4).
+    search: std::sync::RwLock<crate::search::Memory>,
+    /// Rows of searchable fields the writer's running unit changed.
+    pending_docs: Mutex<std::collections::HashSet<(crate::search::FieldKey, i64)>>,
 }
 
 /// Told the entity types a committed unit of work changed.
@@ -174,7 +174,7 @@ impl Store {
             entity: String::new(),
             change,
         }));
-        let vectors = crate::search::load_vectors(&writer, entities)?;
+        let search = crate::search::load(&writer, entities)?;
         // Statistics for the query planner (cheap: SQLite analyzes only what needs it).
         if file {
             writer.execute_batch("PRAGMA optimize = 0x10002")?;
@@ -211,8 +211,8 @@ impl Store {
             written: AtomicU64::new(0),
             next_refresh: AtomicU64::new(REFRESH_AFTER),
             changes,
-            vectors: Mutex::new(vectors),
-            pending_vectors: Mutex::new(std::collections::HashSet::new()),
+            search: std::sync::RwLock::new(search),
+            pending_docs: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -242,46 +242,37 @@ impl Store {
         if let Ok(mut touched) = self.touched.lock() {
             touched.clear();
         }
-        if let Ok(mut pending) = self.pending_vectors.lock() {
+        if let Ok(mut pending) = self.pending_docs.lock() {
             pending.clear();
         }
     }
 
-    /// Notes a row whose vectors the writer's unit changed (its memory follows at
-    /// commit).
-    pub(crate) fn vectors_written(&self, entity: &str, field: &str, id: i64) {
-        if let Ok(mut pending) = self.pending_vectors.lock() {
-            pending.insert((entity.to_string(), field.to_string(), id));
+    /// Notes a row of a searchable field the writer's unit changed (the memory
+    /// follows at commit).
+    pub(crate) fn doc_written(&self, entity: &str, field: &str, id: i64) {
+        if let Ok(mut pending) = self.pending_docs.lock() {
+            pending.insert(((entity.to_string(), field.to_string()), id));
         }
     }
 
-    /// The rows of a field whose vectors the running unit changed.
-    pub(crate) fn own_vector_docs(
-        &self,
-        entity: &str,
-        field: &str,
-    ) -> std::collections::HashSet<i64> {
-        self.pending_vectors
+    /// The rows of a field the running writer unit changed.
+    pub(crate) fn own_docs(&self, key: &crate::search::FieldKey) -> std::collections::HashSet<i64> {
+        self.pending_docs
             .lock()
             .map(|pending| {
                 pending
                     .iter()
-                    .filter(|(e, f, _)| e == entity && f == field)
-                    .map(|(_, _, id)| *id)
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, id)| *id)
                     .collect()
             })
             .unwrap_or_default()
     }
 
-    /// Runs `f` on a field's committed vectors.
-    pub(crate) fn with_vectors<T>(
-        &self,
-        entity: &str,
-        field: &str,
-        f: impl FnOnce(&flin_search::VectorSet) -> T,
-    ) -> Option<T> {
-        let sets = self.vectors.lock().ok()?;
-        sets.get(&(entity.to_string(), field.to_string())).map(f)
+    /// Runs `f` on the committed search indexes (many searches at once).
+    pub(crate) fn with_memory<T>(&self, f: impl FnOnce(&crate::search::Memory) -> T) -> Option<T> {
+        let memory = self.search.read().ok()?;
+        Some(f(&memory))
     }
 
     /// An in-memory database (nothing on disk).
@@ -608,16 +599,22 @@ impl<'s> Unit<'s> {
     /// Makes the unit's writes durable and visible.
     pub fn commit(mut self) -> Result<()> {
         let written = self.written();
-        // The vectors this unit leaves, read before it commits; they join the store's
-        // memory once it has.
-        let vectors = self.final_vectors();
+        // The index entries this unit leaves, read before it commits; they join the
+        // store's memory once it has.
+        let delta = self.search_delta();
         let result = self.conn().and_then(|c| Ok(c.execute_batch("COMMIT")?));
         if result.is_err() {
             let _ = self.conn().map(|c| c.execute_batch("ROLLBACK"));
         } else {
-            if let (Ok(vectors), Ok(mut sets)) = (vectors, self.store.vectors.lock()) {
-                for ((entity, field, id), chunks) in vectors {
-                    if let Some(set) = sets.get_mut(&(entity, field)) {
+            if let (Ok(delta), Ok(mut memory)) = (delta, self.store.search.write()) {
+                for (key, id, terms, vectors) in delta {
+                    if let Some(index) = memory.keyword.get_mut(&key) {
+                        match terms {
+                            Some(terms) => index.set(id, terms),
+                            None => index.remove(id),
+                        }
+                    }
+                    if let (Some(set), Some(chunks)) = (memory.vectors.get_mut(&key), vectors) {
                         set.set(id, &chunks);
                     }
                 }
@@ -652,26 +649,21 @@ impl<'s> Unit<'s> {
         result
     }
 
-    /// The chunks of each row whose vectors this unit changed, as they are now.
-    #[allow(clippy::type_complexity)]
-    fn final_vectors(&self) -> Result<Vec<((String, String, i64), Vec<Vec<f32>>)>> {
+    /// The index entries of the rows this unit wrote, as they are now.
+    fn search_delta(&self) -> Result<crate::search::Delta> {
         if !matches!(self.conn, Some(ConnRef::Writer(_))) {
             return Ok(Vec::new());
         }
-        let pending: Vec<(String, String, i64)> = self
+        let written: Vec<(crate::search::FieldKey, i64)> = self
             .store
-            .pending_vectors
+            .pending_docs
             .lock()
             .map(|p| p.iter().cloned().collect())
             .unwrap_or_default();
-        let db = self.db()?;
-        pending
-            .into_iter()
-            .map(|key| {
-                let chunks = db.stored_vectors(&key.0, &key.1, key.2)?;
-                Ok((key, chunks))
-            })
-            .collect()
+        if written.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.db()?.delta(&written)
     }
 
     /// Undoes every write of the unit.
