@@ -368,6 +368,40 @@ fn a_commit_anywhere_reaches_the_views_that_read_what_changed() {
 }
 
 #[test]
+fn a_live_search_runs_again_when_a_commit_changes_what_it_searched() {
+    let server = serve(
+        &[
+            (
+                "entities/Note.flin",
+                "entity Note {\n    body: text @search\n}\n",
+            ),
+            (
+                "app/index.flin",
+                "hits = search \"boots\" in Note by body\n\n<p>{hits.length} hits</p>\n",
+            ),
+            (
+                "app/api/notes.flin",
+                "route POST {\n    n = Note { body: body.body }\n    save n\n    n\n}\n",
+            ),
+        ],
+        flin_web::Options::default(),
+    );
+    let page = get(&server, "/");
+    assert!(page.body.contains("0 hits"), "{}", page.body);
+    let token = token_of(&page.body);
+    runtime().block_on(async {
+        let mut socket = connect(&server).await;
+        mount(&mut socket, &token).await;
+        let saved = post_json(&server, "/api/notes", "{\"body\": \"red boots\"}");
+        assert_eq!(saved.status, 200, "{}", saved.body);
+        let patch = next(&mut socket).await.unwrap();
+        assert_eq!(patch["t"], "p", "{patch}");
+        // The hole of `hits.length`, now 1.
+        assert_eq!(patch["p"]["d"]["0"], "1", "{patch}");
+    });
+}
+
+#[test]
 fn login_in_a_handler_updates_the_cookie_through_a_one_time_request() {
     let server = serve(
         &[
