@@ -5,6 +5,7 @@
 //! and query parameters and returns ranked ids with scores. The store keeps the
 //! indexes in step with its rows and calls it inside its transactions.
 
+pub mod hnsw;
 pub mod keyword;
 pub mod model;
 pub mod query;
@@ -12,6 +13,8 @@ pub mod rank;
 pub mod tokens;
 pub mod vectors;
 pub mod wordpiece;
+#[doc(hidden)]
+pub mod workload;
 
 pub use keyword::{DocTerms, KeywordIndex};
 pub use query::{Query, parse};

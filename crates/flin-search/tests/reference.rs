@@ -23,7 +23,14 @@ fn token_ids_and_vectors_match_the_reference() {
             .map(|v| v.as_u64().unwrap() as u32)
             .collect();
         assert_eq!(model.token_ids(text), ids, "token ids of {text:?}");
-        let expected: Vec<f32> = sentence["quantized_embedding"]
+        // model2vec cuts a text at 512 tokens; FLIN averages them all (its chunks do
+        // the cutting): for a longer text the reference gives both.
+        let key = if sentence.get("quantized_embedding_untruncated").is_some() {
+            "quantized_embedding_untruncated"
+        } else {
+            "quantized_embedding"
+        };
+        let expected: Vec<f32> = sentence[key]
             .as_array()
             .unwrap()
             .iter()
@@ -39,8 +46,6 @@ fn token_ids_and_vectors_match_the_reference() {
             continue;
         }
         let cosine = flin_search::vectors::cosine(&vector, &expected);
-        // model2vec cuts a text at 512 tokens; FLIN averages them all (chunks do
-        // the cutting): a long text differs in the fifth decimal.
-        assert!(cosine > 0.9999, "{text:?}: cosine {cosine}");
+        assert!(cosine > 0.99999, "{text:?}: cosine {cosine}");
     }
 }

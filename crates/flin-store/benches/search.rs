@@ -19,75 +19,8 @@
 use std::time::{Duration, Instant};
 
 use flin_query::{Datum, EntityDef, FieldDef, FieldType, QueryPlan, QueryShape, SearchMode};
+use flin_search::workload::{Lcg, prose, query, words};
 use flin_store::{Durability, Location, SearchRequest, Store};
-
-/// Words of the generated prose, most frequent first (drawn with a Zipf law).
-const WORDS: &str = "the of and to a in is that for it as was with be by on not he this are or his \
-from at which but have an they you were her she there one all we their been has more if will \
-would when who so no what up out about into than them can only other new some could time these \
-two may then first any my now such like our over man me even most made after also did many \
-before must through back years where much your way well down should because each just those \
-people how too little state good very make world still own see men work long get here between \
-both life being under never day same another know while last might us great old year off come \
-since against go came right used take three water house mountain river forest garden kitchen \
-window market school city village road bridge train station coffee bread cheese apple orange \
-summer winter spring autumn morning evening night storm rain snow wind sun cloud boots jacket \
-shoes leather wool cotton silk steel iron wood stone glass paper book letter story music song \
-painting camera phone computer garden flower tree grass bird horse dog cat fish engine wheel \
-doctor teacher farmer sailor soldier artist writer player builder baker hiking climbing running \
-walking swimming cooking reading writing travel journey voyage harbor island desert valley \
-castle tower church museum library theater hospital factory office shop bank hotel restaurant \
-waterproof warm dry heavy light strong quiet bright dark ancient modern simple careful sudden";
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// A word index with a Zipf-like law (rank r drawn about as often as 1/r).
-    fn zipf(&mut self, n: usize) -> usize {
-        let u = (self.below(1_000_000) as f64 + 1.0) / 1_000_001.0;
-        ((n as f64).powf(u) as usize).saturating_sub(1).min(n - 1)
-    }
-}
-
-fn words() -> Vec<&'static str> {
-    WORDS.split_whitespace().collect()
-}
-
-fn prose(random: &mut Lcg, words: &[&str], min: u64, max: u64) -> String {
-    let n = min + random.below(max - min + 1);
-    let mut text = String::new();
-    for i in 0..n {
-        if i > 0 {
-            text.push(if random.below(12) == 0 { '.' } else { ' ' });
-            if text.ends_with('.') {
-                text.push(' ');
-            }
-        }
-        text.push_str(words[random.zipf(words.len())]);
-    }
-    text
-}
-
-fn query(random: &mut Lcg, words: &[&str]) -> String {
-    let n = 2 + random.below(3);
-    // Queries ask for content words (past the most common 120).
-    (0..n)
-        .map(|_| words[120 + random.below((words.len() - 120) as u64) as usize])
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 fn entity(name: &str, ty: FieldType, search: bool) -> EntityDef {
     EntityDef {
