@@ -2,6 +2,8 @@
 //! characters in any order, very long input — parses and runs against an index
 //! without a panic, and a query's results are always rows of the index, best first.
 
+#![allow(clippy::indexing_slicing)]
+
 use std::collections::HashSet;
 
 use flin_search::keyword::View;
