@@ -165,7 +165,9 @@ impl VectorSet {
             return Vec::new();
         }
         if let Some(graph) = &self.graph {
-            let ef = (4 * k).max(256);
+            // Wider walks for bigger graphs (measured: ef 256 gives recall@10 0.967 at
+            // 60k chunks but 0.920 at 100k).
+            let ef = (4 * k).max(256).max(self.live_chunks / 200);
             let found = graph.search(query, ef, &|s| self.vector(s));
             let scored: Vec<(f32, i64)> = found
                 .into_iter()
