@@ -39,7 +39,10 @@ fn check(text: &str) {
     let terms_of = |_: i64| None;
     let hits = view.search(&query, 10, |_| true, &terms_of);
     assert!(hits.len() <= 10);
-    assert!(hits.iter().all(|(doc, score)| (1..=6).contains(doc) && score.is_finite()));
+    assert!(
+        hits.iter()
+            .all(|(doc, score)| (1..=6).contains(doc) && score.is_finite())
+    );
     assert!(hits.windows(2).all(|w| w[0].1 >= w[1].1));
 }
 
