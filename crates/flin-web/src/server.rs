@@ -235,6 +235,9 @@ pub struct App {
     pub session_key: cookie::Key,
     /// Where sessions are kept (web.md §7).
     pub session_store: Arc<crate::session::SessionStore>,
+    /// What opening the database changed (schema changes, search indexes built or
+    /// dropped): the server logs them as it starts.
+    pub opened: Vec<String>,
 }
 
 /// Builds the route table and opens the database of a checked, compiled project.
@@ -294,6 +297,10 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
             std::sync::OnceLock::new(),
         ),
     });
+    let opened = store
+        .as_ref()
+        .map(|s| s.applied_changes().iter().map(|c| c.change.clone()).collect())
+        .unwrap_or_default();
     Ok(App {
         built,
         table,
@@ -301,6 +308,7 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
         root: root.to_path_buf(),
         session_key,
         session_store,
+        opened,
     })
 }
 
@@ -391,6 +399,9 @@ pub async fn serve(
         .map_err(|err| format!("cannot listen on {address}: {err}"))?;
     if let Some(ready) = ready {
         let _ = ready.send(bound);
+    }
+    for change in &app.opened {
+        crate::logs::line(options.dev, "info", &format!("database: {change}"), None);
     }
     crate::logs::line(
         options.dev,
