@@ -251,6 +251,10 @@ pub enum CheckError {
         span: Span,
         text: String,
     },
+    /// `every 3.hours at "03:30"`: `at` needs an interval in days.
+    AtNeedsDays {
+        span: Span,
+    },
     BadCron {
         span: Span,
         reason: String,
@@ -322,6 +326,7 @@ impl CheckError {
             | BindNotAssignable { span }
             | BadTimeOfDay { span, .. }
             | BadCron { span, .. }
+            | AtNeedsDays { span }
             | UnknownGuard { span, .. }
             | UnknownWsEvent { span, .. }
             | ContextOnly { span, .. } => *span,
@@ -521,6 +526,8 @@ impl CheckError {
                 .with_help("write the time in UTC as \"HH:MM\", as \"03:30\""),
             BadCron { reason, .. } => error("E0503", format!("invalid cron schedule: {reason}"), "not a cron expression")
                 .with_help("write five fields: minute hour day-of-month month day-of-week, as \"*/15 9-17 * * MON-FRI\""),
+            AtNeedsDays { .. } => error("E0507", "`at` needs an interval in whole days".into(), "not days")
+                .with_help("write `every 1.days at \"03:30\"`, or drop `at` to run every interval from the server's start"),
             UnknownGuard { name, candidates, .. } => with(
                 error("E0504", format!("unknown guard `{name}`"), "not a guard"),
                 suggest(&name, &candidates).or(Some(

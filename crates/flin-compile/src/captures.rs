@@ -229,7 +229,7 @@ impl<'g> CaptureAnalysis<'g> {
         }
     }
 
-    fn expr(&mut self, expr: &Expr) {
+    pub fn expr(&mut self, expr: &Expr) {
         match &expr.kind {
             ExprKind::Name(name) => {
                 self.use_name(name.sym);

@@ -48,6 +48,10 @@ struct Module {
     main: u32,
     tests: Vec<(String, u32, Span)>,
     routes: Vec<(String, u32, Span)>,
+    /// `every`/`cron` blocks: (schedule with local function ids, job function, span).
+    jobs: Vec<(flin_vm::Schedule, u32, Span)>,
+    /// The `ws` block's handlers: connect, message, close (local ids).
+    socket: Option<[Option<u32>; 3]>,
     /// Whether the file's top-level code renders markup.
     renders: bool,
     /// `layout "x"` / `layout none`.
@@ -274,6 +278,8 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
     let mut entries = Vec::new();
     let mut tests = Vec::new();
     let mut routes = Vec::new();
+    let mut jobs = Vec::new();
+    let mut sockets = Vec::new();
     let mut renders = Vec::new();
     let mut layouts = Vec::new();
     let mut middleware = Vec::new();
@@ -304,6 +310,34 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
                 method,
                 function: offset + local,
                 span,
+            });
+        }
+        for (position, (schedule, local, span)) in module.jobs.into_iter().enumerate() {
+            let path = project
+                .sources
+                .get(module.file)
+                .map_or_else(String::new, |s| s.path.clone());
+            jobs.push(flin_vm::JobCode {
+                name: format!("{path}:{}", position + 1),
+                file: module.file,
+                position: position as u32 + 1,
+                schedule: match schedule {
+                    flin_vm::Schedule::Every { interval, at } => flin_vm::Schedule::Every {
+                        interval: offset + interval,
+                        at,
+                    },
+                    cron => cron,
+                },
+                function: offset + local,
+                span,
+            });
+        }
+        if let Some([connect, message, close]) = module.socket {
+            sockets.push(flin_vm::SocketCode {
+                file: module.file,
+                connect: connect.map(|f| offset + f),
+                message: message.map(|f| offset + f),
+                close: close.map(|f| offset + f),
             });
         }
         if module.renders {
@@ -386,6 +420,8 @@ pub fn compile(project: &Project, checked: &Checked) -> Result<ProgramCode, Vec<
         middleware,
         components,
         views,
+        jobs,
+        sockets,
     };
     if let Err(err) = flin_vm::verify::verify(&program) {
         return Err(vec![Diagnostic::error(
@@ -455,6 +491,85 @@ fn compile_module(
             routes.push((method, local, stmt.span));
         }
     }
+    let mut jobs = Vec::new();
+    for stmt in &tree.stmts {
+        let (label, body) = match &stmt.kind {
+            StmtKind::Every { body, .. } => ("every", body),
+            StmtKind::Cron { body, .. } => ("cron", body),
+            _ => continue,
+        };
+        let globals = compiler.globals_of_file();
+        let mut analysis = CaptureAnalysis::new(&globals, false);
+        analysis.block(body);
+        compiler.captured = analysis.captured;
+        let code = compiler.function(
+            Some(Symbol::intern(&format!("job ({label})"))),
+            &[],
+            FnBody::Block(body),
+            stmt.span,
+        );
+        let function = compiler.add_extra(code) & !LOCAL_FUNCTION;
+        let schedule = match &stmt.kind {
+            StmtKind::Every { interval, at, .. } => {
+                let mut analysis = CaptureAnalysis::new(&globals, false);
+                analysis.expr(interval);
+                compiler.captured = analysis.captured;
+                let code = compiler.function(
+                    Some(Symbol::intern("job interval")),
+                    &[],
+                    FnBody::Expr(interval),
+                    interval.span,
+                );
+                flin_vm::Schedule::Every {
+                    interval: compiler.add_extra(code) & !LOCAL_FUNCTION,
+                    at: at.as_ref().and_then(|t| t.as_plain()),
+                }
+            }
+            StmtKind::Cron { schedule, .. } => {
+                flin_vm::Schedule::Cron(schedule.as_plain().unwrap_or_default())
+            }
+            _ => continue,
+        };
+        jobs.push((schedule, function, stmt.span));
+    }
+    let mut socket = None;
+    for stmt in &tree.stmts {
+        let StmtKind::Ws(handlers) = &stmt.kind else {
+            continue;
+        };
+        let mut found = [None; 3];
+        for handler in handlers {
+            let slot = match handler.event.as_str() {
+                "connect" => 0,
+                "message" => 1,
+                _ => 2,
+            };
+            let globals = compiler.globals_of_file();
+            let mut analysis = CaptureAnalysis::new(&globals, false);
+            analysis.block(&handler.body);
+            compiler.captured = analysis.captured;
+            let params: Vec<ast::Param> = handler
+                .param
+                .iter()
+                .map(|name| ast::Param {
+                    name: *name,
+                    ty: None,
+                    default: None,
+                    span: name.span,
+                })
+                .collect();
+            let code = compiler.function(
+                Some(Symbol::intern(&format!("on {}", handler.event.as_str()))),
+                &params,
+                FnBody::Block(&handler.body),
+                handler.span,
+            );
+            if let Some(place) = found.get_mut(slot) {
+                *place = Some(compiler.add_extra(code) & !LOCAL_FUNCTION);
+            }
+        }
+        socket = Some(found);
+    }
     let mut middleware = None;
     for stmt in &tree.stmts {
         if let StmtKind::Middleware(body) = &stmt.kind {
@@ -508,6 +623,8 @@ fn compile_module(
         main,
         tests,
         routes,
+        jobs,
+        socket,
         renders,
         layout,
         middleware,

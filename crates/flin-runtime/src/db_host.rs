@@ -324,6 +324,19 @@ fn unsaved(entity: &str, field: &str, other: &EntityObj) -> RuntimeError {
 }
 
 impl Host for DbHost<'_, '_> {
+    fn socket(&mut self, op: flin_vm::SocketOp) -> Result<(), RuntimeError> {
+        self.out.socket(op)
+    }
+
+    /// A test's request to its app: what the test wrote so far is committed, the
+    /// route runs in its own unit of work, and the test goes on in a new one.
+    fn http(&mut self, call: &flin_vm::HttpCall) -> Result<flin_vm::HttpReply, RuntimeError> {
+        self.unit.pause().map_err(store_error)?;
+        let reply = self.out.http(call);
+        self.unit.resume().map_err(store_error)?;
+        reply
+    }
+
     fn print(&mut self, line: &str) {
         self.out.print(line);
     }

@@ -10,4 +10,7 @@ mod script;
 
 pub use db_host::{DbHost, from_datum, store_error};
 pub use flin_store::{Durability, Location, Store};
-pub use script::{Built, ScriptOutcome, TestOutcome, TestResult, build, run_script, run_tests};
+pub use script::{
+    Built, ScriptOutcome, TestApp, TestClient, TestOutcome, TestResult, build, run_script,
+    run_tests,
+};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use flin_check::Project;
 use flin_diagnostics::Diagnostic;
 use flin_store::Store;
-use flin_vm::{Host, Limits, Program, ProgramCode, RuntimeError, Vm};
+use flin_vm::{Host, HttpCall, HttpReply, Limits, Program, ProgramCode, RuntimeError, Vm};
 
 use crate::db_host::{DbHost, store_error};
 
@@ -101,9 +101,48 @@ pub struct TestResult {
     pub outcome: TestOutcome,
 }
 
+/// What a test's `get`, `post` … call: the app, in-process, on the test's database.
+pub type TestClient = Box<dyn FnMut(&HttpCall) -> Result<HttpReply, RuntimeError>>;
+
+/// Serves the app to tests (the web crate implements it: the runtime knows nothing of
+/// HTTP). Each test gets a client of its own, on its own fresh database, so sessions
+/// last across the calls of one test and no further.
+pub trait TestApp {
+    fn client(&self, store: Option<Arc<Store>>, program: Rc<Program>) -> TestClient;
+}
+
+/// The host of one test: prints and logs go out, requests go to the app.
+struct TestHost<'a> {
+    out: &'a mut dyn Host,
+    client: Option<TestClient>,
+}
+
+impl Host for TestHost<'_> {
+    fn print(&mut self, line: &str) {
+        self.out.print(line);
+    }
+
+    fn log(&mut self, level: &'static str, line: &str) {
+        self.out.log(level, line);
+    }
+
+    fn http(&mut self, call: &HttpCall) -> Result<HttpReply, RuntimeError> {
+        match &mut self.client {
+            Some(client) => client(call),
+            None => self.out.http(call),
+        }
+    }
+}
+
 /// Runs every test block, each on a fresh VM (fresh file variables) and, when the
-/// program has entities, a fresh in-memory database.
-pub fn run_tests(built: &Built, host: &mut dyn Host, limits: Limits) -> Vec<TestResult> {
+/// program has entities, a fresh in-memory database. With `app`, tests can call the
+/// app's routes.
+pub fn run_tests(
+    built: &Built,
+    host: &mut dyn Host,
+    limits: Limits,
+    app: Option<&dyn TestApp>,
+) -> Vec<TestResult> {
     let program = Rc::new(Program::load(built.code.clone()));
     built
         .code
@@ -122,11 +161,21 @@ pub fn run_tests(built: &Built, host: &mut dyn Host, limits: Limits) -> Vec<Test
                 outcome
             };
             let outcome = if built.code.entities.is_empty() {
-                run(&mut *host)
+                let client = app.map(|app| app.client(None, program.clone()));
+                run(&mut TestHost {
+                    out: &mut *host,
+                    client,
+                })
             } else {
                 match Store::memory(&built.code.entities).and_then(|store| {
+                    let store = Arc::new(store);
+                    let client = app.map(|app| app.client(Some(store.clone()), program.clone()));
+                    let mut test_host = TestHost {
+                        out: &mut *host,
+                        client,
+                    };
                     let unit = store.unit()?;
-                    let mut db_host = DbHost::new(&mut *host, unit, program.clone());
+                    let mut db_host = DbHost::new(&mut test_host, unit, program.clone());
                     let outcome = run(&mut db_host);
                     db_host.finish(false)?;
                     Ok(outcome)

@@ -598,6 +598,38 @@ impl<'s> Unit<'s> {
 
     /// Makes the unit's writes durable and visible.
     pub fn commit(mut self) -> Result<()> {
+        self.commit_now()
+    }
+
+    /// Commits what the unit wrote so far and lets the database go, until
+    /// [`Unit::resume`]: a test that calls its app's routes lets them run on the
+    /// database between its own writes (language.md §10).
+    pub fn pause(&mut self) -> Result<()> {
+        if self.savepoints > 0 {
+            return Err(StoreError::Database(
+                "the app cannot be called inside a `transaction { }` block".into(),
+            ));
+        }
+        self.commit_now()
+    }
+
+    /// Begins again (on the writer) after [`Unit::pause`].
+    pub fn resume(&mut self) -> Result<()> {
+        if self.conn.is_some() {
+            return Ok(());
+        }
+        let conn = self
+            .store
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.store.forget_touched();
+        self.conn = Some(ConnRef::Writer(conn));
+        Ok(())
+    }
+
+    fn commit_now(&mut self) -> Result<()> {
         let written = self.written();
         // The index entries this unit leaves, read before it commits; they join the
         // store's memory once it has.

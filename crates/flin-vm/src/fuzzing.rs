@@ -60,6 +60,8 @@ pub fn program(u: &mut Unstructured<'_>) -> arbitrary::Result<ProgramCode> {
         middleware: Vec::new(),
         components: Vec::new(),
         views: Vec::new(),
+        jobs: Vec::new(),
+        sockets: Vec::new(),
     };
     // Then each instruction: drawn at random with its operands mostly in range, kept
     // when the program still verifies (a few draws each), so most programs get

@@ -105,6 +105,37 @@ pub struct SearchCall {
     pub limit: usize,
 }
 
+/// A request a test makes to its own app (`get`, `post` … inside `test` blocks,
+/// language.md §10).
+#[derive(Clone, Debug)]
+pub struct HttpCall {
+    pub method: &'static str,
+    /// The path, with its query string if any.
+    pub path: String,
+    /// The body, sent as JSON (`post`, `put`, `patch`).
+    pub body: Option<serde_json::Value>,
+}
+
+/// The app's answer to an [`HttpCall`].
+#[derive(Clone, Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// What a program asks of the app's WebSockets (services.md §3).
+#[derive(Clone, Debug)]
+pub enum SocketOp {
+    /// `send(value)`: to the connection whose message is being handled.
+    Send(serde_json::Value),
+    Join(String),
+    Leave(String),
+    /// `broadcast(room, value)`: to every connection in the room.
+    Broadcast(String, serde_json::Value),
+}
+
 /// What the VM asks of whoever runs it.
 pub trait Host {
     /// `print(…)`: one line, already formatted.
@@ -302,6 +333,27 @@ pub trait Host {
     /// the live values that read them).
     fn written_entities(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// `send`, `join`, `leave`, `broadcast`: delivered after the unit of work commits.
+    fn socket(&mut self, op: SocketOp) -> Result<(), crate::RuntimeError> {
+        let name = match op {
+            SocketOp::Send(_) => "send",
+            SocketOp::Join(_) => "join",
+            SocketOp::Leave(_) => "leave",
+            SocketOp::Broadcast(..) => "broadcast",
+        };
+        Err(crate::RuntimeError::runtime(format!(
+            "`{name}` needs the web server (`flin dev` or `flin start`); it is not available in a script"
+        )))
+    }
+
+    /// Calls one of the app's own routes in-process (tests only).
+    fn http(&mut self, call: &HttpCall) -> Result<HttpReply, crate::RuntimeError> {
+        let _ = call;
+        Err(crate::RuntimeError::runtime(
+            "`get`, `post`, `put`, `patch` and `delete_req` call the app's routes inside `test` blocks run by `flin test`",
+        ))
     }
 }
 

@@ -37,8 +37,11 @@ pub mod vm;
 pub mod writes;
 
 pub use error::RuntimeError;
-pub use host::{CaptureHost, Host, PersistOp, StdHost};
+pub use host::{CaptureHost, Host, HttpCall, HttpReply, PersistOp, SocketOp, StdHost};
 pub use opcode::{Constant, Op, TypeTest};
-pub use program::{CaptureFrom, FunctionCode, Program, ProgramCode, RouteCode, TestCode};
+pub use program::{
+    CaptureFrom, FunctionCode, JobCode, Program, ProgramCode, RouteCode, Schedule, SocketCode,
+    TestCode,
+};
 pub use value::Value;
 pub use vm::{Limits, Vm};

@@ -62,6 +62,38 @@ pub struct RouteCode {
     pub span: Span,
 }
 
+/// A scheduled job: an `every` or `cron` block (services.md §1).
+#[derive(Clone, Debug)]
+pub struct JobCode {
+    /// `jobs/cleanup.flin:1`: its file from the project root and its place in the file.
+    pub name: String,
+    pub file: FileId,
+    /// Its place among the file's jobs, from 1 (`run_job("jobs/x.flin:1")`).
+    pub position: u32,
+    pub schedule: Schedule,
+    pub function: u32,
+    pub span: Span,
+}
+
+/// When a job runs.
+#[derive(Clone, Debug)]
+pub enum Schedule {
+    /// `every D [at "HH:MM"]`: `interval` is a function that gives `D`.
+    Every { interval: u32, at: Option<String> },
+    /// `cron "…"`: five fields, UTC.
+    Cron(String),
+}
+
+/// A `ws { }` block of a file under `app/` (services.md §3): its handlers' functions
+/// (`on message` takes the message).
+#[derive(Clone, Debug)]
+pub struct SocketCode {
+    pub file: FileId,
+    pub connect: Option<u32>,
+    pub message: Option<u32>,
+    pub close: Option<u32>,
+}
+
 /// A whole compiled program.
 #[derive(Clone, Debug, Default)]
 pub struct ProgramCode {
@@ -85,6 +117,10 @@ pub struct ProgramCode {
     pub components: Vec<(String, u32)>,
     /// Every file with markup (pages, layouts, components), as a view renders it.
     pub views: Vec<ViewCode>,
+    /// `every` and `cron` blocks, in file order.
+    pub jobs: Vec<JobCode>,
+    /// `ws` blocks, by file.
+    pub sockets: Vec<SocketCode>,
 }
 
 /// A file with markup, split the way a live view runs it (web.md §2, §9): its top-level

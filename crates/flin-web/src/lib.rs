@@ -22,6 +22,7 @@ pub mod routes;
 mod server;
 mod session;
 mod static_files;
+pub mod testing;
 mod unit;
 mod validate;
 mod workers;

@@ -299,7 +299,12 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
     });
     let opened = store
         .as_ref()
-        .map(|s| s.applied_changes().iter().map(|c| c.change.clone()).collect())
+        .map(|s| {
+            s.applied_changes()
+                .iter()
+                .map(|c| c.change.clone())
+                .collect()
+        })
         .unwrap_or_default();
     Ok(App {
         built,

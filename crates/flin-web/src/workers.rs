@@ -98,6 +98,107 @@ impl Pool {
     }
 }
 
+/// What every worker's [`Site`] is made of, built once (it crosses to the threads).
+#[derive(Clone)]
+pub(crate) struct SiteParts {
+    code: Arc<flin_vm::ProgramCode>,
+    store: Option<Arc<flin_runtime::Store>>,
+    options: Options,
+    layouts: Vec<(String, flin_diagnostics::FileId)>,
+    middleware: Vec<(String, u32)>,
+    sessions: Arc<crate::session::Sessions>,
+    rate: Arc<Mutex<crate::unit::RateCounts>>,
+    sources: Arc<flin_diagnostics::Sources>,
+    signer: crate::live::token::Signer,
+    build: u64,
+    routes: Arc<RouteTable>,
+    error_page: Option<flin_diagnostics::FileId>,
+}
+
+impl SiteParts {
+    pub fn new(
+        app: &App,
+        options: &Options,
+        build: u64,
+        sessions: &Arc<crate::session::Sessions>,
+    ) -> SiteParts {
+        let code = app.built.code.clone();
+        let sources = &app.built.project.sources;
+        let layouts = sources
+            .iter()
+            .filter_map(|source| {
+                let name = source
+                    .path
+                    .strip_prefix("layouts/")?
+                    .strip_suffix(".flin")?;
+                Some((name.to_string(), source.id))
+            })
+            .collect();
+        let error_page = sources
+            .iter()
+            .find(|s| s.path == "app/_error.flin")
+            .map(|s| s.id);
+        let mut middleware: Vec<(String, u32)> = code
+            .middleware
+            .iter()
+            .filter_map(|(file, function)| {
+                let path = &sources.get(*file)?.path;
+                let folder = path.strip_suffix("_middleware.flin")?;
+                Some((folder.to_string(), *function))
+            })
+            .collect();
+        middleware.sort_by_key(|(folder, _)| folder.matches('/').count());
+        SiteParts {
+            code,
+            store: app.store.clone(),
+            options: options.clone(),
+            layouts,
+            middleware,
+            sessions: sessions.clone(),
+            rate: Arc::new(Mutex::new(HashMap::new())),
+            sources: Arc::new(sources.clone()),
+            signer: crate::live::token::Signer::new(&app.session_key),
+            build,
+            routes: Arc::new(RouteTable {
+                routes: app.table.routes.clone(),
+            }),
+            error_page,
+        }
+    }
+
+    /// The same app on another database (each test has its own).
+    pub fn with_store(
+        mut self,
+        store: Option<Arc<flin_runtime::Store>>,
+        sessions: Arc<crate::session::Sessions>,
+    ) -> SiteParts {
+        self.store = store;
+        self.sessions = sessions;
+        self
+    }
+
+    /// A thread's site, with the program loaded on that thread.
+    pub fn site(self, program: Rc<Program>) -> Site {
+        Site {
+            program,
+            store: self.store,
+            dev: self.options.dev,
+            time_limit: self.options.time_limit,
+            request_memory: self.options.request_memory,
+            layout_choices: self.code.layouts.clone(),
+            layouts: self.layouts,
+            sources: self.sources,
+            middleware: self.middleware,
+            sessions: self.sessions,
+            rate: self.rate,
+            signer: self.signer,
+            build: self.build,
+            routes: self.routes,
+            error_page: self.error_page,
+        }
+    }
+}
+
 /// Starts `workers` VM threads, each with its own loaded program.
 pub(crate) fn start(
     app: &App,
@@ -108,48 +209,12 @@ pub(crate) fn start(
     sessions: &Arc<crate::session::Sessions>,
 ) -> Pool {
     let (requests, receiver) = crossbeam_channel::unbounded::<Job>();
-    let table = Arc::new(RouteTable {
-        routes: app.table.routes.clone(),
-    });
-    let code = app.built.code.clone();
-    let sources = Arc::new(app.built.project.sources.clone());
-    let layouts: Vec<(String, flin_diagnostics::FileId)> = app
-        .built
-        .project
-        .sources
-        .iter()
-        .filter_map(|source| {
-            let name = source
-                .path
-                .strip_prefix("layouts/")?
-                .strip_suffix(".flin")?;
-            Some((name.to_string(), source.id))
-        })
-        .collect();
-    let error_page = app
-        .built
-        .project
-        .sources
-        .iter()
-        .find(|s| s.path == "app/_error.flin")
-        .map(|s| s.id);
-    let mut middleware: Vec<(String, u32)> = code
-        .middleware
-        .iter()
-        .filter_map(|(file, function)| {
-            let path = &app.built.project.sources.get(*file)?.path;
-            let folder = path.strip_suffix("_middleware.flin")?;
-            Some((folder.to_string(), *function))
-        })
-        .collect();
-    middleware.sort_by_key(|(folder, _)| folder.matches('/').count());
+    let parts = SiteParts::new(app, options, build, sessions);
     // Commits anywhere refresh the live views that read what changed.
     if let Some(store) = &app.store {
         let hub = hub.clone();
         store.on_commit(Arc::new(move |entities: &[String]| hub.committed(entities)));
     }
-    let rate = Arc::new(Mutex::new(HashMap::new()));
-    let signer = crate::live::token::Signer::new(&app.session_key);
     let views = Arc::new(
         (0..workers)
             .map(|_| AtomicUsize::new(0))
@@ -160,47 +225,23 @@ pub(crate) fn start(
         let (private, inbox) = crossbeam_channel::unbounded::<ViewWork>();
         senders.push(private.clone());
         let receiver = receiver.clone();
-        let middleware = middleware.clone();
-        let rate = rate.clone();
-        let sessions = sessions.clone();
-        let table = table.clone();
-        let code = code.clone();
-        let store = app.store.clone();
-        let sources = sources.clone();
-        let layouts = layouts.clone();
-        let options = options.clone();
-        let signer = signer.clone();
+        let parts = parts.clone();
         let hub = hub.clone();
         let views = views.clone();
+        let fault_injection = options.fault_injection;
         let spawned = std::thread::Builder::new()
             .name(format!("flin-vm-{index}"))
             .stack_size(256 * 1024 * 1024)
             .spawn(move || {
-                let site = Site {
-                    program: Rc::new(Program::load(code.clone())),
-                    store,
-                    dev: options.dev,
-                    time_limit: options.time_limit,
-                    request_memory: options.request_memory,
-                    layout_choices: code.layouts.clone(),
-                    layouts,
-                    sources,
-                    middleware,
-                    sessions,
-                    rate,
-                    signer,
-                    build,
-                    routes: table.clone(),
-                    error_page,
-                };
+                let program = Rc::new(Program::load(parts.code.clone()));
                 let mut worker = Worker {
-                    site,
+                    site: parts.site(program),
                     index,
                     private,
                     views: HashMap::new(),
                     count: views,
                     hub,
-                    fault_injection: options.fault_injection,
+                    fault_injection,
                 };
                 worker.serve(&receiver, &inbox);
             });

@@ -148,13 +148,28 @@ pub fn tests(path: PathBuf, time_limit: Duration) -> ExitCode {
             Ok(built) => built,
             Err(code) => return code,
         };
+        // Tests call the app's routes in-process (`get`, `post` …).
+        let root = if path.is_dir() {
+            path.clone()
+        } else {
+            path.parent()
+                .map_or_else(PathBuf::new, std::path::Path::to_path_buf)
+        };
+        let server = match flin_web::testing::TestServer::new(built, &root) {
+            Ok(server) => server,
+            Err(message) => {
+                eprintln!("{message}");
+                return ExitCode::from(2);
+            }
+        };
+        let built = server.built();
         let mut host = StdHost::new();
         let limits = Limits {
             time_limit: Some(time_limit),
             max_memory: Some(SCRIPT_MEMORY),
             ..Limits::default()
         };
-        let results = flin_runtime::run_tests(&built, &mut host, limits);
+        let results = flin_runtime::run_tests(built, &mut host, limits, Some(&server));
         host.flush();
         let mut failed = 0;
         for result in &results {

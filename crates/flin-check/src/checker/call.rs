@@ -133,6 +133,18 @@ impl Checker<'_, '_> {
             self.infer_args(args);
             return Ty::None;
         }
+        if self.in_job
+            && matches!(
+                text,
+                "current_user" | "login" | "logout" | "send" | "join" | "leave"
+            )
+        {
+            self.error(CheckError::ContextOnly {
+                span: name.span,
+                name: name.sym,
+                place: "while a request or a socket message is handled; a job runs without one",
+            });
+        }
         match text {
             "login" => {
                 let user = self.auth_entity.map_or(Ty::Error, Ty::Entity);

@@ -101,6 +101,8 @@ pub(crate) struct Checker<'c, 'a> {
     pub fn_generics: HashMap<Symbol, Vec<(Symbol, Ty)>>,
     /// `guard auth` applies: `current_user()` is not optional.
     pub authed: bool,
+    /// Checking an `every`/`cron` block: there is no request (services.md §4).
+    pub in_job: bool,
     /// Errors, by the file they are in (the project-wide pass spans several files).
     pub errors: Vec<(FileId, CheckError)>,
     /// The file each function is declared in, for the project-wide pass.
@@ -152,6 +154,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             generics: Vec::new(),
             fn_generics: HashMap::new(),
             authed: false,
+            in_job: false,
             errors: Vec::new(),
             fn_files: HashMap::new(),
             record: false,

@@ -6,7 +6,8 @@
 
 use flin_diagnostics::Span;
 use flin_syntax::Symbol;
-use flin_syntax::ast::{Block, Expr, Field, Guard, Name, Param, Text, WsHandler};
+use flin_syntax::ast::{Block, Expr, ExprKind, Field, Guard, Name, Param, Text, WsHandler};
+use flin_syntax::lexer::DurationUnit;
 
 use super::{Checker, FrameKind};
 use crate::error::CheckError;
@@ -81,6 +82,11 @@ impl Checker<'_, '_> {
             return Some(ty.clone());
         }
         let place = match name.as_str() {
+            "body" | "params" | "query" | "session" | "request" | "headers" | "cookies"
+                if self.in_job =>
+            {
+                "while a request is handled; a job runs without one"
+            }
             "body" => "inside a `route` block",
             "params" | "query" | "session" | "request" | "headers" | "cookies" => {
                 "in files under `app/` and in pages"
@@ -324,6 +330,16 @@ impl Checker<'_, '_> {
     pub fn every(&mut self, interval: &Expr, at: Option<&Text>, body: &Block) {
         self.check_expr(interval, &Ty::Duration, "the interval of `every`");
         if let Some(at) = at {
+            let days = matches!(
+                &interval.kind,
+                ExprKind::Duration { micros, unit: DurationUnit::Days | DurationUnit::Weeks, .. }
+                    if *micros > 0 && micros % 86_400_000_000 == 0
+            );
+            if !days {
+                self.error(CheckError::AtNeedsDays {
+                    span: interval.span,
+                });
+            }
             if let Some(text) = at.as_plain() {
                 if !is_time_of_day(&text) {
                     self.error(CheckError::BadTimeOfDay {
@@ -333,7 +349,16 @@ impl Checker<'_, '_> {
                 }
             }
         }
+        self.job_block(body);
+    }
+
+    /// A job's block: no request, so none of the request's names (E0506).
+    fn job_block(&mut self, body: &Block) {
+        let context = std::mem::take(&mut self.context);
+        let was = std::mem::replace(&mut self.in_job, true);
         self.handler_block(body, FrameKind::Handler);
+        self.in_job = was;
+        self.context = context;
     }
 
     /// `cron "*/15 9-17 * * MON-FRI" { … }`
@@ -346,7 +371,7 @@ impl Checker<'_, '_> {
                 });
             }
         }
-        self.handler_block(body, FrameKind::Handler);
+        self.job_block(body);
     }
 }
 

@@ -47,20 +47,6 @@ fn current_user(vm: &mut crate::vm::Vm<'_>) -> Result<Value, RuntimeError> {
     }
 }
 
-fn server_only(name: &'static str) -> Builtin {
-    Builtin {
-        owner: "",
-        name,
-        min: 0,
-        max: 8,
-        func: |_, _| {
-            Err(RuntimeError::runtime(
-                "this function needs the web server (`flin dev` or `flin start`); it is not available in a script",
-            ))
-        },
-    }
-}
-
 pub fn builtins() -> Vec<Builtin> {
     let mut all = vec![
         f!("to_text", 1, 1, |_, a| Ok(Value::text(
@@ -397,20 +383,6 @@ pub fn builtins() -> Vec<Builtin> {
                 _ => |vm, a| vm.host.guard("same_origin", a).map(|()| Value::None),
             },
         });
-    }
-    for name in [
-        "send",
-        "join",
-        "leave",
-        "broadcast",
-        "get",
-        "post",
-        "put",
-        "patch",
-        "delete_req",
-        "run_job",
-    ] {
-        all.push(server_only(name));
     }
     all
 }

@@ -10,6 +10,7 @@ mod list;
 mod map;
 mod misc;
 mod number;
+mod services;
 mod text;
 pub mod time;
 
@@ -42,6 +43,7 @@ fn table() -> &'static [Builtin] {
         all.extend(number::builtins());
         all.extend(time::builtins());
         all.extend(misc::builtins());
+        all.extend(services::builtins());
         all
     })
 }
