@@ -10,6 +10,7 @@ mod auto_index;
 mod columns;
 mod db;
 mod error;
+mod jobs;
 mod query;
 mod row;
 mod schema;
@@ -31,6 +32,7 @@ pub fn check_rules(
     validate::check(def, values)
 }
 
+pub use jobs::{JobRun, job_runs};
 pub use search::SearchRequest;
 pub use sessions::SessionRow;
 pub use store::{Durability, Location, Store, Unit, backup, open_existing, restore};

@@ -74,6 +74,7 @@ pub fn ensure_meta(conn: &Connection) -> Result<()> {
              seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, entity TEXT NOT NULL, change TEXT NOT NULL);",
     )?;
     conn.execute_batch(crate::sessions::TABLE)?;
+    conn.execute_batch(crate::jobs::TABLE)?;
     Ok(())
 }
 

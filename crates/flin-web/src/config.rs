@@ -106,6 +106,7 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         &mut options.max_inflight_bodies,
     )?;
     count("server", "per_client", &mut options.per_client)?;
+    duration("jobs", "timeout", &mut options.job_timeout)?;
     if let Some(list) = setting("server", "trusted_proxies") {
         options.trusted_proxies = list
             .split(',')

@@ -13,6 +13,7 @@ mod error_page;
 #[doc(hidden)]
 pub mod fuzzing;
 mod host;
+pub mod jobs;
 mod json;
 mod live;
 mod logs;

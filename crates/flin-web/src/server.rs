@@ -63,6 +63,8 @@ pub struct Options {
     pub max_inflight_bodies: usize,
     /// `server.per_client`: FLIN units of work running at once for one client address.
     pub per_client: usize,
+    /// `jobs.timeout`: how long one run of a job may take (10 min).
+    pub job_timeout: Duration,
 }
 
 impl Default for Options {
@@ -89,6 +91,7 @@ impl Default for Options {
             request_memory: 256 * 1024 * 1024,
             max_inflight_bodies: 256 * 1024 * 1024,
             per_client: 8,
+            job_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -104,6 +107,8 @@ pub(crate) struct Live {
     pub sessions: Arc<crate::session::Sessions>,
     /// The build's number (`version` when it was made).
     pub build: u64,
+    /// Dropped with the build: its job scheduler stops.
+    _jobs: Option<crossbeam_channel::Sender<()>>,
 }
 
 impl Live {
@@ -119,15 +124,31 @@ impl Live {
             app.session_store.clone(),
             options.session.clone(),
         ));
+        let pool = crate::workers::start(app, options, workers, hub, build, &sessions);
+        let mut jobs = None;
+        if !app.built.code.jobs.is_empty() {
+            if let Some(store) = app.session_store.database() {
+                let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+                crate::jobs::start(
+                    app.built.code.clone(),
+                    pool.runs.clone(),
+                    store.clone(),
+                    options.dev,
+                    stopped,
+                );
+                jobs = Some(stop);
+            }
+        }
         Live {
             table: Arc::new(RouteTable {
                 routes: app.table.routes.clone(),
             }),
-            pool: crate::workers::start(app, options, workers, hub, build, &sessions),
+            pool,
             failure: None,
             signer: Signer::new(&app.session_key),
             sessions,
             build,
+            _jobs: jobs,
         }
     }
 
@@ -148,6 +169,7 @@ impl Live {
                 crate::session::SessionSettings::default(),
             )),
             build: 0,
+            _jobs: None,
         }
     }
 }
@@ -405,9 +427,6 @@ pub async fn serve(
     if let Some(ready) = ready {
         let _ = ready.send(bound);
     }
-    for change in &app.opened {
-        crate::logs::line(options.dev, "info", &format!("database: {change}"), None);
-    }
     crate::logs::line(
         options.dev,
         "info",
@@ -418,6 +437,9 @@ pub async fn serve(
         ),
         None,
     );
+    for change in &app.opened {
+        crate::logs::line(options.dev, "info", &format!("database: {change}"), None);
+    }
     let limits = crate::connections::ConnectionLimits {
         max_connections: options.max_connections,
         header_timeout: options.header_timeout,

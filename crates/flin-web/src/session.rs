@@ -125,6 +125,12 @@ impl SessionStore {
 }
 
 impl SessionStore {
+    /// The app's database for FLIN's own tables (sessions, job runs): the entities'
+    /// database, or one of its own for an app without entities.
+    pub fn database(&self) -> Option<&Arc<Store>> {
+        self.get()
+    }
+
     /// The database if it is open already (a sweep need not open one).
     fn opened(&self) -> Option<&Arc<Store>> {
         match self {

@@ -80,6 +80,8 @@ pub struct Site {
     pub store: Option<Arc<Store>>,
     pub dev: bool,
     pub time_limit: Duration,
+    /// `jobs.timeout`: how long one run of a job may take.
+    pub job_timeout: Duration,
     /// `server.request_memory`: what one unit of work's values may hold.
     pub request_memory: usize,
     /// Layout files by name (`layouts/admin.flin` is `admin`).

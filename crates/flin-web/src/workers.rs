@@ -28,8 +28,8 @@ pub(crate) struct Job {
     pub answered: Option<ResponseData>,
 }
 
-/// Work for the live views of one worker.
-pub enum ViewWork {
+/// Work for one worker: its live views.
+pub enum WorkerWork {
     /// A socket sent its view token: make the view.
     Mount(Box<Mount>),
     /// An event of a view: run its handler (`data`: `event` from the browser).
@@ -45,14 +45,14 @@ pub enum ViewWork {
     Close { view: u64 },
 }
 
-impl ViewWork {
+impl WorkerWork {
     /// The view it is for.
     pub fn view(&self) -> u64 {
         match self {
-            ViewWork::Mount(mount) => mount.view,
-            ViewWork::Event { view, .. }
-            | ViewWork::Refresh { view }
-            | ViewWork::Close { view } => *view,
+            WorkerWork::Mount(mount) => mount.view,
+            WorkerWork::Event { view, .. }
+            | WorkerWork::Refresh { view }
+            | WorkerWork::Close { view } => *view,
         }
     }
 }
@@ -68,11 +68,13 @@ pub struct Mount {
     pub out: Outbox,
 }
 
-pub type WorkerSender = crossbeam_channel::Sender<ViewWork>;
+pub type WorkerSender = crossbeam_channel::Sender<WorkerWork>;
 
 /// The workers of one build of the project.
 pub struct Pool {
     pub requests: crossbeam_channel::Sender<Job>,
+    /// Due job runs: any idle worker takes the next.
+    pub runs: crossbeam_channel::Sender<Box<crate::jobs::ScheduledRun>>,
     workers: Vec<WorkerSender>,
     views: Arc<Vec<AtomicUsize>>,
 }
@@ -92,6 +94,7 @@ impl Pool {
     pub fn none() -> Pool {
         Pool {
             requests: crossbeam_channel::unbounded().0,
+            runs: crossbeam_channel::unbounded().0,
             workers: Vec::new(),
             views: Arc::new(Vec::new()),
         }
@@ -184,6 +187,7 @@ impl SiteParts {
             store: self.store,
             dev: self.options.dev,
             time_limit: self.options.time_limit,
+            job_timeout: self.options.job_timeout,
             request_memory: self.options.request_memory,
             layout_choices: self.code.layouts.clone(),
             layouts: self.layouts,
@@ -209,6 +213,7 @@ pub(crate) fn start(
     sessions: &Arc<crate::session::Sessions>,
 ) -> Pool {
     let (requests, receiver) = crossbeam_channel::unbounded::<Job>();
+    let (runs, due) = crossbeam_channel::unbounded::<Box<crate::jobs::ScheduledRun>>();
     let parts = SiteParts::new(app, options, build, sessions);
     // Commits anywhere refresh the live views that read what changed.
     if let Some(store) = &app.store {
@@ -222,9 +227,10 @@ pub(crate) fn start(
     );
     let mut senders = Vec::new();
     for index in 0..workers {
-        let (private, inbox) = crossbeam_channel::unbounded::<ViewWork>();
+        let (private, inbox) = crossbeam_channel::unbounded::<WorkerWork>();
         senders.push(private.clone());
         let receiver = receiver.clone();
+        let due = due.clone();
         let parts = parts.clone();
         let hub = hub.clone();
         let views = views.clone();
@@ -243,7 +249,7 @@ pub(crate) fn start(
                     hub,
                     fault_injection,
                 };
-                worker.serve(&receiver, &inbox);
+                worker.serve(&receiver, &due, &inbox);
             });
         if let Err(err) = spawned {
             crate::logs::line(
@@ -256,6 +262,7 @@ pub(crate) fn start(
     }
     Pool {
         requests,
+        runs,
         workers: senders,
         views,
     }
@@ -276,7 +283,8 @@ impl Worker {
     fn serve(
         &mut self,
         requests: &crossbeam_channel::Receiver<Job>,
-        inbox: &crossbeam_channel::Receiver<ViewWork>,
+        due: &crossbeam_channel::Receiver<Box<crate::jobs::ScheduledRun>>,
+        inbox: &crossbeam_channel::Receiver<WorkerWork>,
     ) {
         let mut requests_open = true;
         loop {
@@ -291,6 +299,11 @@ impl Worker {
                         Ok(job) => self.request(job),
                         // The build was replaced: only its views' work is left.
                         Err(_) => requests_open = false,
+                    },
+                    recv(due) -> run => {
+                        if let Ok(run) = run {
+                            crate::jobs::run(&self.site, &run);
+                        }
                     },
                 }
             } else {
@@ -341,21 +354,21 @@ impl Worker {
         let _ = job.reply.send(response);
     }
 
-    fn view_work(&mut self, work: ViewWork) {
+    fn view_work(&mut self, work: WorkerWork) {
         let target = work.view();
         let site = &self.site;
         let views = &mut self.views;
         let hub = &self.hub;
         let private = &self.private;
         let run = std::panic::AssertUnwindSafe(|| match work {
-            ViewWork::Mount(mount) => {
+            WorkerWork::Mount(mount) => {
                 let id = mount.view;
                 if let Some(view) = LiveView::mount(site, hub, *mount) {
                     hub.register(id, private.clone(), view.reads(site), view.outbox());
                     views.insert(id, view);
                 }
             }
-            ViewWork::Event {
+            WorkerWork::Event {
                 view,
                 handler,
                 data,
@@ -365,13 +378,13 @@ impl Worker {
                     live.event(site, hub, &handler, &data, reference);
                 }
             }
-            ViewWork::Refresh { view } => {
+            WorkerWork::Refresh { view } => {
                 let changed = hub.take_changes(view);
                 if let Some(live) = views.get_mut(&view) {
                     live.refresh(site, hub, &changed);
                 }
             }
-            ViewWork::Close { view } => {
+            WorkerWork::Close { view } => {
                 if let Some(mut live) = views.remove(&view) {
                     live.unmount(site);
                 }

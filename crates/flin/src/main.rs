@@ -3,6 +3,7 @@
 
 mod check;
 mod db;
+mod jobs;
 mod new;
 mod run;
 mod serve;
@@ -89,8 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
-    /// Scheduled jobs and their recent runs
-    Jobs,
+    /// Scheduled jobs: schedule, next due time and recent runs (works while the server runs)
+    Jobs {
+        /// Project folder (default: the current folder)
+        path: Option<PathBuf>,
+    },
     /// Run the project's performance workloads
     Bench {
         #[arg(trailing_var_arg = true)]
@@ -180,7 +184,7 @@ fn main() -> ExitCode {
                 DbCommand::Shell => not_built("db shell"),
             }
         }
-        Command::Jobs => not_built("jobs"),
+        Command::Jobs { path } => jobs::list(&path.unwrap_or_else(|| PathBuf::from("."))),
         Command::Bench { .. } => not_built("bench"),
     }
 }

@@ -148,3 +148,111 @@ test "a job that does not exist" {
         "{err}"
     );
 }
+
+/// Starts `flin start` on a free port; gives the child and its address.
+fn start(dir: &std::path::Path) -> (std::process::Child, String, std::thread::JoinHandle<String>) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flin"))
+        .args(["start", ".", "--port", "0"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut address = None;
+    let mut seen = String::new();
+    while address.is_none() {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no address in {seen}"
+        );
+        seen.push_str(&line);
+        address = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|a| a.trim_end_matches(['"', ')']).to_string());
+    }
+    // The rest of the log, read as it comes (so the server never blocks on it).
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    (child, address.unwrap(), rest)
+}
+
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+#[test]
+fn the_server_runs_jobs_on_schedule_records_them_and_survives_failures() {
+    let dir = temp();
+    write(
+        dir.path(),
+        &[
+            ("entities/tick.flin", "entity Tick {\n    n: int\n}\n"),
+            (
+                "jobs/tick.flin",
+                "every 1.seconds {\n    save Tick { n: Tick.count + 1 }\n}\n\nevery 1.seconds {\n    save Tick { n: -1 }\n    fail(\"boom\")\n}\n\nevery 1.seconds {\n    while true { }\n}\n",
+            ),
+            (
+                "app/index.flin",
+                "route GET {\n    { ticks: Tick.count }\n}\n",
+            ),
+            ("flin.toml", "[jobs]\ntimeout = \"1500ms\"\n"),
+        ],
+    );
+    let (child, address, log) = start(dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(4_300));
+    let reply = http_get(&address, "/");
+    let body = reply.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    let ticks: serde_json::Value = serde_json::from_str(body.trim()).unwrap_or_default();
+    let ticks = ticks["ticks"].as_i64().unwrap_or(0);
+    // One run a second from the start: 4 by now (the failing job's saves are undone).
+    assert!((3..=5).contains(&ticks), "{ticks} ticks: {reply}");
+    // `flin jobs` reads the runs while the server runs.
+    let jobs = flin(&["jobs", "."], dir.path());
+    let listed = stdout(&jobs);
+    stop(child);
+    let log = log.join().unwrap();
+    assert!(jobs.status.success(), "{}", stderr(&jobs));
+    assert!(
+        listed.contains("jobs/tick.flin:1  every 1 second(s)"),
+        "{listed}"
+    );
+    assert!(listed.contains("ok in"), "{listed}");
+    assert!(
+        listed.contains("runtime error: boom at jobs/tick.flin:7"),
+        "the failure is recorded with its FLIN line: {listed}"
+    );
+    // The looping job hits `jobs.timeout`; its next due runs are skipped while it runs.
+    assert!(listed.contains("skipped"), "{listed}");
+    assert!(listed.contains("limit error"), "{listed}");
+    assert!(
+        log.contains("job jobs/tick.flin:2: runtime error: boom"),
+        "{log}"
+    );
+}

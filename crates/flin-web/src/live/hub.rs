@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::workers::{ViewWork, WorkerSender};
+use crate::workers::{WorkerSender, WorkerWork};
 
 /// A message for a view's socket.
 #[derive(Debug)]
@@ -111,7 +111,7 @@ impl LiveHub {
             entry.changed.extend(entities.iter().cloned());
             if !entry.pending {
                 entry.pending = true;
-                let _ = entry.worker.send(ViewWork::Refresh { view: *id });
+                let _ = entry.worker.send(WorkerWork::Refresh { view: *id });
             }
         }
     }

@@ -20,7 +20,7 @@ use super::hub::Outgoing;
 use super::token::{TokenError, now_secs};
 use crate::server::Shared;
 use crate::unit::{RequestData, ResponseData};
-use crate::workers::{Mount, ViewWork};
+use crate::workers::{Mount, WorkerWork};
 
 /// How long a socket may take to send its view token.
 const MOUNT_WAIT: Duration = Duration::from_secs(10);
@@ -180,7 +180,7 @@ async fn handshake(
     };
     let view = shared.hub.next_view_id();
     let (out, outbox) = tokio::sync::mpsc::unbounded_channel::<Outgoing>();
-    let mounted = worker.send(ViewWork::Mount(Box::new(Mount {
+    let mounted = worker.send(WorkerWork::Mount(Box::new(Mount {
         view,
         route,
         request,
@@ -278,7 +278,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
                         let handler = message.get("h").and_then(J::as_str).unwrap_or("").to_string();
                         let data = message.get("d").cloned().unwrap_or(J::Null);
                         if worker
-                            .send(ViewWork::Event { view, handler, data, reference })
+                            .send(WorkerWork::Event { view, handler, data, reference })
                             .is_err()
                         {
                             reload(&mut socket, "the server is restarting").await;
@@ -314,7 +314,7 @@ async fn serve(mut socket: WebSocket, shared: Arc<Shared>, request: RequestData)
             }
         }
     }
-    let _ = worker.send(ViewWork::Close { view });
+    let _ = worker.send(WorkerWork::Close { view });
 }
 
 /// Tells the page to reload, and closes.
