@@ -146,7 +146,11 @@ pub(crate) fn start(
     // Commits anywhere refresh the live views that read what changed.
     if let Some(store) = &app.store {
         let hub = hub.clone();
-        store.on_commit(Arc::new(move |entities: &[String]| hub.committed(entities)));
+        let files = app.files.clone();
+        store.on_commit(Arc::new(move |entities: &[String]| {
+            hub.committed(entities);
+            files.committed(entities);
+        }));
     }
     let rate = Arc::new(Mutex::new(HashMap::new()));
     let signer = crate::live::token::Signer::new(&app.session_key);
@@ -172,10 +176,12 @@ pub(crate) fn start(
         let signer = signer.clone();
         let hub = hub.clone();
         let views = views.clone();
+        let files = app.files.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("flin-vm-{index}"))
             .stack_size(256 * 1024 * 1024)
             .spawn(move || {
+                crate::files::Files::sign_urls_on_this_thread(&files);
                 let site = Site {
                     program: Rc::new(Program::load(code.clone())),
                     store,
