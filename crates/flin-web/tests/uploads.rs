@@ -29,6 +29,7 @@ const DOCUMENTS: &str = "route POST {\n    d = Document { title: body.title, sca
 const ONE_DOCUMENT: &str = "id = to_int(params.id) ?? not_found()\nd = Document.find(id) ?? not_found()\n\nroute GET {\n    { name: d.scan.name, size: d.scan.size, type: d.scan.type, extension: d.scan.extension, hash: d.scan.hash, url: d.scan.url, shown: \"{d.scan}\" }\n}\n\nroute DELETE {\n    destroy d\n    none\n}\n";
 const ATTACHMENTS: &str = "route POST {\n    a = Attachment { doc: body.doc }\n    save a\n    response { status: 201, body: a }\n}\n";
 const PEEK: &str = "route POST {\n    f = body.doc\n    { name: f.name, size: f.size, type: f.type, hash: f.hash }\n}\n";
+const PHOTOS: &str = "route POST {\n    validate {\n        caption: text @required\n        photo: file @types(\"image/*\") @max_size(\"1KB\")\n    }\n    { caption: body.caption, type: body.photo.type, size: body.photo.size }\n}\n";
 const UPLOAD_PAGE: &str = "<h1>Send a file</h1>\n<form method=\"post\" enctype=\"multipart/form-data\" action=\"/api/attachments\">\n<input type=\"file\" name=\"doc\">\n<button>Send</button>\n</form>\n";
 
 /// A tiny but real PDF header: `infer` knows it by its first bytes.
@@ -51,6 +52,7 @@ fn app(options: flin_web::Options) -> Server {
             ("app/api/documents/[id].flin", ONE_DOCUMENT),
             ("app/api/attachments.flin", ATTACHMENTS),
             ("app/api/peek.flin", PEEK),
+            ("app/api/photos.flin", PHOTOS),
             ("app/upload.flin", UPLOAD_PAGE),
         ],
         options,
@@ -745,4 +747,63 @@ fn uploads_max_size_is_read_from_flin_toml() {
         25 * 1024 * 1024
     );
     let _: PathBuf = dir.path().to_path_buf();
+}
+
+#[test]
+fn validate_blocks_check_uploaded_files() {
+    let server = app(options());
+    let image = png();
+    let ok = upload(
+        &server,
+        "/api/photos",
+        &[
+            Part {
+                name: "caption",
+                file: None,
+                bytes: b"Me",
+            },
+            Part {
+                name: "photo",
+                file: Some("me.png"),
+                bytes: &image,
+            },
+        ],
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(
+        ok.json(),
+        serde_json::json!({"caption": "Me", "type": "image/png", "size": image.len()})
+    );
+    let pdf = upload(
+        &server,
+        "/api/photos",
+        &[
+            Part {
+                name: "caption",
+                file: None,
+                bytes: b"Doc",
+            },
+            Part {
+                name: "photo",
+                file: Some("me.png"),
+                bytes: &pdf("not an image"),
+            },
+        ],
+    );
+    assert_eq!(pdf.status, 400, "{}", pdf.text());
+    assert_eq!(
+        pdf.json()["fields"]["photo"],
+        "photo must be of type image/*; the file is application/pdf"
+    );
+    let missing = upload(
+        &server,
+        "/api/photos",
+        &[Part {
+            name: "caption",
+            file: None,
+            bytes: b"None",
+        }],
+    );
+    assert_eq!(missing.status, 400, "{}", missing.text());
+    assert_eq!(missing.json()["fields"]["photo"], "photo is required");
 }
