@@ -40,7 +40,8 @@ pub struct Files {
     /// Where uploads are written while they arrive (`.flindb/tmp/`).
     pub temp_dir: PathBuf,
     key: Vec<u8>,
-    store: Option<Arc<Store>>,
+    /// The app's database (`flin dev` swaps in a reopened one on each rebuild).
+    store: std::sync::RwLock<Option<Arc<Store>>>,
     held: Mutex<Held>,
     /// Types read from the bytes, by hash (a blob's bytes never change).
     types: Mutex<HashMap<String, String>>,
@@ -85,8 +86,37 @@ impl Drop for Hold {
 
 impl Files {
     /// The files of the app at `root`: blobs in `.flindb/blobs/`, uploads arriving in
-    /// `.flindb/tmp/` (left-overs of a crash are removed). Starts the collector.
+    /// `.flindb/tmp/` (left-overs of a crash are removed). Starts the collector. A
+    /// rebuild (`flin dev`) gets the same files with its new database, so uploads in
+    /// progress stay held and one collector runs.
     pub fn open(
+        root: &Path,
+        store: Option<Arc<Store>>,
+        secret: &cookie::Key,
+    ) -> Result<Arc<Files>, String> {
+        static OPEN: Mutex<Vec<(PathBuf, Weak<Files>)>> = Mutex::new(Vec::new());
+        let mut open = OPEN.lock().map_err(|_| "the files registry was poisoned")?;
+        open.retain(|(_, files)| files.strong_count() > 0);
+        let found = open
+            .iter()
+            .find(|(path, _)| path == root)
+            .and_then(|(_, files)| files.upgrade())
+            // Another key signs other URLs: those files are another app's.
+            .filter(|files| mac_with(secret.signing(), b"flin files").as_ref() == Some(&files.key));
+        if let Some(files) = found {
+            if let Ok(mut slot) = files.store.write() {
+                *slot = store;
+            }
+            files.collect_soon();
+            return Ok(files);
+        }
+        let files = Files::create(root, store, secret)?;
+        open.retain(|(path, _)| path != root);
+        open.push((root.to_path_buf(), Arc::downgrade(&files)));
+        Ok(files)
+    }
+
+    fn create(
         root: &Path,
         store: Option<Arc<Store>>,
         secret: &cookie::Key,
@@ -103,7 +133,7 @@ impl Files {
             blobs: Box::new(blobs),
             temp_dir,
             key,
-            store,
+            store: std::sync::RwLock::new(store),
             held: Mutex::new(Held::default()),
             types: Mutex::new(HashMap::new()),
             // Collect once at start-up.
@@ -166,7 +196,7 @@ impl Files {
 
     /// A committed unit of work changed `entities`: a file may have lost its last row.
     pub fn committed(&self, entities: &[String]) {
-        let Some(store) = &self.store else { return };
+        let Some(store) = self.store() else { return };
         let with_files = store.entities().iter().any(|def| {
             entities.contains(&def.name)
                 && def
@@ -177,6 +207,10 @@ impl Files {
         if with_files {
             self.collect_soon();
         }
+    }
+
+    fn store(&self) -> Option<Arc<Store>> {
+        self.store.read().ok().and_then(|store| store.clone())
     }
 
     /// Asks the collector to run.
@@ -194,7 +228,7 @@ impl Files {
         if let Ok(mut held) = self.held.lock() {
             held.released.clear();
         }
-        let referenced = match &self.store {
+        let referenced = match self.store() {
             Some(store) => store.file_hashes().map_err(|e| e.to_string())?,
             None => HashSet::new(),
         };

@@ -26,7 +26,7 @@ const DOCUMENT: &str = "entity Document {\n    title: text\n    scan: file @type
 const ATTACHMENT: &str = "entity Attachment {\n    doc: file\n}\n";
 
 const DOCUMENTS: &str = "route POST {\n    d = Document { title: body.title, scan: body.scan }\n    save d\n    response { status: 201, body: d }\n}\n\nroute GET {\n    Document.all\n}\n";
-const ONE_DOCUMENT: &str = "id = to_int(params.id) ?? not_found()\nd = Document.find(id) ?? not_found()\n\nroute GET {\n    { name: d.scan.name, size: d.scan.size, type: d.scan.type, extension: d.scan.extension, hash: d.scan.hash, url: d.scan.url, shown: \"{d.scan}\" }\n}\n\nroute DELETE {\n    destroy d\n    none\n}\n";
+const ONE_DOCUMENT: &str = "id = to_int(params.id) ?? not_found()\nd = Document.find(id) ?? not_found()\n\nroute GET {\n    { name: d.scan.name, size: d.scan.size, type: d.scan.type, extension: d.scan.extension, hash: d.scan.hash, url: d.scan.url, shown: \"{d.scan}\" }\n}\n\nroute DELETE {\n    destroy d\n    none\n}\n\nroute PUT {\n    d.scan = body.scan\n    save d\n    d.history.map(v => v.scan.name)\n}\n";
 const ATTACHMENTS: &str = "route POST {\n    a = Attachment { doc: body.doc }\n    save a\n    response { status: 201, body: a }\n}\n";
 const PEEK: &str = "route POST {\n    f = body.doc\n    { name: f.name, size: f.size, type: f.type, hash: f.hash }\n}\n";
 const PHOTOS: &str = "route POST {\n    validate {\n        caption: text @required\n        photo: file @types(\"image/*\") @max_size(\"1KB\")\n    }\n    { caption: body.caption, type: body.photo.type, size: body.photo.size }\n}\n";
@@ -806,4 +806,56 @@ fn validate_blocks_check_uploaded_files() {
     );
     assert_eq!(missing.status, 400, "{}", missing.text());
     assert_eq!(missing.json()["fields"]["photo"], "photo is required");
+}
+
+#[test]
+fn a_replaced_file_stays_while_the_rows_history_refers_to_it() {
+    let server = app(options());
+    let old = pdf("old");
+    let new = pdf("new");
+    let saved = upload(
+        &server,
+        "/api/documents",
+        &[
+            Part {
+                name: "title",
+                file: None,
+                bytes: b"Lease",
+            },
+            Part {
+                name: "scan",
+                file: Some("v1.pdf"),
+                bytes: &old,
+            },
+        ],
+    );
+    assert_eq!(saved.status, 201, "{}", saved.text());
+    let old_url = saved.json()["scan"]["url"].as_str().unwrap().to_string();
+    let id = saved.json()["id"].as_i64().unwrap();
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let replaced = send(
+        &server,
+        "PUT",
+        &format!("/api/documents/{id}"),
+        &[("Content-Type", &content_type)],
+        &multipart(&[Part {
+            name: "scan",
+            file: Some("v2.pdf"),
+            bytes: &new,
+        }]),
+    );
+    assert_eq!(replaced.status, 200, "{}", replaced.text());
+    // Every version keeps its own file.
+    assert_eq!(replaced.json(), serde_json::json!(["v1.pdf", "v2.pdf"]));
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut both = vec![sha256(&old), sha256(&new)];
+    both.sort();
+    assert_eq!(blobs(&server), both);
+    assert_eq!(get(&server, &old_url, &[]).body, old);
+    // Destroying the row erases its history, and both files go.
+    let gone = send(&server, "DELETE", &format!("/api/documents/{id}"), &[], b"");
+    assert_eq!(gone.status, 204, "{}", gone.text());
+    wait_until("both versions' files are collected", || {
+        blobs(&server).is_empty()
+    });
 }
