@@ -220,6 +220,9 @@ pub fn from_datum(ty: &FieldType, datum: &Datum) -> Value {
         (_, Datum::Bool(b)) => Value::Bool(*b),
         (_, Datum::Int(i)) | (_, Datum::Ref(i)) => Value::Int(*i),
         (_, Datum::Number(n)) => Value::Number(*n),
+        // A file column holds the file's parts as JSON (services.md §2).
+        (FieldType::File, Datum::Text(t)) => flin_vm::file::FileParts::from_stored(t)
+            .map_or_else(|| Value::text(t.as_ref()), |file| file.to_value()),
         (_, Datum::Text(t)) => Value::text(t.as_ref()),
         (_, Datum::Time(t)) => Value::Time(*t),
         (_, Datum::Duration(d)) => Value::Duration(*d),

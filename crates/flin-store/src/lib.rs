@@ -10,6 +10,7 @@ mod auto_index;
 mod columns;
 mod db;
 mod error;
+mod files;
 mod jobs;
 mod query;
 mod row;

@@ -37,7 +37,9 @@ fn check_field(field: &FieldDef, value: &Datum) -> Option<String> {
 
 fn type_mismatch(field: &FieldDef, value: &Datum) -> Option<String> {
     let ok = match (&field.ty, value) {
-        (FieldType::Text | FieldType::SemanticText | FieldType::File, Datum::Text(_)) => true,
+        (FieldType::Text | FieldType::SemanticText, Datum::Text(_)) => true,
+        // A file is stored as its parts in JSON; any other text is not a file.
+        (FieldType::File, Datum::Text(t)) => crate::files::parts(t).is_some(),
         (FieldType::Int, Datum::Int(_)) => true,
         (FieldType::Number, Datum::Number(_) | Datum::Int(_)) => true,
         (FieldType::Bool, Datum::Bool(_)) => true,
@@ -64,6 +66,9 @@ fn type_mismatch(field: &FieldDef, value: &Datum) -> Option<String> {
         _ => false,
     };
     (!ok).then(|| {
+        if matches!(field.ty, FieldType::File) {
+            return format!("{} must be a file, not {}", field.name, describe(value));
+        }
         format!(
             "{} must be {}, not {}",
             field.name,
@@ -175,7 +180,58 @@ fn check_rule(name: &str, rule: &Rule, value: &Datum) -> Option<String> {
                 format!("{name} must be one of {}", list.join(", "))
             })
         }
-        Rule::Types(_) | Rule::MaxSize(_) => None,
+        Rule::Types(allowed) => {
+            let file = crate::files::parts(text?)?;
+            let found = file.content_type.as_str();
+            let fits = allowed.iter().any(|pattern| type_matches(pattern, found));
+            (!fits).then(|| {
+                format!(
+                    "{name} must be of type {}; the file is {found}",
+                    allowed.join(", ")
+                )
+            })
+        }
+        Rule::MaxSize(max) => {
+            let file = crate::files::parts(text?)?;
+            (file.size > *max).then(|| {
+                format!(
+                    "{name} must be at most {}; the file is {}",
+                    show_size(*max),
+                    show_size(file.size)
+                )
+            })
+        }
+    }
+}
+
+/// `image/*` matches `image/png`; `application/pdf` only itself.
+fn type_matches(pattern: &str, found: &str) -> bool {
+    let pattern = pattern.trim().to_ascii_lowercase();
+    let found = found.to_ascii_lowercase();
+    match pattern.strip_suffix("/*") {
+        Some(family) => found
+            .split_once('/')
+            .is_some_and(|(major, _)| major == family),
+        None => pattern == "*/*" || pattern == found,
+    }
+}
+
+/// A size in the words of `@max_size`: `20 MB`, `512 KB`, `300 bytes`.
+fn show_size(bytes: i64) -> String {
+    const KB: i64 = 1024;
+    const MB: i64 = 1024 * 1024;
+    if bytes >= MB {
+        format!(
+            "{} MB",
+            show((bytes as f64 / MB as f64 * 10.0).round() / 10.0)
+        )
+    } else if bytes >= KB {
+        format!(
+            "{} KB",
+            show((bytes as f64 / KB as f64 * 10.0).round() / 10.0)
+        )
+    } else {
+        format!("{bytes} bytes")
     }
 }
 

@@ -62,6 +62,12 @@ pub fn write_value(out: &mut String, value: &Value, nested: bool) {
             out.push('}');
         }
         Value::Entity(entity) => out.push_str(&crate::entity::display(entity)),
+        // A file shows as its name.
+        Value::Record(_) if crate::file::parts(value).is_some() => {
+            if let Some(file) = crate::file::parts(value) {
+                out.push_str(&file.name);
+            }
+        }
         Value::Record(record) => {
             out.push('{');
             for (idx, (name, value)) in record

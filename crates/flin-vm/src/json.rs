@@ -47,6 +47,9 @@ pub fn to_json_value(value: &Value) -> serde_json::Value {
             J::Object(object)
         }
         Value::Entity(entity) => crate::entity::to_json(entity),
+        Value::Record(_) if crate::file::parts(value).is_some() => {
+            crate::file::to_json(value).unwrap_or(J::Null)
+        }
         Value::Record(record) => {
             let mut object = serde_json::Map::new();
             for (name, value) in record.shape.iter().zip(record.values.borrow().iter()) {

@@ -17,6 +17,7 @@ pub mod cycles;
 pub mod display;
 pub mod entity;
 pub mod error;
+pub mod file;
 pub mod frames;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;

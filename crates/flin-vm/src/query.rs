@@ -67,6 +67,13 @@ pub fn datum(value: &Value) -> Result<Datum, RuntimeError> {
         Value::Duration(d) => Datum::Duration(*d),
         Value::Time(t) => Datum::Time(*t),
         Value::Text(t) => Datum::Text(t.as_str().into()),
+        // A file is stored as its parts in JSON (services.md §2).
+        Value::Record(_) if crate::file::parts(value).is_some() => {
+            match crate::file::parts(value) {
+                Some(file) => Datum::Text(file.to_json().to_string().into()),
+                None => Datum::None,
+            }
+        }
         Value::Enum(e) if e.payload.is_empty() => Datum::Enum(e.variant.as_str().into()),
         Value::List(items) => Datum::List(
             items

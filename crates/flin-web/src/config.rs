@@ -1,7 +1,7 @@
 //! `flin.toml` (cli.md §2), all optional: `[server] port host max_body request_timeout
 //! max_connections header_timeout idle_timeout request_memory max_inflight_bodies
 //! per_client trusted_proxies`, `[session] idle max_age secure`, `[database]
-//! durability`, `[security] headers csp`, `[live] max_event`. Every key can be
+//! durability`, `[uploads] max_size`, `[security] headers csp`, `[live] max_event`. Every key can be
 //! overridden by an environment variable (`FLIN_SERVER_PORT=8080`; a list as
 //! `FLIN_SERVER_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`), and `--port` overrides both.
 
@@ -144,6 +144,7 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         // The store reads it from the environment.
         options.durability = durability;
     }
+    size("uploads", "max_size", &mut options.uploads_max_size)?;
     if let Some(size) = setting("live", "max_event") {
         options.live.max_event = parse_size(&size).filter(|n| *n >= 1024).ok_or_else(|| {
             bad(

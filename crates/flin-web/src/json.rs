@@ -13,6 +13,9 @@ use crate::unit::{RequestData, ResponseData};
 
 /// `body` in a route: decoded by content type.
 pub fn request_body(request: &RequestData) -> Value {
+    if let Some(uploads) = &request.uploads {
+        return uploads.body();
+    }
     if request.body.is_empty() {
         return Value::None;
     }

@@ -1,15 +1,18 @@
 //! The web: the axum server behind `flin dev` and `flin start`, file-based routing,
 //! server-rendered pages that stay live in the browser, API routes, middleware, guards,
-//! sessions, static files (spec/web.md). Still to come: uploads and WebSockets.
+//! sessions, static files (spec/web.md), file uploads (spec/services.md §2). Still to
+//! come: WebSockets.
 //!
 //! Invariant: only this crate knows HTTP. FLIN code never runs on the async reactor: a
 //! request becomes a unit of work handed to a pool of VM worker threads.
 
+mod blobs;
 mod config;
 mod connections;
 mod csrf;
 mod dev;
 mod error_page;
+mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 mod host;
@@ -25,6 +28,7 @@ mod session;
 mod static_files;
 pub mod testing;
 mod unit;
+mod uploads;
 mod validate;
 mod workers;
 

@@ -65,6 +65,8 @@ pub struct Options {
     pub per_client: usize,
     /// `jobs.timeout`: how long one run of a job may take (10 min).
     pub job_timeout: Duration,
+    /// `uploads.max_size`: one uploaded file, in bytes.
+    pub uploads_max_size: usize,
 }
 
 impl Default for Options {
@@ -92,6 +94,7 @@ impl Default for Options {
             max_inflight_bodies: 256 * 1024 * 1024,
             per_client: 8,
             job_timeout: Duration::from_secs(600),
+            uploads_max_size: 25 * 1024 * 1024,
         }
     }
 }
@@ -109,6 +112,8 @@ pub(crate) struct Live {
     pub build: u64,
     /// Dropped with the build: its job scheduler stops.
     _jobs: Option<crossbeam_channel::Sender<()>>,
+    /// Uploaded files (none while the project does not compile).
+    pub files: Option<Arc<crate::files::Files>>,
 }
 
 impl Live {
@@ -149,6 +154,7 @@ impl Live {
             sessions,
             build,
             _jobs: jobs,
+            files: Some(app.files.clone()),
         }
     }
 
@@ -170,6 +176,7 @@ impl Live {
             )),
             build: 0,
             _jobs: None,
+            files: None,
         }
     }
 }
@@ -195,6 +202,7 @@ pub(crate) struct Shared {
     time_limit: Duration,
     /// Bytes of request bodies that may be held at once (`server.max_inflight_bodies`).
     bodies: Arc<tokio::sync::Semaphore>,
+    uploads: crate::uploads::UploadLimits,
 }
 
 impl Shared {
@@ -260,6 +268,8 @@ pub struct App {
     /// What opening the database changed (schema changes, search indexes built or
     /// dropped): the server logs them as it starts.
     pub opened: Vec<String>,
+    /// Uploaded files: their blobs, URLs and collection.
+    pub files: Arc<crate::files::Files>,
 }
 
 /// Builds the route table and opens the database of a checked, compiled project.
@@ -328,7 +338,9 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
                 .collect()
         })
         .unwrap_or_default();
+    let files = crate::files::Files::open(root, store.clone(), &session_key)?;
     Ok(App {
+        files,
         built,
         table,
         store,
@@ -363,6 +375,11 @@ pub async fn serve(
         clients: std::sync::Mutex::new(HashMap::new()),
         per_client: options.per_client.clamp(1, workers - 1),
         time_limit: options.time_limit,
+        uploads: crate::uploads::UploadLimits {
+            max_file: options.uploads_max_size as u64,
+            max_text: options.max_body as u64,
+            idle: options.body_timeout,
+        },
         bodies: Arc::new(tokio::sync::Semaphore::new(
             options
                 .max_inflight_bodies
@@ -575,6 +592,9 @@ async fn answer(
         "/_flin/session" if method == Method::POST => {
             return crate::live::socket::session(shared, &request);
         }
+        _ if path.starts_with("/_flin/files/") => {
+            return crate::files::serve(live.files.clone(), request).await;
+        }
         // For load balancers and monitors: answers while every worker is busy.
         "/_flin/health" => {
             return plain(ResponseData::json(
@@ -612,7 +632,18 @@ async fn answer(
     let params = found.params;
     let headers = request.headers().clone();
     let query = uri.query().map(crate::json::form_pairs).unwrap_or_default();
-    let reading = read_body(shared, request.into_body());
+    // A multipart body streams to disk as it comes (services.md §2).
+    let mut uploads = None;
+    let mut body = request.into_body();
+    if crate::uploads::is_multipart(&headers) {
+        let files = live.files.as_ref();
+        let stream = std::mem::replace(&mut body, Body::empty());
+        match crate::uploads::receive(files, &headers, stream, shared.uploads).await {
+            Ok(received) => uploads = Some(Arc::new(received)),
+            Err(response) => return refused(&live, peer, request_id, headers, response).await,
+        }
+    }
+    let reading = read_body(shared, body);
     let (body, _held) = match tokio::time::timeout(shared.body_timeout, reading).await {
         Ok(Ok(read)) => read,
         Ok(Err(refusal)) => {
@@ -663,6 +694,7 @@ async fn answer(
         raw_query: uri.query().unwrap_or("").to_string(),
         retry: false,
         secure,
+        uploads,
     };
     let Some(_slot) = shared.client_slot(peer.ip()).await else {
         return plain(ResponseData::error(

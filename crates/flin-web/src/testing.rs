@@ -61,6 +61,7 @@ impl TestApp for TestServer {
             self.options.session.clone(),
         ));
         let site = self.parts.clone().with_store(store, sessions).site(program);
+        crate::files::Files::sign_urls_on_this_thread(&self.app.files);
         let mut cookies: Vec<(String, String)> = Vec::new();
         let mut next_id = 0u64;
         Box::new(move |call: &HttpCall| {
@@ -108,6 +109,7 @@ impl TestApp for TestServer {
                 raw_query,
                 retry: false,
                 secure: false,
+                uploads: None,
             };
             let response = crate::unit::handle(&site, found.route, request);
             for (name, value) in &response.headers {

@@ -38,6 +38,9 @@ pub struct RequestData {
     pub retry: bool,
     /// It came over HTTPS (directly, or as a trusted proxy says).
     pub secure: bool,
+    /// A `multipart/form-data` body, received (its files stored, held until the
+    /// request is over); `body` is empty then.
+    pub uploads: Option<Arc<crate::uploads::Received>>,
 }
 
 impl RequestData {

@@ -14,6 +14,11 @@ use serde_json::Value as J;
 pub fn body(fields: &EntityDef, body: &Value) -> (Vec<Datum>, Value, Vec<(String, String)>) {
     let object = match body {
         Value::Json(json) => json.as_object().cloned().unwrap_or_default(),
+        // A multipart body: its texts and files (services.md §2).
+        Value::Map(_) => match flin_vm::json::to_json_value(body) {
+            J::Object(object) => object,
+            _ => serde_json::Map::new(),
+        },
         _ => serde_json::Map::new(),
     };
     let mut data = Vec::with_capacity(fields.fields.len());
@@ -95,9 +100,12 @@ fn read(ty: &FieldType, json: &J) -> Result<Datum, &'static str> {
         (FieldType::List(_) | FieldType::RefList(_), _) => return Err("a list"),
         (FieldType::Text | FieldType::SemanticText, J::String(s)) => Datum::Text(s.as_str().into()),
         (FieldType::Text | FieldType::SemanticText, _) => return Err("a text"),
-        // Times, durations, money, files and references are written as texts (or ids).
+        // Times, durations, money and references are written as texts (or ids).
         (_, J::String(s)) => Datum::Text(s.as_str().into()),
         (FieldType::Ref(_), J::Number(n)) => Datum::Int(n.as_i64().ok_or("an id")?),
+        // An uploaded file, as its parts (the store checks it is one).
+        (FieldType::File, J::Object(_)) => Datum::Text(json.to_string().into()),
+        (FieldType::File, _) => return Err("a file"),
         (_, _) => return Err("a text"),
     })
 }

@@ -218,7 +218,11 @@ pub(crate) fn start(
     // Commits anywhere refresh the live views that read what changed.
     if let Some(store) = &app.store {
         let hub = hub.clone();
-        store.on_commit(Arc::new(move |entities: &[String]| hub.committed(entities)));
+        let files = app.files.clone();
+        store.on_commit(Arc::new(move |entities: &[String]| {
+            hub.committed(entities);
+            files.committed(entities);
+        }));
     }
     let views = Arc::new(
         (0..workers)
@@ -235,10 +239,12 @@ pub(crate) fn start(
         let hub = hub.clone();
         let views = views.clone();
         let fault_injection = options.fault_injection;
+        let files = app.files.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("flin-vm-{index}"))
             .stack_size(256 * 1024 * 1024)
             .spawn(move || {
+                crate::files::Files::sign_urls_on_this_thread(&files);
                 let program = Rc::new(Program::load(parts.code.clone()));
                 let mut worker = Worker {
                     site: parts.site(program),

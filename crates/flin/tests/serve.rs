@@ -123,7 +123,10 @@ fn start_logs_json_with_request_ids_and_keeps_its_data_private() {
         let entry: serde_json::Value =
             serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
         // What opening the database did is logged at start-up, with no request id.
-        if entry["msg"].as_str().is_some_and(|m| m.starts_with("database: ")) {
+        if entry["msg"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("database: "))
+        {
             continue;
         }
         assert_eq!(entry["id"], id.as_str(), "{line}");

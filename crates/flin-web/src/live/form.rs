@@ -22,8 +22,11 @@ pub fn posted_handler(site: &Site, request: &RequestData) -> Option<String> {
     site.signer.read_form_field(&request.path, &field)
 }
 
-/// The posted fields of an urlencoded form.
+/// The posted fields of an urlencoded form (the texts of a multipart one).
 pub fn fields(request: &RequestData) -> Vec<(String, String)> {
+    if let Some(uploads) = &request.uploads {
+        return uploads.texts();
+    }
     let urlencoded = request.headers.iter().any(|(k, v)| {
         k == "content-type"
             && v.to_ascii_lowercase()
