@@ -107,6 +107,9 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
     )?;
     count("server", "per_client", &mut options.per_client)?;
     duration("jobs", "timeout", &mut options.job_timeout)?;
+    size("ws", "max_message", &mut options.ws.max_message)?;
+    duration("ws", "ping", &mut options.ws.ping)?;
+    duration("ws", "timeout", &mut options.ws.timeout)?;
     if let Some(list) = setting("server", "trusted_proxies") {
         options.trusted_proxies = list
             .split(',')

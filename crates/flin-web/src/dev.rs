@@ -123,7 +123,7 @@ fn rebuild(
                     eprintln!("{err}");
                     Live::failed(err)
                 }
-                Ok(app) => Live::new(&app, options, workers, &shared.hub, build),
+                Ok(app) => Live::new(&app, options, workers, &shared.hub, &shared.sockets, build),
             },
         },
     };

@@ -45,6 +45,10 @@ pub struct WebHost<'s> {
     pub(crate) extra_context: Vec<(String, Value)>,
     /// The page is live by its own code (handlers, `bind`, live values).
     pub(crate) live: bool,
+    /// The `ws` connection whose event this unit handles.
+    pub(crate) connection: Option<u64>,
+    /// `send`, `join`, `leave`, `broadcast`: done after the unit commits.
+    pub(crate) socket_ops: Vec<flin_vm::SocketOp>,
 }
 
 impl<'s> WebHost<'s> {
@@ -73,6 +77,39 @@ impl<'s> WebHost<'s> {
             event: None,
             extra_context: Vec::new(),
             live: false,
+            connection: None,
+            socket_ops: Vec::new(),
+        }
+    }
+
+    /// The unit of work ended: what it sent to sockets is delivered when it was kept.
+    pub fn after_unit(&mut self, kept: bool) {
+        let ops = std::mem::take(&mut self.socket_ops);
+        if !kept {
+            return;
+        }
+        let sockets = &self.site.sockets;
+        for op in ops {
+            match op {
+                flin_vm::SocketOp::Send(value) => {
+                    if let Some(id) = self.connection {
+                        sockets.send(id, value.to_string());
+                    }
+                }
+                flin_vm::SocketOp::Join(room) => {
+                    if let Some(id) = self.connection {
+                        sockets.join(id, &room);
+                    }
+                }
+                flin_vm::SocketOp::Leave(room) => {
+                    if let Some(id) = self.connection {
+                        sockets.leave(id, &room);
+                    }
+                }
+                flin_vm::SocketOp::Broadcast(room, value) => {
+                    sockets.broadcast(&room, &value.to_string());
+                }
+            }
         }
     }
 
@@ -298,6 +335,21 @@ impl Host for WebHost<'_> {
         Ok(())
     }
 
+    fn socket(&mut self, op: flin_vm::SocketOp) -> Result<(), RuntimeError> {
+        if self.connection.is_none() && !matches!(op, flin_vm::SocketOp::Broadcast(..)) {
+            let name = match op {
+                flin_vm::SocketOp::Send(_) => "send",
+                flin_vm::SocketOp::Join(_) => "join",
+                _ => "leave",
+            };
+            return Err(RuntimeError::runtime(format!(
+                "`{name}` works inside the handlers of a `ws` block (a connection); use `broadcast(room, value)` elsewhere"
+            )));
+        }
+        self.socket_ops.push(op);
+        Ok(())
+    }
+
     fn context(&mut self, name: &str) -> Value {
         // The request's own values are built once per request (the body parsed once),
         // however often the code reads them.
@@ -403,6 +455,13 @@ impl WebHost<'_> {
                 },
             },
             "event" => self.event.clone().unwrap_or(Value::None),
+            "connection" => match self.connection {
+                Some(id) => Value::record(
+                    std::rc::Rc::from([flin_syntax::Symbol::intern("id")]),
+                    vec![Value::text(id.to_string())],
+                ),
+                None => Value::None,
+            },
             slot if slot.starts_with("slot:") => match self.components.last() {
                 Some((Value::Map(props), _)) => {
                     let key = Key(Value::text(format!("${slot}")));

@@ -35,6 +35,8 @@ pub struct Route {
     pub methods: Vec<(String, u32)>,
     /// Whether it holds markup: a `GET` renders it.
     pub page: bool,
+    /// Whether it holds a `ws` block: a WebSocket upgrade opens a connection.
+    pub socket: bool,
 }
 
 impl Route {
@@ -226,6 +228,7 @@ mod tests {
 
     fn route(source: &str) -> Route {
         Route {
+            socket: false,
             file: FileId(0),
             source: source.into(),
             segments: segments_of(source).unwrap_or_default(),

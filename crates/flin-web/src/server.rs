@@ -65,6 +65,8 @@ pub struct Options {
     pub per_client: usize,
     /// `jobs.timeout`: how long one run of a job may take (10 min).
     pub job_timeout: Duration,
+    /// `[ws]`: limits and timers of WebSockets.
+    pub ws: crate::sockets::SocketSettings,
     /// `uploads.max_size`: one uploaded file, in bytes.
     pub uploads_max_size: usize,
 }
@@ -94,6 +96,7 @@ impl Default for Options {
             max_inflight_bodies: 256 * 1024 * 1024,
             per_client: 8,
             job_timeout: Duration::from_secs(600),
+            ws: crate::sockets::SocketSettings::default(),
             uploads_max_size: 25 * 1024 * 1024,
         }
     }
@@ -122,6 +125,7 @@ impl Live {
         options: &Options,
         workers: usize,
         hub: &Arc<LiveHub>,
+        sockets: &Arc<crate::sockets::Sockets>,
         build: u64,
     ) -> Live {
         let sessions = Arc::new(crate::session::Sessions::new(
@@ -129,7 +133,7 @@ impl Live {
             app.session_store.clone(),
             options.session.clone(),
         ));
-        let pool = crate::workers::start(app, options, workers, hub, build, &sessions);
+        let pool = crate::workers::start(app, options, workers, hub, build, &sessions, sockets);
         let mut jobs = None;
         if !app.built.code.jobs.is_empty() {
             if let Some(store) = app.session_store.database() {
@@ -194,6 +198,9 @@ pub(crate) struct Shared {
     csp: HeaderValue,
     /// The live views of every build, and the commits they follow.
     pub hub: Arc<LiveHub>,
+    /// The `ws` connections of every build, and their rooms.
+    pub sockets: Arc<crate::sockets::Sockets>,
+    pub socket_settings: crate::sockets::SocketSettings,
     pub live_settings: LiveSettings,
     trusted_proxies: Vec<std::net::IpAddr>,
     /// Units of work running for each client address (`server.per_client`).
@@ -299,6 +306,7 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
                 .map(|r| (r.method.clone(), r.function))
                 .collect(),
             page: code.renders.contains(file),
+            socket: code.sockets.iter().any(|s| s.file == *file),
         });
     }
     let table = RouteTable::new(routes)?;
@@ -366,10 +374,13 @@ pub async fn serve(
         .saturating_mul(2)
         .max(4);
     let hub = Arc::new(LiveHub::new());
-    let live = Live::new(&app, &options, workers, &hub, 1);
+    let sockets = Arc::new(crate::sockets::Sockets::default());
+    let live = Live::new(&app, &options, workers, &hub, &sockets, 1);
     let public = app.root.join("public");
     let shared = Arc::new(Shared {
         hub,
+        sockets: sockets.clone(),
+        socket_settings: options.ws.clone(),
         live_settings: options.live.clone(),
         trusted_proxies: options.trusted_proxies.clone(),
         clients: std::sync::Mutex::new(HashMap::new()),
@@ -462,7 +473,13 @@ pub async fn serve(
         header_timeout: options.header_timeout,
         idle_timeout: options.idle_timeout,
     };
-    crate::connections::serve(listener, router, limits, shutdown_signal()).await;
+    // Stopping closes every WebSocket (1001) as the HTTP connections drain.
+    let sockets_at_stop = sockets.clone();
+    let stopping = async move {
+        shutdown_signal().await;
+        sockets_at_stop.close_all();
+    };
+    crate::connections::serve(listener, router, limits, stopping).await;
     drop(watcher);
     crate::logs::line(
         options.dev,
@@ -629,6 +646,19 @@ async fn answer(
         .iter()
         .position(|r| std::ptr::eq(r, found.route))
         .unwrap_or(usize::MAX);
+    if found.route.socket && crate::sockets::is_upgrade(&request) {
+        return crate::sockets::upgrade(
+            shared.clone(),
+            live.clone(),
+            route_index,
+            found.params,
+            peer,
+            secure,
+            request_id.to_string(),
+            request,
+        )
+        .await;
+    }
     let params = found.params;
     let headers = request.headers().clone();
     let query = uri.query().map(crate::json::form_pairs).unwrap_or_default();

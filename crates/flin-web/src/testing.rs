@@ -36,7 +36,8 @@ impl TestServer {
             app.session_store.clone(),
             options.session.clone(),
         ));
-        let parts = SiteParts::new(&app, &options, 1, &sessions);
+        let sockets = Arc::new(crate::sockets::Sockets::default());
+        let parts = SiteParts::new(&app, &options, 1, &sessions, &sockets);
         Ok(TestServer {
             app,
             parts,

@@ -105,6 +105,8 @@ pub struct Site {
     pub routes: Arc<RouteTable>,
     /// `app/_error.flin`, the app's error page for browsers.
     pub error_page: Option<flin_diagnostics::FileId>,
+    /// The app's WebSocket connections and rooms.
+    pub sockets: Arc<crate::sockets::Sockets>,
 }
 
 /// What a request runs after its file's top-level code.
@@ -314,7 +316,13 @@ where
     T: Succeeds,
 {
     let Some(store) = &site.store else {
-        return work(host);
+        let outcome = work(host);
+        let keep = match &outcome {
+            Ok(value) => value.succeeds(),
+            Err(err) => err.kind == "redirect",
+        };
+        host.after_unit(keep);
+        return outcome;
     };
     let unit = if write {
         store.unit()
@@ -332,10 +340,13 @@ where
                 Ok(value) => value.succeeds(),
                 Err(err) => err.kind == "redirect",
             };
-            match db_host.finish(keep) {
+            let result = match db_host.finish(keep) {
                 Err(err) if keep => Err(store_error(err)),
                 _ => outcome,
-            }
+            };
+            // What the unit sent to sockets goes after its commit, or not at all.
+            host.after_unit(keep && result.is_ok());
+            result
         }
     }
 }

@@ -28,8 +28,10 @@ pub(crate) struct Job {
     pub answered: Option<ResponseData>,
 }
 
-/// Work for one worker: its live views.
+/// Work for one worker: its live views and its WebSocket connections.
 pub enum WorkerWork {
+    /// An event of a `ws` connection held by this worker.
+    Socket(Box<crate::sockets::SocketWork>),
     /// A socket sent its view token: make the view.
     Mount(Box<Mount>),
     /// An event of a view: run its handler (`data`: `event` from the browser).
@@ -49,6 +51,7 @@ impl WorkerWork {
     /// The view it is for.
     pub fn view(&self) -> u64 {
         match self {
+            WorkerWork::Socket(_) => 0,
             WorkerWork::Mount(mount) => mount.view,
             WorkerWork::Event { view, .. }
             | WorkerWork::Refresh { view }
@@ -116,6 +119,7 @@ pub(crate) struct SiteParts {
     build: u64,
     routes: Arc<RouteTable>,
     error_page: Option<flin_diagnostics::FileId>,
+    sockets: Arc<crate::sockets::Sockets>,
 }
 
 impl SiteParts {
@@ -124,6 +128,7 @@ impl SiteParts {
         options: &Options,
         build: u64,
         sessions: &Arc<crate::session::Sessions>,
+        sockets: &Arc<crate::sockets::Sockets>,
     ) -> SiteParts {
         let code = app.built.code.clone();
         let sources = &app.built.project.sources;
@@ -166,6 +171,7 @@ impl SiteParts {
                 routes: app.table.routes.clone(),
             }),
             error_page,
+            sockets: sockets.clone(),
         }
     }
 
@@ -199,6 +205,7 @@ impl SiteParts {
             build: self.build,
             routes: self.routes,
             error_page: self.error_page,
+            sockets: self.sockets,
         }
     }
 }
@@ -211,10 +218,11 @@ pub(crate) fn start(
     hub: &Arc<LiveHub>,
     build: u64,
     sessions: &Arc<crate::session::Sessions>,
+    sockets: &Arc<crate::sockets::Sockets>,
 ) -> Pool {
     let (requests, receiver) = crossbeam_channel::unbounded::<Job>();
     let (runs, due) = crossbeam_channel::unbounded::<Box<crate::jobs::ScheduledRun>>();
-    let parts = SiteParts::new(app, options, build, sessions);
+    let parts = SiteParts::new(app, options, build, sessions, sockets);
     // Commits anywhere refresh the live views that read what changed.
     if let Some(store) = &app.store {
         let hub = hub.clone();
@@ -367,6 +375,7 @@ impl Worker {
         let hub = &self.hub;
         let private = &self.private;
         let run = std::panic::AssertUnwindSafe(|| match work {
+            WorkerWork::Socket(work) => crate::sockets::run_event(site, *work),
             WorkerWork::Mount(mount) => {
                 let id = mount.view;
                 if let Some(view) = LiveView::mount(site, hub, *mount) {
