@@ -281,6 +281,15 @@ impl Drop for Files {
         // The collector sees its files gone and ends.
         let (_, signal) = &*self.wake;
         signal.notify_all();
+        // The scratch folder of an app on an in-memory database (`prepare`) goes with it.
+        let scratch = self.temp_dir.parent().and_then(Path::parent);
+        if let Some(scratch) = scratch.filter(|dir| {
+            dir.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(crate::server::MEMORY_FILES))
+        }) {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
     }
 }
 

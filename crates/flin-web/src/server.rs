@@ -279,6 +279,10 @@ pub struct App {
     pub files: Arc<crate::files::Files>,
 }
 
+/// The folder name (in the system's temp folder) where an app on an in-memory database
+/// keeps uploaded files while it runs.
+pub(crate) const MEMORY_FILES: &str = "flin-memory-";
+
 /// Builds the route table and opens the database of a checked, compiled project.
 pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
     let code = &built.code;
@@ -346,7 +350,19 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
                 .collect()
         })
         .unwrap_or_default();
-    let files = crate::files::Files::open(root, store.clone(), &session_key)?;
+    // An app on an in-memory database (tests) keeps its files apart too: its
+    // collector must never see the project's own blobs, which its rows do not name.
+    let files_root = if memory {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        std::env::temp_dir().join(format!(
+            "{MEMORY_FILES}{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ))
+    } else {
+        root.to_path_buf()
+    };
+    let files = crate::files::Files::open(&files_root, store.clone(), &session_key)?;
     Ok(App {
         files,
         built,

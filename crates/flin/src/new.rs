@@ -17,6 +17,10 @@ pub fn template(name: &str) -> Vec<(&'static str, &'static str)> {
                 include_str!("../../../examples/todo/app/api/todos.flin"),
             ),
             (
+                "tests/api.flin",
+                include_str!("../../../examples/todo/tests/api.flin"),
+            ),
+            (
                 "app/index.flin",
                 include_str!("../../../examples/todo/app/index.flin"),
             ),

@@ -256,3 +256,28 @@ fn the_server_runs_jobs_on_schedule_records_them_and_survives_failures() {
         "{log}"
     );
 }
+
+/// The examples' own tests pass, as their READMEs say, and leave nothing in the
+/// examples' folders (tests run on in-memory databases).
+#[test]
+fn the_examples_tests_pass() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for example in ["todo", "notes", "photos"] {
+        let dir = examples.join(example);
+        let had_data = dir.join(".flindb").exists();
+        let output = flin(&["test", "."], &dir);
+        let out = stdout(&output);
+        assert!(
+            output.status.success(),
+            "{example}: {out}\n{}",
+            stderr(&output)
+        );
+        assert!(out.contains(" passed, 0 failed"), "{example}: {out}");
+        if !had_data {
+            assert!(
+                !dir.join(".flindb").exists(),
+                "{example}: `flin test` must not write into the project"
+            );
+        }
+    }
+}
