@@ -281,3 +281,38 @@ fn the_examples_tests_pass() {
         }
     }
 }
+
+/// A server stopped in the middle of a job: it stops at once, the run's writes are not
+/// kept, and the next start records the run as interrupted.
+#[test]
+fn a_server_stopped_mid_job_keeps_nothing_of_the_run() {
+    let dir = temp();
+    write(
+        dir.path(),
+        &[
+            ("entities/tick.flin", "entity Tick {\n    n: int\n}\n"),
+            (
+                "jobs/slow.flin",
+                "every 1.seconds {\n    save Tick { n: 1 }\n    while true { }\n}\n",
+            ),
+            (
+                "app/index.flin",
+                "route GET {\n    { ticks: Tick.count }\n}\n",
+            ),
+        ],
+    );
+    let (child, _, _log) = start(dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(1_800));
+    let stopping = std::time::Instant::now();
+    stop(child);
+    assert!(
+        stopping.elapsed() < std::time::Duration::from_secs(10),
+        "the server stops while a job runs"
+    );
+    let (child, address, _log) = start(dir.path());
+    let reply = http_get(&address, "/");
+    stop(child);
+    assert!(reply.contains("{\"ticks\":0}"), "{reply}");
+    let jobs = stdout(&flin(&["jobs", "."], dir.path()));
+    assert!(jobs.contains("interrupted"), "{jobs}");
+}
