@@ -4,7 +4,12 @@
 //!
 //! `ws_bench 127.0.0.1:3992 --idle 10000 --listeners 1000 --broadcasts 50 --pid <pid>`
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::time::{Duration, Instant};
 
