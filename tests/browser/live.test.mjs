@@ -490,3 +490,58 @@ test('a layout is live too: its handlers and values, beside the page\'s', async 
     await app.stop();
   }
 });
+
+// A 1×1 PNG.
+const DOT = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8ffff3f0005fe02fea7d6a4780000000049454e44ae426082',
+  'hex',
+);
+
+test('a file input with bind uploads the file, then a handler saves it', async () => {
+  const app = await serve({
+    'entities/photo.flin': 'entity Photo {\n    title: text\n    image: file @types("image/*")\n}\n',
+    'app/index.flin': `picked: file? = none
+title = ""
+photos = Photo.all
+
+fn add() {
+    if picked is file {
+        save Photo { title: title, image: picked }
+    }
+    picked = none
+    title = ""
+}
+
+<form submit={add()}>
+    <input bind={title} placeholder="Title">
+    <input type="file" bind={picked}>
+    <button>Add</button>
+</form>
+<p id="picked">{picked?.name ?? "nothing picked"} {picked?.type ?? ""}</p>
+<ul>
+    {for p in photos}
+        <li><img src={p.image.url} alt={p.title}>{p.title} ({p.image.size} bytes)</li>
+    {/for}
+</ul>
+`,
+  });
+  try {
+    const page = await open(app.url);
+    await live(page);
+    await page.fill('input[placeholder=Title]', 'A dot');
+    await page.setInputFiles('input[type=file]', { name: 'dot.png', mimeType: 'image/png', buffer: DOT });
+    await until(async () => (await text(page, '#picked')).trim() === 'dot.png image/png', 5000, 'the picked file');
+    await page.click('button');
+    await until(async () => (await page.locator('li img').count()) === 1, 5000, 'the saved photo');
+    assert.equal((await text(page, 'li')).trim(), `A dot (${DOT.length} bytes)`);
+    const src = await page.locator('li img').getAttribute('src');
+    const served = await page.request.get(new URL(src, app.url).toString());
+    assert.equal(served.status(), 200);
+    assert.equal(served.headers()['content-type'], 'image/png');
+    assert.deepEqual([...(await served.body())], [...DOT]);
+    assert.equal((await text(page, '#picked')).trim(), 'nothing picked');
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await app.stop();
+  }
+});

@@ -54,6 +54,7 @@ pub fn type_test(ty: &Ty) -> TypeTest {
             TypeTest::Record(fields.iter().map(|(n, t)| (*n, type_test(t))).collect())
         }
         Ty::Enum(name) => TypeTest::Enum(*name),
+        Ty::File => TypeTest::File,
         _ => TypeTest::Any,
     }
 }
@@ -1124,6 +1125,7 @@ impl ModuleCompiler<'_> {
                 "duration" => TypeTest::Duration,
                 "money" => TypeTest::Money,
                 "json" => TypeTest::Json,
+                "file" => TypeTest::File,
                 "none" => TypeTest::None,
                 "Option" => args.first().map_or(TypeTest::Any, |a| {
                     TypeTest::Optional(Box::new(self.ast_type_test(a)))

@@ -377,7 +377,8 @@ impl ModuleCompiler<'_> {
                 self.builtin_call("", "to_text", shown, 1);
                 self.emit_if_value(&value.value, shown, " checked");
             }
-            ("textarea" | "select", _) => {}
+            // A file input shows no value (browsers allow none).
+            ("textarea" | "select", _) | ("input", "file") => {}
             _ => {
                 self.emit_html(" value=\"");
                 let shown = self.b().temps(2);
@@ -739,6 +740,7 @@ fn bind_kind(ty: Option<&flin_check::Ty>, tag: &str, input_type: &str) -> String
         Some(Ty::Int) => "int",
         Some(Ty::Number) => "number",
         Some(Ty::Bool) => "bool",
+        Some(Ty::File) => "file",
         _ if tag == "input" && input_type == "checkbox" => "bool",
         _ => "text",
     };

@@ -170,6 +170,7 @@ pub fn convert(value: &Value, target: &TypeTest, path: &str) -> Result<Value, Ru
         (TypeTest::Duration | TypeTest::Money | TypeTest::Enum(_), _) => {
             return Err(mismatch("a value of that type"));
         }
+        (TypeTest::File, _) => return Err(mismatch("a file")),
     })
 }
 
@@ -199,6 +200,7 @@ pub fn is_type(value: &Value, test: &TypeTest) -> bool {
         (TypeTest::Money, Value::Money(_)) => true,
         (TypeTest::List(_), Value::List(_)) => true,
         (TypeTest::Map(_), Value::Map(_)) => true,
+        (TypeTest::File, value) => crate::file::parts(value).is_some(),
         (TypeTest::Record(_), Value::Record(_)) => true,
         (TypeTest::Enum(name), Value::Enum(e)) => e.enum_name == *name || e.variant == *name,
         // `x is Note`: an entity value of that type.

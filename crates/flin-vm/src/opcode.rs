@@ -400,6 +400,8 @@ pub enum TypeTest {
     Json,
     Optional(Box<TypeTest>),
     Enum(Symbol),
+    /// An uploaded file (services.md §2).
+    File,
     Any,
 }
 

@@ -28,6 +28,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::blobs::{BlobStore, LocalBlobs, is_hash};
+use crate::unit::ResponseData;
+use flin_vm::file::FileParts;
 
 /// The shortest time between two collections.
 pub const COLLECT_EVERY: Duration = Duration::from_millis(500);
@@ -46,6 +48,17 @@ pub struct Files {
     /// Types read from the bytes, by hash (a blob's bytes never change).
     types: Mutex<HashMap<String, String>>,
     wake: Arc<(Mutex<bool>, Condvar)>,
+    /// Blobs a live page uploaded (`bind` on a file input), by when: kept a while even
+    /// before a row refers to them, for the page's `save` to come.
+    picked: Mutex<HashMap<String, std::time::Instant>>,
+}
+
+/// How long a file picked on a live page is kept before a row must refer to it.
+const PICKED_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+thread_local! {
+    /// The app's files, on a worker thread (a live `bind` checks the seal of a file).
+    static THREAD_FILES: std::cell::RefCell<Option<Arc<Files>>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Blobs held by requests in progress.
@@ -138,6 +151,7 @@ impl Files {
             types: Mutex::new(HashMap::new()),
             // Collect once at start-up.
             wake: Arc::new((Mutex::new(true), Condvar::new())),
+            picked: Mutex::new(HashMap::new()),
         });
         start_collector(Arc::downgrade(&files), files.wake.clone());
         Ok(files)
@@ -162,10 +176,50 @@ impl Files {
 
     /// Makes this thread's `file` values carry URLs signed by this app.
     pub fn sign_urls_on_this_thread(files: &Arc<Files>) {
+        THREAD_FILES.with(|slot| *slot.borrow_mut() = Some(files.clone()));
         let files = files.clone();
         flin_vm::file::set_url_signer(Some(std::rc::Rc::new(move |hash: &str, name: &str| {
             files.url(hash, name)
         })));
+    }
+
+    /// The seal of a file a live page uploaded: the page sends it back with the bind,
+    /// and only files this server received are taken.
+    pub fn seal(&self, parts: &FileParts) -> String {
+        let text = format!(
+            "picked:{}/{}/{}/{}",
+            parts.hash, parts.size, parts.content_type, parts.name
+        );
+        mac_with(&self.key, text.as_bytes())
+            .map(|full| URL_SAFE_NO_PAD.encode(full.get(..16).unwrap_or(&full)))
+            .unwrap_or_default()
+    }
+
+    /// A file picked on a live page: kept for a while even before a row refers to it.
+    pub fn picked(&self, parts: &FileParts) {
+        if let Ok(mut picked) = self.picked.lock() {
+            let now = std::time::Instant::now();
+            picked.retain(|_, at| now.duration_since(*at) < PICKED_GRACE);
+            picked.insert(parts.hash.clone(), now);
+        }
+    }
+
+    /// The file of a live `bind` (`{name, size, type, hash, seal}`), when its seal is
+    /// this server's (checked on the worker thread).
+    pub fn unseal_on_this_thread(json: &serde_json::Value) -> Option<FileParts> {
+        let parts = FileParts::from_json(json)?;
+        let seal = json.get("seal")?.as_str()?;
+        THREAD_FILES.with(|slot| {
+            let files = slot.borrow().clone()?;
+            let expected = files.seal(&parts);
+            let same = expected.len() == seal.len()
+                && expected
+                    .bytes()
+                    .zip(seal.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0;
+            same.then_some(parts)
+        })
     }
 
     /// Takes the upload at `temp` as blob `hash` and holds it for the request.
@@ -234,8 +288,18 @@ impl Files {
         };
         let stored = self.blobs.list().map_err(|e| e.to_string())?;
         let mut deleted = Vec::new();
+        let picked: HashSet<String> = self
+            .picked
+            .lock()
+            .map(|p| {
+                p.iter()
+                    .filter(|(_, at)| at.elapsed() < PICKED_GRACE)
+                    .map(|(h, _)| h.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
         for hash in stored {
-            if referenced.contains(&hash) {
+            if referenced.contains(&hash) || picked.contains(&hash) {
                 continue;
             }
             let held = self.held.lock().map_err(|e| e.to_string())?;
@@ -656,4 +720,60 @@ mod tests {
         assert!(!inline("text/html"));
         assert!(!inline("application/octet-stream"));
     }
+}
+
+/// `POST /_flin/upload`: a file picked in a live page's `<input type="file" bind={…}>`,
+/// sent by the page's runtime (with upload progress) before the bind: streamed to a blob
+/// like any upload, kept a while for the page's `save`, answered with its parts and a
+/// seal the bind hands back. Same-origin only.
+pub async fn picked_upload(
+    files: Option<Arc<Files>>,
+    limits: crate::uploads::UploadLimits,
+    request: Request<Body>,
+) -> Response {
+    let headers = request.headers().clone();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let same_origin = match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => origin
+            .split("://")
+            .nth(1)
+            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
+        _ => false,
+    };
+    if !same_origin {
+        return crate::server::plain(ResponseData::error(
+            403,
+            "files are picked from this site's own pages only",
+        ));
+    }
+    if !crate::uploads::is_multipart(&headers) {
+        return crate::server::plain(ResponseData::error(
+            400,
+            "send the file as multipart/form-data",
+        ));
+    }
+    let received = match crate::uploads::receive(
+        files.as_ref(),
+        &headers,
+        request.into_body(),
+        limits,
+    )
+    .await
+    {
+        Ok(received) => received,
+        Err(response) => return crate::server::plain(response),
+    };
+    let (Some(files), Some(parts)) = (files, received.first_file()) else {
+        return crate::server::plain(ResponseData::error(400, "no file in the body"));
+    };
+    files.picked(&parts);
+    let mut json = parts.to_json();
+    if let Some(object) = json.as_object_mut() {
+        object.insert("seal".into(), serde_json::Value::from(files.seal(&parts)));
+        object.insert(
+            "url".into(),
+            serde_json::Value::from(files.url(&parts.hash, &parts.name)),
+        );
+    }
+    crate::server::plain(ResponseData::json(200, &json))
 }

@@ -625,6 +625,9 @@ async fn answer(
         "/_flin/session" if method == Method::POST => {
             return crate::live::socket::session(shared, &request);
         }
+        "/_flin/upload" if method == Method::POST => {
+            return crate::files::picked_upload(live.files.clone(), shared.uploads, request).await;
+        }
         _ if path.starts_with("/_flin/files/") => {
             return crate::files::serve(live.files.clone(), request).await;
         }

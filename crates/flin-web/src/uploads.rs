@@ -80,6 +80,14 @@ impl Received {
         Value::map(entries)
     }
 
+    /// The first file of the body.
+    pub fn first_file(&self) -> Option<FileParts> {
+        self.parts.iter().find_map(|(_, part)| match part {
+            Part::File(file) => Some(file.clone()),
+            _ => None,
+        })
+    }
+
     /// The text fields (a form's hidden fields: its handler, its cross-site token).
     pub fn texts(&self) -> Vec<(String, String)> {
         self.parts

@@ -859,3 +859,52 @@ fn a_replaced_file_stays_while_the_rows_history_refers_to_it() {
         blobs(&server).is_empty()
     });
 }
+
+/// `/_flin/upload`, where a live page's file input sends the file it binds: same-origin
+/// only; the answer has the file's parts, its URL and a seal; the blob is kept for the
+/// page's save although no row refers to it yet.
+#[test]
+fn a_live_pages_file_is_uploaded_same_origin_and_kept_for_its_save() {
+    let server = app(flin_web::Options::default());
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    let body = multipart(&[Part {
+        name: "file",
+        file: Some("dot.png"),
+        bytes: &png(),
+    }]);
+    let foreign = send(
+        &server,
+        "POST",
+        "/_flin/upload",
+        &[
+            ("Content-Type", &content_type),
+            ("Origin", "http://evil.example"),
+        ],
+        &body,
+    );
+    assert_eq!(foreign.status, 403);
+    // (The test client sends `Host: localhost`.)
+    let reply = send(
+        &server,
+        "POST",
+        "/_flin/upload",
+        &[
+            ("Content-Type", &content_type),
+            ("Origin", "http://localhost"),
+        ],
+        &body,
+    );
+    let text = String::from_utf8_lossy(&reply.body).into_owned();
+    assert_eq!(reply.status, 200, "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["name"], "dot.png");
+    assert_eq!(json["type"], "image/png");
+    assert_eq!(json["hash"], sha256(&png()));
+    assert!(
+        json["seal"].as_str().is_some_and(|s| s.len() >= 20),
+        "{json}"
+    );
+    // Kept past a collection although no row refers to it.
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    assert!(blobs(&server).contains(&sha256(&png())));
+}

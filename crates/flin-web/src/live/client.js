@@ -419,9 +419,40 @@
     el._flinSent = v;
     send(id, { value: v, checked: !!el.checked });
   }
+  // A file input uploads the file first (with progress in `data-flin-progress`, 0 to
+  // 100), then binds what the server answered.
+  function pickFile(el, id) {
+    var file = el.files && el.files[0];
+    flush();
+    if (!file) { send(id, { file: null }); return; }
+    var body = new FormData();
+    body.append('file', file, file.name);
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', '/_flin/upload');
+    el.setAttribute('data-flin-progress', '0');
+    xhr.upload.onprogress = function (p) {
+      if (p.lengthComputable) el.setAttribute('data-flin-progress', String(Math.floor(100 * p.loaded / p.total)));
+    };
+    xhr.onload = function () {
+      el.removeAttribute('data-flin-progress');
+      var answer = null;
+      try { answer = JSON.parse(xhr.responseText); } catch (_) {}
+      if (xhr.status === 200 && answer) send(id, { file: answer });
+      else notice((answer && answer.error) || 'The file could not be uploaded.', 'error');
+    };
+    xhr.onerror = function () {
+      el.removeAttribute('data-flin-progress');
+      notice('The file could not be uploaded.', 'error');
+    };
+    xhr.send(body);
+  }
   function onBind(e) {
     var el = e.target, id = bindOf(el);
     if (!id) return;
+    if (el.type === 'file') {
+      if (e.type === 'change') pickFile(el, id);
+      return;
+    }
     if (immediate(el)) {
       if (e.type === 'change') {
         flush();
@@ -451,6 +482,7 @@
     var out = [];
     document.querySelectorAll('[data-flin-bind]').forEach(function (el) {
       var id = bindOf(el), changed;
+      if (el.type === 'file') return;
       if (el.type === 'checkbox' || el.type === 'radio') changed = el.checked !== el.defaultChecked;
       else if (el.nodeName === 'SELECT') changed = Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
       else changed = el.value !== el.defaultValue;

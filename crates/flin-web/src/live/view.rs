@@ -999,6 +999,13 @@ pub fn bound_value(kind: &str, data: &J) -> Option<Value> {
             data.get("checked").and_then(J::as_bool).unwrap_or(false),
         ));
     }
+    // A file input: the file the page uploaded first (`/_flin/upload`), sealed.
+    if base == "file" {
+        return match data.get("file") {
+            None | Some(J::Null) => optional.then_some(Value::None),
+            Some(file) => crate::files::Files::unseal_on_this_thread(file).map(|p| p.to_value()),
+        };
+    }
     let text = data.get("value").and_then(J::as_str).unwrap_or("");
     if optional && text.trim().is_empty() {
         return Some(Value::None);
