@@ -686,42 +686,6 @@ fn parse_range(header: &str, size: u64) -> Range {
     Range::Part(parsed.0, parsed.1)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_lose_paths_control_characters_and_leading_dots() {
-        assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
-        assert_eq!(sanitize_name("C:\\Users\\me\\photo.jpg"), "photo.jpg");
-        assert_eq!(sanitize_name(".htaccess"), "htaccess");
-        assert_eq!(sanitize_name("a\u{0}b\nc.txt"), "abc.txt");
-        assert_eq!(sanitize_name("..."), "file");
-        assert_eq!(sanitize_name("rapport été.pdf"), "rapport été.pdf");
-    }
-
-    #[test]
-    fn ranges_read_as_http_says() {
-        assert_eq!(parse_range("bytes=0-9", 100), Range::Part(0, 9));
-        assert_eq!(parse_range("bytes=90-", 100), Range::Part(90, 99));
-        assert_eq!(parse_range("bytes=-10", 100), Range::Part(90, 99));
-        assert_eq!(parse_range("bytes=50-500", 100), Range::Part(50, 99));
-        assert_eq!(parse_range("bytes=100-", 100), Range::Unsatisfiable);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), Range::Whole);
-        assert_eq!(parse_range("items=0-1", 100), Range::Whole);
-    }
-
-    #[test]
-    fn only_types_a_browser_cannot_run_are_shown_inline() {
-        assert!(inline("image/png"));
-        assert!(inline("application/pdf"));
-        assert!(inline("text/plain"));
-        assert!(!inline("image/svg+xml"));
-        assert!(!inline("text/html"));
-        assert!(!inline("application/octet-stream"));
-    }
-}
-
 /// `POST /_flin/upload`: a file picked in a live page's `<input type="file" bind={…}>`,
 /// sent by the page's runtime (with upload progress) before the bind: streamed to a blob
 /// like any upload, kept a while for the page's `save`, answered with its parts and a
@@ -776,4 +740,40 @@ pub async fn picked_upload(
         );
     }
     crate::server::plain(ResponseData::json(200, &json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_paths_control_characters_and_leading_dots() {
+        assert_eq!(sanitize_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_name("C:\\Users\\me\\photo.jpg"), "photo.jpg");
+        assert_eq!(sanitize_name(".htaccess"), "htaccess");
+        assert_eq!(sanitize_name("a\u{0}b\nc.txt"), "abc.txt");
+        assert_eq!(sanitize_name("..."), "file");
+        assert_eq!(sanitize_name("rapport été.pdf"), "rapport été.pdf");
+    }
+
+    #[test]
+    fn ranges_read_as_http_says() {
+        assert_eq!(parse_range("bytes=0-9", 100), Range::Part(0, 9));
+        assert_eq!(parse_range("bytes=90-", 100), Range::Part(90, 99));
+        assert_eq!(parse_range("bytes=-10", 100), Range::Part(90, 99));
+        assert_eq!(parse_range("bytes=50-500", 100), Range::Part(50, 99));
+        assert_eq!(parse_range("bytes=100-", 100), Range::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), Range::Whole);
+        assert_eq!(parse_range("items=0-1", 100), Range::Whole);
+    }
+
+    #[test]
+    fn only_types_a_browser_cannot_run_are_shown_inline() {
+        assert!(inline("image/png"));
+        assert!(inline("application/pdf"));
+        assert!(inline("text/plain"));
+        assert!(!inline("image/svg+xml"));
+        assert!(!inline("text/html"));
+        assert!(!inline("application/octet-stream"));
+    }
 }
