@@ -367,8 +367,8 @@ fn execute(site: &Site, job: usize) -> Result<(), RuntimeError> {
         .map(|(_, main)| *main);
     // A job that cannot write runs on a reader: it never holds the writer (which every
     // save of the app, and the scheduler's claims, wait for) while it runs.
-    let write = main.is_some_and(|m| site.program.may_write(m))
-        || site.program.may_write(job.function);
+    let write =
+        main.is_some_and(|m| site.program.may_write(m)) || site.program.may_write(job.function);
     let result = crate::unit::with_unit(site, &mut host, write, |host| {
         let mut vm = Vm::new(site.program.clone(), host);
         vm.limits = limits;

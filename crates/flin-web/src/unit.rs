@@ -149,6 +149,16 @@ pub fn handle(site: &Site, route: &Route, request: RequestData) -> ResponseData 
         },
         (None, Some(block)) => Mode::Route(block),
         (None, None) if renders => Mode::Page,
+        (None, None) if route.socket && method == "GET" => {
+            let mut response = ResponseData::error(
+                426,
+                "this path is a WebSocket endpoint: connect to it with a WebSocket client",
+            );
+            response
+                .headers
+                .push(("upgrade".into(), "websocket".into()));
+            return with_error_page(site, &request, response);
+        }
         (None, None) => {
             let allowed = route.allowed().join(", ");
             let mut response = ResponseData::error(405, &format!("{method} is not allowed here"));

@@ -195,6 +195,9 @@ fn upgrades_are_same_origin_and_guarded() {
             "`guard auth` applies to the upgrade"
         );
     });
+    // A plain GET of a socket's path says what it is.
+    let plain = common::get(&server, "/chat/socket");
+    assert_eq!(plain.status, 426, "{}", plain.body);
 }
 
 #[test]
