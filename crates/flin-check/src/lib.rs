@@ -22,7 +22,7 @@ mod lower;
 mod project;
 mod role;
 mod subst;
-mod suggest;
+pub mod suggest;
 mod ty;
 
 use std::collections::HashMap;

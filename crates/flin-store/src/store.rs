@@ -133,6 +133,24 @@ impl Store {
         entities: &[EntityDef],
         durability: Durability,
     ) -> Result<Store> {
+        let file = match &location {
+            Location::File(path) => Some(path.clone()),
+            Location::Memory => None,
+        };
+        Store::open_at(location, entities, durability).map_err(|err| match (err, file) {
+            // The message names the file it is about.
+            (StoreError::Unavailable(message), Some(path)) => {
+                StoreError::Unavailable(format!("{}: {message}", path.display()))
+            }
+            (err, _) => err,
+        })
+    }
+
+    fn open_at(
+        location: Location,
+        entities: &[EntityDef],
+        durability: Durability,
+    ) -> Result<Store> {
         let (mut writer, file) = match &location {
             Location::File(path) => {
                 if let Some(dir) = path.parent() {

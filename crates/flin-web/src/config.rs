@@ -19,6 +19,7 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
             .map_err(|e| format!("error: {} is not valid TOML: {e}", path.display()))?,
         Err(_) => toml::Table::new(),
     };
+    check_keys(&table, &path)?;
     let setting = |section: &str, key: &str| -> Option<String> {
         let env = format!("FLIN_{}_{}", section.to_uppercase(), key.to_uppercase());
         if let Ok(value) = std::env::var(&env) {
@@ -158,6 +159,86 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         })?;
     }
     Ok(options)
+}
+
+/// Every key `flin.toml` knows, by section (cli.md §2).
+const KNOWN: &[(&str, &[&str])] = &[
+    (
+        "server",
+        &[
+            "port",
+            "host",
+            "max_body",
+            "request_timeout",
+            "max_connections",
+            "header_timeout",
+            "idle_timeout",
+            "request_memory",
+            "max_inflight_bodies",
+            "per_client",
+            "trusted_proxies",
+        ],
+    ),
+    ("session", &["idle", "max_age", "secure"]),
+    ("database", &["url", "durability", "pool"]),
+    ("search", &["model"]),
+    ("uploads", &["max_size", "storage_url"]),
+    ("jobs", &["timeout"]),
+    ("ws", &["max_message", "ping", "timeout"]),
+    ("live", &["max_event"]),
+    ("auth", &["entity"]),
+    ("security", &["headers", "csp"]),
+];
+
+/// An unknown section or key is an error naming it and the closest known one (a typo
+/// never silently does nothing: cli.md §4).
+fn check_keys(table: &toml::Table, path: &Path) -> Result<(), String> {
+    let closest = |name: &str, known: &mut dyn Iterator<Item = &str>| -> Option<String> {
+        known
+            .map(|k| (flin_check::suggest::edit_distance(name, k), k))
+            .filter(|(d, k)| *d <= (k.len().max(name.len()) / 2).max(2))
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, k)| k.to_string())
+    };
+    for (section, value) in table {
+        let Some((_, keys)) = KNOWN.iter().find(|(s, _)| s == section) else {
+            let hint = match closest(section, &mut KNOWN.iter().map(|(s, _)| *s)) {
+                Some(near) => format!("did you mean `[{near}]`?"),
+                None => format!(
+                    "the sections are {}",
+                    KNOWN
+                        .iter()
+                        .map(|(s, _)| format!("[{s}]"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            return Err(format!(
+                "error: {} has an unknown section `[{section}]`: {hint}",
+                path.display()
+            ));
+        };
+        let toml::Value::Table(entries) = value else {
+            return Err(format!(
+                "error: {}: `{section}` must be a section (`[{section}]`), not a value",
+                path.display()
+            ));
+        };
+        for key in entries.keys() {
+            if keys.contains(&key.as_str()) {
+                continue;
+            }
+            let hint = match closest(key, &mut keys.iter().copied()) {
+                Some(near) => format!("did you mean `{section}.{near}`?"),
+                None => format!("`[{section}]` takes {}", keys.join(", ")),
+            };
+            return Err(format!(
+                "error: {} has an unknown key `{section}.{key}`: {hint}",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_size(text: &str) -> Option<usize> {

@@ -35,6 +35,7 @@ mod workers;
 
 pub use config::options;
 pub use live::LiveSettings;
+pub use logs::line as log;
 pub use server::{App, Options, prepare, serve};
 pub use session::SessionSettings;
 pub use sockets::SocketSettings;

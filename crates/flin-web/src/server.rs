@@ -464,7 +464,14 @@ pub async fn serve(
     let address = format!("{}:{}", options.host, options.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await
-        .map_err(|err| format!("cannot listen on {address}: {err}"))?;
+        .map_err(|err| match err.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "port {} is in use (another server is listening on {address}): stop it, or pick another port with `--port`, like `--port {}`",
+                options.port,
+                options.port.saturating_add(1)
+            ),
+            _ => format!("cannot listen on {address}: {err}"),
+        })?;
     let bound = listener
         .local_addr()
         .map_err(|err| format!("cannot listen on {address}: {err}"))?;

@@ -58,7 +58,7 @@ enum Command {
         #[arg(long)]
         memory: bool,
         /// Stop the script with a `limit` error after this long (`30s`, `500ms`, `5m`)
-        #[arg(long, value_parser = flin_syntax::units::parse_duration)]
+        #[arg(long, value_parser = positive_duration)]
         time_limit: Option<Duration>,
         /// Print the compiled bytecode instead of running (for work on the compiler)
         #[arg(long, hide = true)]
@@ -74,7 +74,7 @@ enum Command {
     Test {
         path: Option<PathBuf>,
         /// Time each test may take before it fails with a `limit` error
-        #[arg(long, value_parser = flin_syntax::units::parse_duration, default_value = "10s")]
+        #[arg(long, value_parser = positive_duration, default_value = "10s")]
         time_limit: Duration,
     },
     /// Format source in the one canonical style
@@ -187,6 +187,17 @@ fn main() -> ExitCode {
         Command::Jobs { path } => jobs::list(&path.unwrap_or_else(|| PathBuf::from("."))),
         Command::Bench { .. } => not_built("bench"),
     }
+}
+
+/// A time limit: a duration above zero (`500ms`, `10s`, `2m`).
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = flin_syntax::units::parse_duration(text)?;
+    if duration.is_zero() {
+        return Err(format!(
+            "`{text}` is no time at all: give a duration above zero, like `10s`"
+        ));
+    }
+    Ok(duration)
 }
 
 /// A command of cli.md that this build does not have yet: say so, exit 2.

@@ -94,6 +94,13 @@ pub fn template(name: &str) -> Vec<(&'static str, &'static str)> {
 
 /// Writes the template into a new folder `name`.
 pub fn create(name: &str, template_name: &str) -> ExitCode {
+    if let Err(reason) = check_name(name) {
+        eprintln!("error: `{name}` cannot name a project: {reason}");
+        eprintln!(
+            "  = help: a project's name is a simple folder name: letters, digits, `-`, `_` and `.`, not starting with `.` or `-`, like `my-app`"
+        );
+        return ExitCode::from(2);
+    }
     let dir = Path::new(name);
     if dir.exists() {
         eprintln!("error: {name} already exists: choose a new name");
@@ -118,4 +125,27 @@ pub fn create(name: &str, template_name: &str) -> ExitCode {
     }
     println!("created {name} ({template_name}); run it with: flin dev {name}");
     ExitCode::SUCCESS
+}
+
+/// Why `name` is not a simple folder name, if it is not.
+fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("it is empty");
+    }
+    if name.len() > 100 {
+        return Err("it is longer than 100 characters");
+    }
+    if name.starts_with('.') || name.starts_with('-') {
+        return Err("it starts with `.` or `-`");
+    }
+    if name.contains(['/', '\\']) {
+        return Err("it holds a path separator");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err("it holds a space or a character other than letters, digits, `-`, `_` and `.`");
+    }
+    Ok(())
 }

@@ -16,6 +16,28 @@ pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
     } else {
         path.parent().unwrap_or(Path::new("."))
     };
+    // A project with nothing to serve starts, but says what it expects.
+    if built.project.sources.is_empty() {
+        flin_web::log(
+            dev,
+            "warn",
+            &format!(
+                "{} holds no .flin file: nothing will answer; add a page such as app/index.flin",
+                path.display()
+            ),
+            None,
+        );
+    } else if path.is_dir() && !root.join("app").is_dir() {
+        flin_web::log(
+            dev,
+            "warn",
+            &format!(
+                "{} has no app/ folder: no page or route will answer; pages and routes are files under app/, such as app/index.flin",
+                path.display()
+            ),
+            None,
+        );
+    }
     let app = match flin_web::prepare(built, root, false) {
         Ok(app) => app,
         Err(err) => {

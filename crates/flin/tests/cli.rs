@@ -3,7 +3,7 @@
 //! and `flin test` are in `run.rs`.
 
 // Helpers fail the test by panicking, as assertions do.
-#![allow(clippy::panic)]
+#![allow(clippy::panic, clippy::unwrap_used)]
 
 mod common;
 
@@ -262,5 +262,94 @@ fn a_huge_literal_compiles_and_a_diagnostic_in_it_stays_short() {
     assert!(
         text.contains("1 | …") && text.contains("69999, \"x\"]"),
         "{text}"
+    );
+}
+
+/// First-run rough edges (cli.md §4): each a clear message naming what is wrong.
+#[test]
+fn unknown_flin_toml_keys_are_errors_naming_the_closest_key() {
+    let dir = temp();
+    write(dir.path(), "app/index.flin", b"<h1>Hi</h1>\n");
+    write(dir.path(), "flin.toml", b"[server]\nprot = 3000\n");
+    let output = flin(&["start", ".", "--port", "0"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("unknown key `server.prot`") && err.contains("did you mean `server.port`?"),
+        "{err}"
+    );
+    write(dir.path(), "flin.toml", b"[sever]\nport = 3000\n");
+    let err = stderr(&flin(&["start", ".", "--port", "0"], dir.path()));
+    assert!(
+        err.contains("unknown section `[sever]`: did you mean `[server]`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn project_names_must_be_simple_folder_names() {
+    let dir = temp();
+    for bad in ["bad name", "a/b", ".hidden", ""] {
+        let output = flin(&["new", bad], dir.path());
+        assert_eq!(output.status.code(), Some(2), "flin new {bad:?}");
+        assert!(stderr(&output).contains("cannot name a project"), "{bad:?}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing created"
+    );
+    assert!(flin(&["new", "my-app_2"], dir.path()).status.success());
+}
+
+#[test]
+fn a_time_limit_must_be_above_zero() {
+    let dir = temp();
+    write(dir.path(), "s.flin", b"print(1)\n");
+    for args in [
+        &["test", "--time-limit", "0s", "."][..],
+        &["run", "--time-limit", "0ms", "s.flin"],
+    ] {
+        let output = flin(args, dir.path());
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains("above zero"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn a_port_in_use_is_named_with_a_hint() {
+    let dir = temp();
+    write(dir.path(), "app/index.flin", b"<h1>Hi</h1>\n");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = flin(&["start", ".", "--port", &port], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!("port {port} is in use")) && err.contains("--port"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_database_is_named_with_the_restore_command() {
+    let dir = temp();
+    write(
+        dir.path(),
+        "entities/note.flin",
+        b"entity Note {\n    body: text\n}\n",
+    );
+    write(dir.path(), "app/index.flin", b"<h1>Hi</h1>\n");
+    write(dir.path(), ".flindb/flin.db", &[0x5a; 8192]);
+    let output = flin(&["start", ".", "--port", "0"], dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(
+        err.contains(".flindb/flin.db") && err.contains("flin db restore"),
+        "{err}"
     );
 }
