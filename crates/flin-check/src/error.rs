@@ -360,7 +360,7 @@ impl CheckError {
                     .or(Some("types are int, number, text, bool, time, duration, money, file, json, or an entity, enum or type you declare".into())),
             ),
             TypeArity { name, expected, found, .. } => error(
-                "E0302",
+                "E0311",
                 format!("`{name}` takes {expected} type argument{}, found {found}", plural(expected)),
                 "wrong number of type arguments",
             ),
@@ -371,7 +371,7 @@ impl CheckError {
                 .with_label("shadows a built-in")
                 .with_help("calls to `{name}` in this project now reach this declaration; rename it to keep the built-in".replace("{name}", name.as_str())),
             UnknownField { field, owner, candidates, .. } => with(
-                error("E0311", format!("unknown field `{field}` on {owner}"), &format!("not a field of {owner}")),
+                error("E0302", format!("unknown field `{field}` on {owner}"), &format!("not a field of {owner}")),
                 suggest(&field, &candidates),
             ),
             UnknownMethod { method, ty, candidates, .. } => with(

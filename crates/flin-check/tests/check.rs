@@ -238,3 +238,59 @@ fn every_diagnostic_code_has_a_broken_program() {
         "codes without a program in tests/data/err: {missing:?}"
     );
 }
+
+/// Every diagnostic code any crate emits is in the table of docs/architecture.md, and
+/// every code of the table is emitted somewhere: the docs and the code agree.
+#[test]
+fn the_docs_list_every_diagnostic_code() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let code_of = |text: &str, quoted: bool| -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        let bytes = text.as_bytes();
+        for (at, _) in text.match_indices('E') {
+            let Some(digits) = text.get(at + 1..at + 5) else {
+                continue;
+            };
+            if !digits.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let before = at.checked_sub(1).and_then(|i| bytes.get(i)).copied();
+            let after = bytes.get(at + 5).copied();
+            let wanted = if quoted {
+                before == Some(b'"') && after == Some(b'"')
+            } else {
+                before == Some(b' ') && after == Some(b' ')
+            };
+            if wanted {
+                found.insert(format!("E{digits}"));
+            }
+        }
+        found
+    };
+    let mut emitted = BTreeSet::new();
+    for krate in entries(&root.join("crates")) {
+        let mut stack = vec![krate.join("src")];
+        while let Some(dir) = stack.pop() {
+            for path in entries(&dir) {
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    emitted.extend(code_of(&text, true));
+                }
+            }
+        }
+    }
+    let docs = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap_or_default();
+    let table: BTreeSet<String> = docs
+        .lines()
+        .filter(|line| line.starts_with("| E"))
+        .flat_map(|line| code_of(line, false))
+        .collect();
+    let undocumented: Vec<_> = emitted.difference(&table).collect();
+    let unused: Vec<_> = table.difference(&emitted).collect();
+    assert!(
+        undocumented.is_empty() && unused.is_empty(),
+        "codes emitted but not in docs/architecture.md: {undocumented:?}; in the table but never emitted: {unused:?}"
+    );
+}

@@ -62,44 +62,59 @@ pub fn render_human(sources: &Sources, diagnostics: &[Diagnostic], color: Color)
     out
 }
 
-/// Renders one JSON object per line:
-/// `{"file","line","column","end_line","end_column","severity","code","message","label","help","notes"}`.
+/// Renders one JSON object per line (cli.md §4): `severity`, `code`, `message`,
+/// `file`, `line`, `column`, `end_line`, `end_column` (1-based, columns in
+/// characters), `labels` (`[{file, line, column, end_line, end_column, message}]`: the
+/// primary span's words first, then the other spans), `help` (or null), `notes`.
 pub fn render_json(sources: &Sources, diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for diagnostic in diagnostics {
         let position =
             |file: FileId, offset: u32| sources.get(file).map(|source| source.line_col(offset));
+        let span_json = |file: FileId, span: crate::Span, message: &str| {
+            let start = position(file, span.start);
+            let end = position(file, span.end);
+            serde_json::json!({
+                "file": sources.get(file).map(|s| s.path.as_str()).unwrap_or(""),
+                "line": start.map(|p| p.line),
+                "column": start.map(|p| p.column),
+                "end_line": end.map(|p| p.line),
+                "end_column": end.map(|p| p.column),
+                "message": message,
+            })
+        };
         let start = position(diagnostic.file, diagnostic.span.start);
         let end = position(diagnostic.file, diagnostic.span.end);
         let path = sources
             .get(diagnostic.file)
             .map(|s| s.path.as_str())
             .unwrap_or("");
-        let notes: Vec<serde_json::Value> = diagnostic
-            .secondary
-            .iter()
-            .map(|label| {
-                let at = position(label.file, label.span.start);
-                serde_json::json!({
-                    "file": sources.get(label.file).map(|s| s.path.as_str()).unwrap_or(""),
-                    "line": at.map(|p| p.line),
-                    "column": at.map(|p| p.column),
-                    "message": label.message,
-                })
-            })
-            .collect();
+        let mut labels = Vec::new();
+        if !diagnostic.label.is_empty() {
+            labels.push(span_json(
+                diagnostic.file,
+                diagnostic.span,
+                &diagnostic.label,
+            ));
+        }
+        labels.extend(
+            diagnostic
+                .secondary
+                .iter()
+                .map(|label| span_json(label.file, label.span, &label.message)),
+        );
         let value = serde_json::json!({
+            "severity": diagnostic.severity.as_str(),
+            "code": diagnostic.code,
+            "message": diagnostic.message,
             "file": path,
             "line": start.map(|p| p.line),
             "column": start.map(|p| p.column),
             "end_line": end.map(|p| p.line),
             "end_column": end.map(|p| p.column),
-            "severity": diagnostic.severity.as_str(),
-            "code": diagnostic.code,
-            "message": diagnostic.message,
-            "label": diagnostic.label,
+            "labels": labels,
             "help": diagnostic.help,
-            "notes": notes,
+            "notes": Vec::<String>::new(),
         });
         out.push_str(&value.to_string());
         out.push('\n');

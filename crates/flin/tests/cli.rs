@@ -88,6 +88,50 @@ fn check_prints_json_lines_for_editors() {
             .as_str()
             .is_some_and(|help| help.contains("&&"))
     );
+    // Exactly the keys of cli.md §4.
+    let mut keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "code",
+            "column",
+            "end_column",
+            "end_line",
+            "file",
+            "help",
+            "labels",
+            "line",
+            "message",
+            "notes",
+            "severity"
+        ]
+    );
+    let label = &first["labels"][0];
+    assert_eq!(label["file"], "a.flin");
+    assert_eq!(label["line"], 2);
+    assert!(
+        label["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{label}"
+    );
+    assert!(first["notes"].is_array());
+    // The end of the span, in characters.
+    write(dir.path(), "b.flin", b"x: int = \"a\"\n");
+    let output = flin(&["check", "b.flin", "--format", "json"], dir.path());
+    let line: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(line["code"], "E0320");
+    assert_eq!(line["end_column"], 13);
 }
 
 #[test]
