@@ -1,6 +1,7 @@
-//! The server's log lines (cli.md): `flin dev` prints short readable lines, `flin start`
-//! JSON lines only (`ts` in RFC 3339, `level`, `msg`, and the request's `id` when a line
-//! belongs to one, so a response's `X-Request-Id` finds its lines).
+//! The server's log lines (cli.md §4): `flin dev` prints short readable lines on standard
+//! error; `flin start` writes JSON lines only, on standard output (`ts` in RFC 3339,
+//! `level`, `msg`, and the request's `id` when a line belongs to one, so a response's
+//! `X-Request-Id` finds its lines).
 
 use serde_json::{Map, Value as J, json};
 
@@ -17,7 +18,7 @@ pub fn line(dev: bool, level: &str, msg: &str, id: Option<&str>) {
     if let Some(id) = id {
         object.insert("id".into(), json!(id));
     }
-    eprintln!("{}", J::Object(object));
+    json_line(&J::Object(object));
 }
 
 /// A request's line: `GET /path 200 0.4ms` in dev; in start also its id and the time in
@@ -33,7 +34,7 @@ pub fn request(dev: bool, method: &str, path: &str, status: u16, ms: f64, id: &s
     object.insert("status".into(), json!(status));
     object.insert("ms".into(), json!((ms * 1000.0).round() / 1000.0));
     object.insert("id".into(), json!(id));
-    eprintln!("{}", J::Object(object));
+    json_line(&J::Object(object));
 }
 
 /// A live page's event: `EVENT /path handler 0.2ms` in dev.
@@ -48,7 +49,15 @@ pub fn event(dev: bool, path: &str, handler: &str, ms: f64, id: &str) {
     object.insert("handler".into(), json!(handler));
     object.insert("ms".into(), json!((ms * 1000.0).round() / 1000.0));
     object.insert("id".into(), json!(id));
-    eprintln!("{}", J::Object(object));
+    json_line(&J::Object(object));
+}
+
+/// One JSON line on standard output, written whole (lines of several threads never mix).
+fn json_line(value: &J) {
+    use std::io::Write;
+    let mut text = value.to_string();
+    text.push('\n');
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 fn base(level: &str, msg: &str) -> Map<String, J> {

@@ -41,14 +41,14 @@ pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
     let app = match flin_web::prepare(built, root, false) {
         Ok(app) => app,
         Err(err) => {
-            eprintln!("{err}");
+            fatal(dev, &err);
             return ExitCode::from(1);
         }
     };
     let options = match flin_web::options(root, port, dev) {
         Ok(options) => options,
         Err(err) => {
-            eprintln!("{err}");
+            fatal(dev, &err);
             return ExitCode::from(2);
         }
     };
@@ -58,15 +58,30 @@ pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("error: cannot start the server: {err}");
+            fatal(dev, &format!("cannot start the server: {err}"));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(flin_web::serve(app, options, None)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            fatal(dev, &err);
             ExitCode::from(1)
         }
+    }
+}
+
+/// Why the server cannot start: a readable line on standard error (`flin dev`), a JSON
+/// line like every other of `flin start`'s (and the same words on standard error, for a
+/// person at the terminal).
+fn fatal(dev: bool, message: &str) {
+    let bare = message.strip_prefix("error: ").unwrap_or(message);
+    if !dev {
+        flin_web::log(false, "error", bare, None);
+    }
+    if bare.starts_with("error[") {
+        eprintln!("{bare}");
+    } else {
+        eprintln!("error: {bare}");
     }
 }

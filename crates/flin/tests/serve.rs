@@ -16,10 +16,11 @@ fn start_serves_logs_json_lines_and_stops_on_sigterm() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_flin"))
         .args(["start", ".", "--port", "0"])
         .current_dir(dir.path())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // `flin start` logs JSON lines on standard output.
+    let mut stderr = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     let address = line
@@ -77,10 +78,11 @@ fn start_logs_json_with_request_ids_and_keeps_its_data_private() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_flin"))
         .args(["start", ".", "--port", "0"])
         .current_dir(dir.path())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // `flin start` logs JSON lines on standard output.
+    let mut stderr = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stderr.read_line(&mut first).unwrap();
     let started: serde_json::Value =

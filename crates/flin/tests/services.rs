@@ -155,11 +155,12 @@ fn start(dir: &std::path::Path) -> (std::process::Child, String, std::thread::Jo
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flin"))
         .args(["start", ".", "--port", "0"])
         .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    // `flin start` logs JSON lines on standard output.
+    let mut stderr = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut address = None;
     let mut seen = String::new();
     while address.is_none() {
