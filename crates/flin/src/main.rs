@@ -34,25 +34,36 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scaffold an app that runs as it is
+    #[command(after_help = "Example: flin new myapp --template todo && flin dev myapp")]
     New {
+        /// The new project's folder: a simple name (letters, digits, `-`, `_`, `.`)
         name: String,
+        /// What the app starts with: a one-page app, the todo app or the blog
         #[arg(long, value_enum, default_value = "minimal")]
         template: Template,
     },
     /// Serve the app for development: recompile on save, reload open pages
+    #[command(after_help = "Example: flin dev examples/todo --port 3001")]
     Dev {
+        /// Project folder, or one .flin file (default: the current folder)
         path: Option<PathBuf>,
+        /// Port to listen on (default: `server.port` of flin.toml, else 3000)
         #[arg(long)]
         port: Option<u16>,
     },
-    /// Serve the app in production: precompiled, logs as JSON lines
+    /// Serve the app in production: JSON log lines on standard output
+    #[command(after_help = "Example: flin start . --port 8080")]
     Start {
+        /// Project folder, or one .flin file (default: the current folder)
         path: Option<PathBuf>,
+        /// Port to listen on (default: `server.port` of flin.toml, else 3000)
         #[arg(long)]
         port: Option<u16>,
     },
     /// Run a script's top-level code
+    #[command(after_help = "Example: flin run examples/scripts/library.flin")]
     Run {
+        /// The .flin file to run (its entities live in `.flindb/` beside it)
         file: PathBuf,
         /// Keep entities in memory instead of `.flindb/`
         #[arg(long)]
@@ -65,38 +76,54 @@ enum Command {
         bytecode: bool,
     },
     /// Parse and check everything; print every diagnostic; exit 1 on errors
+    #[command(after_help = "Example: flin check . --format json")]
     Check {
+        /// Project folder, or one .flin file (default: the current folder)
         path: Option<PathBuf>,
+        /// `human` (rustc-style excerpts) or `json` (one object per line, for editors)
         #[arg(long, value_enum, default_value = "human")]
         format: Format,
     },
     /// Run `test` blocks, each on a fresh database
+    #[command(after_help = "Example: flin test examples/todo --time-limit 5s")]
     Test {
+        /// Project folder, or one .flin file (default: the current folder)
         path: Option<PathBuf>,
         /// Time each test may take before it fails with a `limit` error
         #[arg(long, value_parser = positive_duration, default_value = "10s")]
         time_limit: Duration,
     },
     /// Format source in the one canonical style
+    #[command(after_help = "Example: flin fmt . --check")]
     Fmt {
+        /// Project folder, or one .flin file (default: the current folder)
         path: Option<PathBuf>,
+        /// List the files that would change and exit 1 if any, changing nothing
         #[arg(long)]
         check: bool,
     },
     /// Compile to a single bytecode bundle that `flin start` can run
-    Build { path: Option<PathBuf> },
-    /// Database tools
+    #[command(after_help = "Example: flin build .")]
+    Build {
+        /// Project folder (default: the current folder)
+        path: Option<PathBuf>,
+    },
+    /// Database tools: schema, backup, restore, prune
+    #[command(after_help = "Example: flin db backup backup.db examples/todo")]
     Db {
         #[command(subcommand)]
         command: DbCommand,
     },
     /// Scheduled jobs: schedule, next due time and recent runs (works while the server runs)
+    #[command(after_help = "Example: flin jobs examples/notes")]
     Jobs {
         /// Project folder (default: the current folder)
         path: Option<PathBuf>,
     },
     /// Run the project's performance workloads
+    #[command(after_help = "Example: flin bench --rows 10000")]
     Bench {
+        /// The workload and its options
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
@@ -105,23 +132,29 @@ enum Command {
 #[derive(Subcommand)]
 enum DbCommand {
     /// Print the stored schema and its history
+    #[command(after_help = "Example: flin db schema examples/todo")]
     Schema {
         /// Project folder or script (default: the current folder)
         path: Option<PathBuf>,
     },
-    /// Take a consistent online copy
+    /// Take a consistent online copy (works while the server runs)
+    #[command(after_help = "Example: flin db backup backup.db .")]
     Backup {
+        /// Where the copy goes
         file: PathBuf,
         /// Project folder or script (default: the current folder)
         path: Option<PathBuf>,
     },
-    /// Bring a copy back
+    /// Bring a copy back (the server must be stopped)
+    #[command(after_help = "Example: flin db restore backup.db .")]
     Restore {
+        /// The copy to bring back
         file: PathBuf,
         /// Project folder or script (default: the current folder)
         path: Option<PathBuf>,
     },
     /// Delete the data of removed fields
+    #[command(after_help = "Example: flin db prune .")]
     Prune {
         /// Project folder or script (default: the current folder)
         path: Option<PathBuf>,

@@ -397,3 +397,56 @@ fn a_damaged_database_is_named_with_the_restore_command() {
         "{err}"
     );
 }
+
+/// Every command's help describes each of its arguments and shows an example.
+#[test]
+fn every_command_describes_its_arguments_with_an_example() {
+    let dir = temp();
+    let commands: &[&[&str]] = &[
+        &["new"],
+        &["dev"],
+        &["start"],
+        &["run"],
+        &["check"],
+        &["test"],
+        &["fmt"],
+        &["build"],
+        &["jobs"],
+        &["bench"],
+        &["db", "schema"],
+        &["db", "backup"],
+        &["db", "restore"],
+        &["db", "prune"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = flin(&args, dir.path());
+        let help = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{command:?}: {help}");
+        assert!(
+            help.contains("Example: flin "),
+            "{command:?} has no example:\n{help}"
+        );
+        let mut section = "";
+        for line in help.lines() {
+            if line.ends_with(':') && !line.starts_with(' ') {
+                section = line;
+                continue;
+            }
+            if (section == "Arguments:" || section == "Options:") && line.starts_with("  ") {
+                // `  --port <PORT>  Port to listen on…`: a name, two spaces, words.
+                let described = line
+                    .trim_start()
+                    .split("  ")
+                    .filter(|p| !p.trim().is_empty())
+                    .count()
+                    >= 2;
+                assert!(
+                    described,
+                    "{command:?}: `{line}` has no description:\n{help}"
+                );
+            }
+        }
+    }
+}
