@@ -7,6 +7,7 @@ mod jobs;
 mod new;
 mod run;
 mod serve;
+mod shell;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,8 +160,17 @@ enum DbCommand {
         /// Project folder or script (default: the current folder)
         path: Option<PathBuf>,
     },
-    /// Open an interactive shell on the database
-    Shell,
+    /// An interactive FLIN prompt on the database (piped input runs line by line)
+    #[command(
+        after_help = "Example: flin db shell examples/todo   (then: Todo.where(done == false))"
+    )]
+    Shell {
+        /// Project folder or script (default: the current folder)
+        path: Option<PathBuf>,
+        /// Refuse every write
+        #[arg(long)]
+        read_only: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -214,7 +224,9 @@ fn main() -> ExitCode {
                 DbCommand::Backup { file, path } => db::backup(&path.unwrap_or_else(here), &file),
                 DbCommand::Restore { file, path } => db::restore(&path.unwrap_or_else(here), &file),
                 DbCommand::Prune { path } => db::prune(&path.unwrap_or_else(here)),
-                DbCommand::Shell => not_built("db shell"),
+                DbCommand::Shell { path, read_only } => {
+                    shell::run(&path.unwrap_or_else(here), read_only)
+                }
             }
         }
         Command::Jobs { path } => jobs::list(&path.unwrap_or_else(|| PathBuf::from("."))),

@@ -21,7 +21,7 @@ fn color() -> Color {
     }
 }
 
-fn print_diagnostics(sources: &Sources, diagnostics: &[Diagnostic]) {
+pub(crate) fn print_diagnostics(sources: &Sources, diagnostics: &[Diagnostic]) {
     let text = render_human(sources, diagnostics, color());
     let _ = std::io::stderr().write_all(text.as_bytes());
 }
@@ -51,7 +51,7 @@ pub(crate) fn build(path: &std::path::Path) -> Result<Built, ExitCode> {
     }
 }
 
-fn report_runtime_error(sources: &Sources, err: &RuntimeError) {
+pub(crate) fn report_runtime_error(sources: &Sources, err: &RuntimeError) {
     match err.to_diagnostic() {
         Some(diagnostic) => print_diagnostics(sources, &[diagnostic]),
         None => eprintln!("error[{}]: {}", err.kind, err.message),
@@ -59,7 +59,9 @@ fn report_runtime_error(sources: &Sources, err: &RuntimeError) {
 }
 
 /// Runs `work` on a thread with a deep stack.
-fn on_deep_stack<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+pub(crate) fn on_deep_stack<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
     std::thread::Builder::new()
         .name("flin-vm".into())
         .stack_size(STACK_SIZE)
