@@ -6,7 +6,9 @@ use std::ops::Range;
 /// A half-open byte range `start..end` inside one source file.
 ///
 /// Offsets are `u32`: a single `.flin` file over 4 GiB is refused when it is loaded.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Span {
     pub start: u32,
     pub end: u32,

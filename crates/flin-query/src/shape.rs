@@ -6,10 +6,12 @@ use std::sync::Arc;
 use crate::Datum;
 
 /// The index of a parameter: `$1` is `Param(0)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Param(pub u16);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CmpOp {
     Eq,
     NotEq,
@@ -19,7 +21,7 @@ pub enum CmpOp {
     Ge,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ArithOp {
     Add,
     Sub,
@@ -29,7 +31,7 @@ pub enum ArithOp {
 }
 
 /// `.contains`, `.starts_with`, `.ends_with` on a text field.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum TextMatch {
     Contains,
     StartsWith,
@@ -37,7 +39,7 @@ pub enum TextMatch {
 }
 
 /// One side of a comparison.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Operand {
     /// A field of the entity (or `id`, `created_at` … ).
     Field(Box<str>),
@@ -54,7 +56,7 @@ pub enum Operand {
 }
 
 /// A condition over the rows of one entity.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Cond {
     /// A `bool` field or parameter on its own (`featured`, a flag computed before).
     Is(Operand),
@@ -78,14 +80,16 @@ pub enum Cond {
 }
 
 /// One `order(field, "asc" | "desc")`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct OrderKey {
     pub field: Box<str>,
     pub descending: bool,
 }
 
 /// Which rows a query sees (data.md §3).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Deleted {
     /// Live rows only (the default).
     #[default]
@@ -97,7 +101,7 @@ pub enum Deleted {
 }
 
 /// Everything about a query but its parameter values.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct QueryShape {
     pub entity: Box<str>,
     /// Every `where`, in order; they all hold (a chained `where` is AND).
@@ -201,7 +205,7 @@ impl Cond {
 }
 
 /// What a query brings back.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Terminal {
     /// The rows (a query used as a list).
     Rows,

@@ -35,3 +35,17 @@ impl fmt::Display for Symbol {
         f.write_str(self.as_str())
     }
 }
+
+/// A symbol is written as its text (compiled bundles, `flin build`).
+impl serde::Serialize for Symbol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Symbol {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Symbol, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Symbol::intern(&text))
+    }
+}

@@ -33,7 +33,7 @@ pub type Reg = u16;
 /// An operand that names no register (`Mark` without a key).
 pub const NO_REG: Reg = u16::MAX;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Op {
     // ---------------------------------------------------------------- loads
@@ -331,7 +331,7 @@ pub enum Op {
 /// Constants a function refers to. Plain data (no reference counts), so compiled
 /// programs can be shared between threads; the VM turns value constants into values
 /// once when it loads a program.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Constant {
     Int(i64),
     Number(f64),
@@ -363,7 +363,8 @@ pub enum Constant {
     Type(TypeTest),
     /// An error raised as it is (`not_found()`, `error(404, …)`).
     Error {
-        kind: &'static str,
+        #[serde(deserialize_with = "static_kind")]
+        kind: ErrorKind,
         message: Box<str>,
         status: Option<u16>,
     },
@@ -383,8 +384,39 @@ pub enum Constant {
     Validate(std::sync::Arc<flin_query::EntityDef>),
 }
 
+/// The kind of an error raised by a constant (named apart: serde would borrow a bare
+/// `&str` from its input).
+pub type ErrorKind = &'static str;
+
+/// An error kind read back from a bundle: the kinds the compiler writes.
+fn static_kind<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<&'static str, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+    const KINDS: &[&str] = &[
+        "runtime",
+        "arithmetic",
+        "index",
+        "none",
+        "type",
+        "parse",
+        "validation",
+        "constraint",
+        "not_found",
+        "limit",
+        "http",
+        "database",
+        "assertion",
+    ];
+    KINDS
+        .iter()
+        .find(|k| **k == text)
+        .copied()
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown error kind `{text}`")))
+}
+
 /// What `is` tests and what a json value converts to.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum TypeTest {
     Int,
     Number,

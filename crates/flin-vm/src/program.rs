@@ -14,7 +14,7 @@ use crate::opcode::{Constant, Op, Reg};
 use crate::value::{Money, Str, Value};
 
 /// Where a closure's capture comes from when the closure is made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CaptureFrom {
     /// A register of the frame making the closure.
     Register(Reg),
@@ -23,7 +23,7 @@ pub enum CaptureFrom {
 }
 
 /// One compiled function (a `fn`, a lambda, a file's top-level code, a test, a handler).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FunctionCode {
     /// `None` for lambdas and top-level code.
     pub name: Option<Symbol>,
@@ -44,7 +44,7 @@ pub struct FunctionCode {
 }
 
 /// A `test "name" { … }` block.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TestCode {
     pub name: String,
     pub function: u32,
@@ -53,7 +53,7 @@ pub struct TestCode {
 }
 
 /// A `route METHOD { … }` block of a file under `app/` (web.md §5).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RouteCode {
     pub file: FileId,
     /// `GET`, `POST` …
@@ -63,7 +63,7 @@ pub struct RouteCode {
 }
 
 /// A scheduled job: an `every` or `cron` block (services.md §1).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct JobCode {
     /// `jobs/cleanup.flin:1`: its file from the project root and its place in the file.
     pub name: String,
@@ -76,7 +76,7 @@ pub struct JobCode {
 }
 
 /// When a job runs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Schedule {
     /// `every D [at "HH:MM"]`: `interval` is a function that gives `D`.
     Every { interval: u32, at: Option<String> },
@@ -86,7 +86,7 @@ pub enum Schedule {
 
 /// A `ws { }` block of a file under `app/` (services.md §3): its handlers' functions
 /// (`on message` takes the message).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SocketCode {
     pub file: FileId,
     pub connect: Option<u32>,
@@ -95,7 +95,7 @@ pub struct SocketCode {
 }
 
 /// A whole compiled program.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ProgramCode {
     pub functions: Vec<FunctionCode>,
     /// File variables of every file, by index.
@@ -126,7 +126,7 @@ pub struct ProgramCode {
 /// A file with markup, split the way a live view runs it (web.md §2, §9): its top-level
 /// code (`main`, in [`ProgramCode::entries`]) runs once when the page or instance is
 /// made; its markup (`render`) runs on every render, reading the file's variables.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ViewCode {
     pub file: FileId,
     pub main: u32,
@@ -147,7 +147,7 @@ pub struct ViewCode {
 /// A top-level variable whose initializer reads the database (a query, `find`,
 /// `count`, `search` …, directly or through the functions it calls), or, in a
 /// component, its props: it runs again when what it reads changes (web.md §9).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct LiveValueCode {
     /// The variable (an index into [`ProgramCode::globals`]).
     pub global: u32,

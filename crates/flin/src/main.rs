@@ -1,6 +1,7 @@
 //! `flin`: the command line (spec/cli.md). It parses arguments and hands each command to
 //! the crate that owns it; no language logic lives here.
 
+mod bundle;
 mod check;
 mod db;
 mod jobs;
@@ -55,7 +56,7 @@ enum Command {
     /// Serve the app in production: JSON log lines on standard output
     #[command(after_help = "Example: flin start . --port 8080")]
     Start {
-        /// Project folder, or one .flin file (default: the current folder)
+        /// Project folder, one .flin file, or a bundle made by `flin build` (`.flinb`)
         path: Option<PathBuf>,
         /// Port to listen on (default: `server.port` of flin.toml, else 3000)
         #[arg(long)]
@@ -104,10 +105,13 @@ enum Command {
         check: bool,
     },
     /// Compile to a single bytecode bundle that `flin start` can run
-    #[command(after_help = "Example: flin build .")]
+    #[command(after_help = "Example: flin build . -o dist/app.flinb && flin start dist/app.flinb")]
     Build {
-        /// Project folder (default: the current folder)
+        /// Project folder, or one .flin file (default: the current folder)
         path: Option<PathBuf>,
+        /// Where the bundle goes (default: `dist/app.flinb` in the project)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
     /// Database tools: schema, backup, restore, prune
     #[command(after_help = "Example: flin db backup backup.db examples/todo")]
@@ -216,7 +220,9 @@ fn main() -> ExitCode {
             run::tests(path.unwrap_or_else(|| PathBuf::from(".")), time_limit)
         }
         Command::Fmt { .. } => not_built("fmt"),
-        Command::Build { .. } => not_built("build"),
+        Command::Build { path, output } => {
+            bundle::build(&path.unwrap_or_else(|| PathBuf::from(".")), output)
+        }
         Command::Db { command } => {
             let here = || PathBuf::from(".");
             match command {

@@ -7,9 +7,27 @@ use std::process::ExitCode;
 /// Port: `--port`, else `FLIN_SERVER_PORT`, else `server.port` of flin.toml, else 3000;
 /// the other settings likewise (flin-web's `config`).
 pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
-    let built = match crate::run::build(&path) {
-        Ok(built) => built,
-        Err(code) => return code,
+    // A bundle (`flin build`) runs as it was compiled: no parsing, no checking.
+    let built = if crate::bundle::is_bundle(&path) {
+        if dev {
+            fatal(
+                dev,
+                "`flin dev` serves sources and rebuilds them on save; run a bundle with `flin start`",
+            );
+            return ExitCode::from(2);
+        }
+        match crate::bundle::load(&path) {
+            Ok(built) => built,
+            Err(message) => {
+                fatal(dev, &message);
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        match crate::run::build(&path) {
+            Ok(built) => built,
+            Err(code) => return code,
+        }
     };
     let root: &Path = if path.is_dir() {
         &path
