@@ -5,6 +5,7 @@ mod bundle;
 mod check;
 mod db;
 mod jobs;
+mod lsp;
 mod new;
 mod run;
 mod serve;
@@ -125,6 +126,9 @@ enum Command {
         /// Project folder (default: the current folder)
         path: Option<PathBuf>,
     },
+    /// A language server for editors, over stdio (diagnostics, hover, definition, completion, symbols)
+    #[command(after_help = "Example: flin lsp   (started by the editor: see editors/vscode)")]
+    Lsp,
     /// Run the project's performance workloads
     #[command(after_help = "Example: flin bench --rows 10000")]
     Bench {
@@ -237,6 +241,7 @@ fn main() -> ExitCode {
         }
         Command::Jobs { path } => jobs::list(&path.unwrap_or_else(|| PathBuf::from("."))),
         Command::Bench { .. } => not_built("bench"),
+        Command::Lsp => lsp::run(),
     }
 }
 
