@@ -4,6 +4,7 @@
 mod bundle;
 mod check;
 mod db;
+mod explain;
 mod jobs;
 mod lsp;
 mod new;
@@ -126,6 +127,12 @@ enum Command {
         /// Project folder (default: the current folder)
         path: Option<PathBuf>,
     },
+    /// What a diagnostic code means, with an example and its fix
+    #[command(after_help = "Example: flin explain E0302")]
+    Explain {
+        /// The code, as in `error[E0302]`
+        code: String,
+    },
     /// A language server for editors, over stdio (diagnostics, hover, definition, completion, symbols)
     #[command(after_help = "Example: flin lsp   (started by the editor: see editors/vscode)")]
     Lsp,
@@ -242,6 +249,7 @@ fn main() -> ExitCode {
         Command::Jobs { path } => jobs::list(&path.unwrap_or_else(|| PathBuf::from("."))),
         Command::Bench { .. } => not_built("bench"),
         Command::Lsp => lsp::run(),
+        Command::Explain { code } => explain::run(&code),
     }
 }
 

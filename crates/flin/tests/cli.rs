@@ -450,3 +450,34 @@ fn every_command_describes_its_arguments_with_an_example() {
         }
     }
 }
+
+/// `flin explain` has an entry, with a fix, for every code of the docs' table.
+#[test]
+fn every_code_is_explained() {
+    let dir = temp();
+    let table = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/architecture.md"),
+    )
+    .unwrap();
+    let codes: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| E"))
+        .filter_map(|l| l.get(..4))
+        .collect();
+    assert!(codes.len() > 50, "{codes:?}");
+    for digits in codes {
+        let output = flin(&["explain", &format!("E{digits}")], dir.path());
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "E{digits}: {}", stderr(&output));
+        assert!(
+            text.starts_with(&format!("## E{digits}\n")) && text.contains("Fix:"),
+            "{text}"
+        );
+    }
+    let output = flin(&["explain", "302"], dir.path());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("unknown field `titel`"));
+    assert_eq!(
+        flin(&["explain", "E9999"], dir.path()).status.code(),
+        Some(2)
+    );
+}
