@@ -434,7 +434,12 @@ fn every_command_describes_its_arguments_with_an_example() {
                 section = line;
                 continue;
             }
-            if (section == "Arguments:" || section == "Options:") && line.starts_with("  ") {
+            // A line indented deeper continues the description above it (wrapped).
+            let continued = line.len() - line.trim_start().len() > 8;
+            if (section == "Arguments:" || section == "Options:")
+                && line.starts_with("  ")
+                && !continued
+            {
                 // `  --port <PORT>  Port to listen on…`: a name, two spaces, words.
                 let described = line
                     .trim_start()
