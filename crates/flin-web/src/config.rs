@@ -158,6 +158,34 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
             )
         })?;
     }
+    // Settings of the spec this build does not act on yet: said at start-up, so a
+    // setting never silently does nothing.
+    // A database elsewhere would leave the app writing to another one: refused.
+    if let Some(url) = setting("database", "url") {
+        if !url.starts_with("sqlite:") {
+            return Err(bad(
+                "database.url",
+                &url,
+                "a SQLite database (`sqlite:.flindb/flin.db`): other databases are not supported by this version of FLIN yet",
+            ));
+        }
+    }
+    let unsupported = [
+        ("database", "pool", ""),
+        ("search", "model", "builtin"),
+        ("uploads", "storage_url", ""),
+        ("auth", "entity", "User"),
+    ];
+    for (section, key, default) in unsupported {
+        if let Some(value) = setting(section, key) {
+            let is_default = !default.is_empty() && value.starts_with(default);
+            if !is_default {
+                options.unsupported.push(format!(
+                    "{section}.{key} = \"{value}\" is not supported by this version of FLIN yet: it has no effect"
+                ));
+            }
+        }
+    }
     Ok(options)
 }
 

@@ -67,6 +67,8 @@ pub struct Options {
     pub job_timeout: Duration,
     /// `[ws]`: limits and timers of WebSockets.
     pub ws: crate::sockets::SocketSettings,
+    /// Settings given that this build does not act on (logged at start-up).
+    pub unsupported: Vec<String>,
     /// `uploads.max_size`: one uploaded file, in bytes.
     pub uploads_max_size: usize,
 }
@@ -97,6 +99,7 @@ impl Default for Options {
             per_client: 8,
             job_timeout: Duration::from_secs(600),
             ws: crate::sockets::SocketSettings::default(),
+            unsupported: Vec::new(),
             uploads_max_size: 25 * 1024 * 1024,
         }
     }
@@ -490,6 +493,9 @@ pub async fn serve(
     );
     for change in &app.opened {
         crate::logs::line(options.dev, "info", &format!("database: {change}"), None);
+    }
+    for setting in &options.unsupported {
+        crate::logs::line(options.dev, "warn", setting, None);
     }
     let limits = crate::connections::ConnectionLimits {
         max_connections: options.max_connections,

@@ -486,3 +486,22 @@ fn every_code_is_explained() {
         Some(2)
     );
 }
+
+/// Settings of the spec this build does not act on are said, never silently ignored.
+#[test]
+fn settings_not_supported_yet_are_said() {
+    let dir = temp();
+    write(dir.path(), "app/index.flin", b"<h1>Hi</h1>\n");
+    write(
+        dir.path(),
+        "flin.toml",
+        b"[database]\nurl = \"postgres://db/app\"\n",
+    );
+    let output = flin(&["start", ".", "--port", "0"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("database.url"),
+        "{}",
+        stderr(&output)
+    );
+}
