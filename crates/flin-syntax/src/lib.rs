@@ -11,6 +11,7 @@
 
 pub mod ast;
 pub mod currency;
+pub mod format;
 pub mod lexer;
 mod parser;
 pub mod span_check;

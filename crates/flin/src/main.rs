@@ -5,6 +5,7 @@ mod bundle;
 mod check;
 mod db;
 mod explain;
+mod fmt;
 mod jobs;
 mod lsp;
 mod new;
@@ -230,7 +231,9 @@ fn main() -> ExitCode {
         Command::Test { path, time_limit } => {
             run::tests(path.unwrap_or_else(|| PathBuf::from(".")), time_limit)
         }
-        Command::Fmt { .. } => not_built("fmt"),
+        Command::Fmt { path, check } => {
+            fmt::run(&path.unwrap_or_else(|| PathBuf::from(".")), check)
+        }
         Command::Build { path, output } => {
             bundle::build(&path.unwrap_or_else(|| PathBuf::from(".")), output)
         }

@@ -163,7 +163,7 @@ fn check_says_when_the_path_does_not_exist() {
 fn commands_not_built_yet_say_so_and_exit_2() {
     let dir = temp();
     write(dir.path(), "s.flin", b"print(1)\n");
-    let commands: &[&[&str]] = &[&["fmt"], &["bench"]];
+    let commands: &[&[&str]] = &[&["bench"]];
     for args in commands {
         let output = flin(args, dir.path());
         assert_eq!(output.status.code(), Some(2), "flin {args:?}");
@@ -503,5 +503,42 @@ fn settings_not_supported_yet_are_said() {
         stderr(&output).contains("database.url"),
         "{}",
         stderr(&output)
+    );
+}
+
+/// `flin fmt`: `--check` lists what would change (exit 1); formatting writes the
+/// canonical layout; a file with syntax errors is reported and left as it is.
+#[test]
+fn fmt_formats_checks_and_leaves_broken_files_alone() {
+    let dir = temp();
+    write(
+        dir.path(),
+        "app/index.flin",
+        b"fn f() {\nif true {\n  print(1)\n      }\n}\n\n\n\nx = 1\n",
+    );
+    write(dir.path(), "app/broken.flin", b"fn (\n");
+    let check = flin(&["fmt", ".", "--check"], dir.path());
+    assert_eq!(check.status.code(), Some(1));
+    let listed = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(listed.contains("would format ./app/index.flin"), "{listed}");
+    assert!(
+        stderr(&check).contains("broken.flin has syntax errors"),
+        "{}",
+        stderr(&check)
+    );
+    let before = std::fs::read_to_string(dir.path().join("app/index.flin")).unwrap();
+    assert_eq!(before.lines().count(), 9, "--check changes nothing");
+    assert!(flin(&["fmt", "."], dir.path()).status.success());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("app/index.flin")).unwrap(),
+        "fn f() {\n    if true {\n        print(1)\n    }\n}\n\nx = 1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("app/broken.flin")).unwrap(),
+        "fn (\n"
+    );
+    assert_eq!(
+        flin(&["fmt", ".", "--check"], dir.path()).status.code(),
+        Some(0)
     );
 }

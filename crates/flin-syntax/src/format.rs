@@ -1,0 +1,335 @@
+//! `flin fmt`: the layout of a file in the one style of the spec's examples, as far as
+//! this formatter goes today: 4-space indentation by nesting (brackets, markup elements
+//! and `{if}`/`{for}` blocks; a line starting with `.`, `?.` or `|>` continues the one
+//! above), no trailing blanks, at most one blank line, none at the start or the end, one
+//! newline at the end. Comments stay where they stand; the text of multi-line strings
+//! and of `<style>`/`<script>` is never touched. The result must parse to the same
+//! syntax tree as the original: if it does not, the file is left as it is.
+//!
+//! Spacing inside lines is not rewritten yet (the spec's rules for operators, commas and
+//! records, and the wrapping of long attribute lists).
+
+use flin_diagnostics::FileId;
+
+use crate::token::{Token, TokenKind as T};
+
+/// Why a file is not formatted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotFormatted {
+    /// It has syntax errors: fix them first.
+    SyntaxErrors,
+    /// The formatted text would not mean the same (a bug of the formatter).
+    WouldChangeMeaning,
+}
+
+/// The file in the canonical layout (the same text when it already is).
+pub fn format(text: &str) -> Result<String, NotFormatted> {
+    let parsed = crate::parse(text, FileId(0));
+    if parsed.has_errors() {
+        return Err(NotFormatted::SyntaxErrors);
+    }
+    let lexed = crate::lexer::lex(text, FileId(0));
+    let formatted = layout(text, &lexed.tokens);
+    if formatted == text {
+        return Ok(formatted);
+    }
+    let again = crate::parse(&formatted, FileId(0));
+    if again.has_errors() || shape(&again.file) != shape(&parsed.file) {
+        return Err(NotFormatted::WouldChangeMeaning);
+    }
+    Ok(formatted)
+}
+
+/// A syntax tree without its positions: two texts that mean the same have one shape.
+fn shape(file: &crate::ast::File) -> String {
+    let debug = format!("{:?}", file.stmts);
+    // Spans print as `start..end`.
+    let mut out = String::with_capacity(debug.len());
+    let bytes = debug.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let digits = bytes.get(i..).map_or(0, |rest| {
+            rest.iter().take_while(|b| b.is_ascii_digit()).count()
+        });
+        if digits > 0 && bytes.get(i + digits..i + digits + 2) == Some(b"..".as_slice()) {
+            let second = bytes.get(i + digits + 2..).map_or(0, |rest| {
+                rest.iter().take_while(|b| b.is_ascii_digit()).count()
+            });
+            if second > 0 {
+                out.push('_');
+                i += digits + 2 + second;
+                continue;
+            }
+        }
+        if let Some(c) = debug.get(i..).and_then(|rest| rest.chars().next()) {
+            out.push(c);
+            i += c.len_utf8();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// HTML elements without content or closing tag.
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track",
+    "wbr",
+];
+
+/// What each token does to the nesting: +1 opens, -1 closes; and whether a line that
+/// starts with it sits one level out (a closer, `{else}`, `{empty}`).
+fn effects(text: &str, tokens: &[Token]) -> Vec<(i32, bool)> {
+    let kind = |i: usize| tokens.get(i).map(|t| t.kind);
+    let word = |i: usize| {
+        tokens
+            .get(i)
+            .and_then(|t| text.get(t.span.start as usize..t.span.end as usize))
+            .unwrap_or("")
+    };
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut open_tag: Option<String> = None;
+    for (i, token) in tokens.iter().enumerate() {
+        let effect = match token.kind {
+            T::LParen | T::LBracket | T::LBrace => (1, false),
+            T::RParen | T::RBracket | T::RBrace => (-1, true),
+            T::TagStart => {
+                open_tag = Some(word(i + 1).to_ascii_lowercase());
+                (0, false)
+            }
+            T::TagEnd => match open_tag.take() {
+                // `>` of an opening tag: its children go one level in.
+                Some(name) if !VOID.contains(&name.as_str()) => (1, false),
+                _ => (0, false),
+            },
+            T::TagSelfClose => {
+                open_tag = None;
+                (0, false)
+            }
+            T::CloseTagStart => {
+                open_tag = None;
+                (-1, true)
+            }
+            // `{` in markup opens an expression (closed by its `}`); a block tag also
+            // opens (`{if}`, `{for}`) or closes (`{/for}`) a level of its own.
+            T::MarkupLBrace => match (kind(i + 1), word(i + 1)) {
+                (Some(T::If | T::For), _) => (2, false),
+                (Some(T::Slash), _) => (0, true),
+                (Some(T::Else), _) | (Some(T::Ident), "empty") => (1, true),
+                _ => (1, false),
+            },
+            T::MarkupRBrace => (-1, true),
+            _ => (0, false),
+        };
+        out.push(effect);
+    }
+    out
+}
+
+fn layout(text: &str, tokens: &[Token]) -> String {
+    let tokens: Vec<Token> = tokens
+        .iter()
+        .copied()
+        .filter(|t| !matches!(t.kind, T::Eof | T::Newline))
+        .collect();
+    let effects = effects(text, &tokens);
+    // Nesting before each token.
+    let mut depth_before = Vec::with_capacity(tokens.len());
+    let mut depth: i32 = 0;
+    for (effect, _) in &effects {
+        depth_before.push(depth);
+        depth = (depth + effect).max(0);
+    }
+    let comments = block_comments(text, &tokens);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut next = 0usize;
+    // The last token of the previous line of code: an operator there continues the
+    // expression on this line.
+    let mut last_kind: Option<T> = None;
+    let mut blank_run = 0;
+    let mut offset = 0usize;
+    for line in text.split('\n') {
+        let start = offset;
+        let end = start + line.len();
+        offset = end + 1;
+        // Inside a token that spans lines (a multi-line text, `<style>`): as it is.
+        let in_comment = comments
+            .iter()
+            .any(|(from, to)| *from < start && start < *to);
+        let inside = in_comment
+            || tokens.iter().any(|t| {
+                (t.span.start as usize) < start
+                    && start < t.span.end as usize
+                    && !(t.kind == T::MarkupText
+                        && text
+                            .get(start..(t.span.end as usize).min(end))
+                            .is_some_and(|s| s.trim().is_empty()))
+            });
+        while tokens
+            .get(next)
+            .is_some_and(|t| (t.span.end as usize) <= start && (t.span.start as usize) < start)
+        {
+            next += 1;
+        }
+        while tokens
+            .get(next)
+            .is_some_and(|t| (t.span.start as usize) < start)
+        {
+            next += 1;
+        }
+        if inside {
+            out.push_str(line.trim_end_matches('\r'));
+            out.push('\n');
+            blank_run = 0;
+            continue;
+        }
+        let content = line.trim();
+        if content.is_empty() {
+            blank_run += 1;
+            continue;
+        }
+        // The first token that starts on this line (a line of only a comment has none:
+        // it takes the nesting of what follows).
+        let first = tokens
+            .get(next)
+            .filter(|t| (t.span.start as usize) <= end + 1)
+            .map(|_| next);
+        let mut level = match first {
+            Some(i) => {
+                let base = depth_before.get(i).copied().unwrap_or(0);
+                let outdent = effects.get(i).is_some_and(|(_, out)| *out);
+                let continues = tokens
+                    .get(i)
+                    .is_some_and(|t| matches!(t.kind, T::Dot | T::QuestionDot | T::PipeGt))
+                    && (t_starts_line(text, tokens.get(i)));
+                let after_operator = last_kind.is_some_and(continues_expression);
+                base - i32::from(outdent) + i32::from(continues || after_operator)
+            }
+            None => depth_before.get(next).copied().unwrap_or(depth),
+        };
+        level = level.max(0);
+        // The last token that ends on this line.
+        if let Some(last) = tokens
+            .iter()
+            .take_while(|t| (t.span.start as usize) <= end)
+            .filter(|t| (t.span.end as usize) <= end + 1 && (t.span.start as usize) >= start)
+            .last()
+        {
+            last_kind = Some(last.kind);
+        }
+        if blank_run > 0 && !out.is_empty() {
+            out.push('\n');
+        }
+        blank_run = 0;
+        for _ in 0..level {
+            out.push_str("    ");
+        }
+        out.push_str(content);
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether a line ending with this token goes on on the next line (a binary operator,
+/// `=`, an arrow).
+fn continues_expression(kind: T) -> bool {
+    matches!(
+        kind,
+        T::Plus
+            | T::Minus
+            | T::Star
+            | T::Slash
+            | T::Percent
+            | T::Eq
+            | T::EqEq
+            | T::BangEq
+            | T::AmpAmp
+            | T::PipePipe
+            | T::QuestionQuestion
+            | T::PlusEq
+            | T::MinusEq
+            | T::StarEq
+            | T::SlashEq
+            | T::PipeGt
+    )
+}
+
+/// The byte ranges of `/* … */` comments (which the lexer skips): a `/*` outside every
+/// token to the next `*/`.
+fn block_comments(text: &str, tokens: &[Token]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text.get(from..).and_then(|rest| rest.find("/*")) {
+        let at = from + at;
+        let in_token = tokens
+            .iter()
+            .any(|t| (t.span.start as usize) <= at && at < t.span.end as usize);
+        let line_comment = text
+            .get(..at)
+            .and_then(|before| before.rsplit('\n').next())
+            .is_some_and(|line| line.contains("//"));
+        if in_token || line_comment {
+            from = at + 2;
+            continue;
+        }
+        let end = text
+            .get(at + 2..)
+            .and_then(|rest| rest.find("*/"))
+            .map_or(text.len(), |e| at + 2 + e + 2);
+        out.push((at, end));
+        from = end;
+    }
+    out
+}
+
+fn t_starts_line(text: &str, token: Option<&Token>) -> bool {
+    token.is_some_and(|t| {
+        let before = text.get(..t.span.start as usize).unwrap_or("");
+        before
+            .rsplit('\n')
+            .next()
+            .is_some_and(|s| s.trim().is_empty())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn indentation_follows_the_nesting() {
+        let text = "fn f(x: int) -> int {\nif x > 1 {\n  return x\n    }\n\n\n\nx + 1\n}\n<ul>\n{for i in [1, 2]}\n<li>{i}</li>\n{empty}\n<li>none</li>\n{/for}\n</ul>\n";
+        let formatted = format(text).unwrap();
+        assert_eq!(
+            formatted,
+            "fn f(x: int) -> int {\n    if x > 1 {\n        return x\n    }\n\n    x + 1\n}\n<ul>\n    {for i in [1, 2]}\n        <li>{i}</li>\n    {empty}\n        <li>none</li>\n    {/for}\n</ul>\n"
+        );
+        assert_eq!(format(&formatted).unwrap(), formatted, "idempotent");
+    }
+
+    #[test]
+    fn comments_and_multi_line_texts_stay() {
+        let text =
+            "// top\nx = \"\"\"\n  kept\n     as is\n\"\"\"\nfn g() {\n// inside\n    1\n}\n";
+        let formatted = format(text).unwrap();
+        assert_eq!(
+            formatted,
+            "// top\nx = \"\"\"\n  kept\n     as is\n\"\"\"\nfn g() {\n    // inside\n    1\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_line_after_an_operator_continues_it() {
+        let text = "x = 1 +\n2 +\n3\nname =\n\"Ada\"\n/* a\n   b */\ny = 2\n";
+        assert_eq!(
+            format(text).unwrap(),
+            "x = 1 +\n    2 +\n    3\nname =\n    \"Ada\"\n/* a\n   b */\ny = 2\n"
+        );
+    }
+
+    #[test]
+    fn a_file_with_errors_is_left_alone() {
+        assert_eq!(format("fn (\n"), Err(NotFormatted::SyntaxErrors));
+    }
+}
