@@ -1,13 +1,14 @@
-//! `flin fmt`: the layout of a file in the one style of the spec's examples, as far as
-//! this formatter goes today: 4-space indentation by nesting (brackets, markup elements
-//! and `{if}`/`{for}` blocks; a line starting with `.`, `?.` or `|>` continues the one
-//! above), no trailing blanks, at most one blank line, none at the start or the end, one
-//! newline at the end. Comments stay where they stand; the text of multi-line strings
-//! and of `<style>`/`<script>` is never touched. The result must parse to the same
-//! syntax tree as the original: if it does not, the file is left as it is.
+//! `flin fmt` (cli.md §4): a file in the one style of the spec's examples, as far as this
+//! formatter goes today: 4-space indentation by nesting (brackets, markup elements and
+//! `{if}`/`{for}` blocks; a line starting with `.`, `?.` or `|>`, or following a line
+//! that ends with an operator, continues it), the spacing of code lines (one space
+//! around binary operators and after `,` and `:`, none inside `( )`/`[ ]`, `{ a: 1 }`
+//! records), no trailing blanks, at most one blank line. Comments stay where they
+//! stand; texts and `<style>`/`<script>` are never touched. The result must parse to the
+//! same syntax tree as the original: if it does not, the file is left as it is.
 //!
-//! Spacing inside lines is not rewritten yet (the spec's rules for operators, commas and
-//! records, and the wrapping of long attribute lists).
+//! Not yet: spacing inside markup lines, and wrapping long attribute lists at 100
+//! columns.
 
 use flin_diagnostics::FileId;
 
@@ -192,7 +193,7 @@ fn layout(text: &str, tokens: &[Token]) -> String {
         // it takes the nesting of what follows).
         let first = tokens
             .get(next)
-            .filter(|t| (t.span.start as usize) <= end + 1)
+            .filter(|t| (t.span.start as usize) < end.max(start + 1))
             .map(|_| next);
         let mut level = match first {
             Some(i) => {
@@ -224,10 +225,179 @@ fn layout(text: &str, tokens: &[Token]) -> String {
         for _ in 0..level {
             out.push_str("    ");
         }
-        out.push_str(content);
+        let crosses_comment = comments.iter().any(|(from, to)| *from < end && start < *to);
+        match first.filter(|_| !crosses_comment) {
+            Some(i) => {
+                out.push_str(&spaced(text, &tokens, i, end).unwrap_or_else(|| content.to_string()))
+            }
+            None => out.push_str(content),
+        }
         out.push('\n');
     }
     out
+}
+
+/// A line of code with the spec's spacing: one space around binary operators and
+/// arrows, after `,` and `:`, none inside `( )` and `[ ]`, none around `.`, `..` and
+/// after unary operators, `{ a: 1 }` records with inner spaces, a trailing `//`
+/// comment kept one space after. `None` (the line kept as written, trimmed) for lines
+/// with markup, or tokens that start before the line or end after it.
+fn spaced(text: &str, tokens: &[Token], first: usize, end: usize) -> Option<String> {
+    let on_line: Vec<&Token> = tokens
+        .iter()
+        .skip(first)
+        .take_while(|t| (t.span.start as usize) < end)
+        .collect();
+    if on_line.iter().any(|t| {
+        (t.span.end as usize) > end
+            || matches!(
+                t.kind,
+                T::TagStart
+                    | T::CloseTagStart
+                    | T::TagName
+                    | T::AttrName
+                    | T::TagEnd
+                    | T::TagSelfClose
+                    | T::MarkupText
+                    | T::RawText
+                    | T::MarkupLBrace
+                    | T::MarkupRBrace
+            )
+    }) {
+        return None;
+    }
+    let slice = |t: &Token| {
+        text.get(t.span.start as usize..t.span.end as usize)
+            .unwrap_or("")
+    };
+    let mut out = String::new();
+    let mut previous: Option<&Token> = None;
+    let mut in_text = 0usize;
+    // Brackets opened on this line, innermost last.
+    let mut open: Vec<T> = Vec::new();
+    for (n, token) in on_line.iter().enumerate() {
+        let token = *token;
+        if let Some(prev) = previous {
+            let gap = text
+                .get(prev.span.end as usize..token.span.start as usize)
+                .unwrap_or("");
+            // Inside a text (its interpolations included) the bytes stay as written.
+            let space = in_text == 0
+                && space_between(
+                    prev,
+                    token,
+                    on_line.get(n.wrapping_sub(2)).copied(),
+                    gap,
+                    open.last().copied(),
+                );
+            if in_text > 0 {
+                out.push_str(gap);
+            } else if space {
+                out.push(' ');
+            }
+        }
+        match token.kind {
+            T::StrStart => in_text += 1,
+            T::StrEnd => in_text = in_text.saturating_sub(1),
+            T::LBrace | T::LParen | T::LBracket if in_text == 0 => open.push(token.kind),
+            T::RBrace | T::RParen | T::RBracket if in_text == 0 => {
+                open.pop();
+            }
+            _ => {}
+        }
+        out.push_str(slice(token));
+        previous = Some(token);
+    }
+    // A comment after the code stays, one space after it.
+    if let Some(last) = previous {
+        let rest = text.get(last.span.end as usize..end).unwrap_or("").trim();
+        if !rest.is_empty() {
+            if !rest.starts_with("//") {
+                return None;
+            }
+            out.push(' ');
+            out.push_str(rest);
+        }
+    }
+    Some(out)
+}
+
+/// Whether one space goes between two tokens of a line of code.
+fn space_between(
+    a: &Token,
+    b: &Token,
+    before_a: Option<&Token>,
+    gap: &str,
+    inner: Option<T>,
+) -> bool {
+    use T::*;
+    let value_end = |k: T| {
+        matches!(
+            k,
+            Ident
+                | Int
+                | Number
+                | Money
+                | Duration
+                | RParen
+                | RBracket
+                | RBrace
+                | StrEnd
+                | True
+                | False
+                | None
+        )
+    };
+    // Operators whose meaning the tokens alone do not tell (`<` of a generic type or a
+    // comparison): as written.
+    // Likewise `@`: a decorator (`@required`) or time travel (`b @ yesterday`).
+    if matches!(a.kind, Lt | Gt | At) || matches!(b.kind, Lt | Gt | At) {
+        return !gap.is_empty();
+    }
+    // `-x`, `!x`: a unary operator sticks to its operand.
+    let unary = |op: &Token, before: Option<&Token>| {
+        matches!(op.kind, Minus | Bang) && !before.is_some_and(|p| value_end(p.kind))
+    };
+    if unary(a, before_a) {
+        return false;
+    }
+    // `?` ends a try (`x?`) or opens a conditional (`c ? a : b`), and `:` follows a name
+    // (`x: int`) or separates a conditional's values: the space before them is kept as
+    // written.
+    if matches!(b.kind, Question | Colon) && !matches!(a.kind, LBrace) {
+        return !gap.is_empty();
+    }
+    // `xs[2:5]`: a slice's colon, as written.
+    if a.kind == Colon && inner == Some(LBracket) {
+        return !gap.is_empty();
+    }
+    match (a.kind, b.kind) {
+        (Comma | Semi | Colon, RParen | RBracket | RBrace) => false,
+        (Comma | Semi | Colon, _) => true,
+        (
+            _,
+            Comma | Semi | RParen | RBracket | Dot | QuestionDot | DotDot | DotDotEq | PlusPlus
+            | MinusMinus,
+        ) => false,
+        (LParen | LBracket | Dot | QuestionDot | DotDot | DotDotEq, _) => false,
+        // A name before `(`/`[` is a call or an index (`f(x)`, `xs[0]`), or a soft keyword
+        // (`where (…)`): as written.
+        (Ident, LParen | LBracket) => !gap.is_empty(),
+        (RParen | RBracket | StrEnd, LParen | LBracket) => false,
+        // `fn(x) { … }`, `fn name(…)`.
+        (Fn, LParen) => false,
+        (Fn, _) => true,
+        (_, LParen) => true,
+        (_, LBracket) => true,
+        // Braces: `{ a: 1 }`, `{}`; `f {` has a space before.
+        (LBrace, RBrace) => false,
+        (LBrace, _) => true,
+        (_, RBrace) => true,
+        (_, LBrace) => true,
+        (RBrace, _) => true,
+        // Everything else in code: words and operators apart by one space.
+        _ => true,
+    }
 }
 
 /// Whether a line ending with this token goes on on the next line (a binary operator,
@@ -326,6 +496,17 @@ mod tests {
             format(text).unwrap(),
             "x = 1 +\n    2 +\n    3\nname =\n    \"Ada\"\n/* a\n   b */\ny = 2\n"
         );
+    }
+
+    #[test]
+    fn spacing_follows_the_spec() {
+        let text = "x=1+2*-3\ny = f( a,b )[0]\nr = {a:1,b:[1,2]}\nz = !x&&y\nfor i in 0..n {\nprint( \"a {i}  b\" )// note\n}\nm: List<int> = []\n";
+        let formatted = format(text).unwrap();
+        assert_eq!(
+            formatted,
+            "x = 1 + 2 * -3\ny = f(a, b)[0]\nr = { a: 1, b: [1, 2] }\nz = !x && y\nfor i in 0..n {\n    print(\"a {i}  b\") // note\n}\nm: List<int> = []\n"
+        );
+        assert_eq!(format(&formatted).unwrap(), formatted);
     }
 
     #[test]
