@@ -29,8 +29,13 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn new(built: Built, root: &Path) -> Result<TestServer, String> {
+        TestServer::with_database(built, root, true)
+    }
+
+    /// The app on its own database in `.flindb/` (`memory` false): `flin bench`.
+    pub fn with_database(built: Built, root: &Path, memory: bool) -> Result<TestServer, String> {
         let options = crate::config::options(root, None, false)?;
-        let app = crate::server::prepare(built, root, true)?;
+        let app = crate::server::prepare(built, root, memory)?;
         let sessions = Arc::new(Sessions::new(
             app.session_key.clone(),
             app.session_store.clone(),
@@ -47,6 +52,11 @@ impl TestServer {
 
     pub fn built(&self) -> &Built {
         &self.app.built
+    }
+
+    /// The app's database, if it has entities.
+    pub fn store(&self) -> Option<Arc<Store>> {
+        self.app.store.clone()
     }
 }
 

@@ -1,6 +1,7 @@
 //! `flin`: the command line (spec/cli.md). It parses arguments and hands each command to
 //! the crate that owns it; no language logic lives here.
 
+mod bench;
 mod bundle;
 mod check;
 mod db;
@@ -137,11 +138,14 @@ enum Command {
     /// A language server for editors, over stdio (diagnostics, hover, definition, completion, symbols)
     #[command(after_help = "Example: flin lsp   (started by the editor: see editors/vscode)")]
     Lsp,
-    /// Run the project's performance workloads
-    #[command(after_help = "Example: flin bench --rows 10000")]
+    /// Run the reference workload of performance.md and print each figure beside its target
+    #[command(
+        after_help = "Example: flin bench list --rows 10000 --requests 5000   (page, list, search, hybrid, save, compile; --format json)"
+    )]
     Bench {
-        /// The workload and its options
-        #[arg(trailing_var_arg = true)]
+        /// The workload (page, list, search, hybrid, save, compile; default all) and
+        /// `--rows N`, `--requests N`, `--format table|json`
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
 }
@@ -250,7 +254,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Jobs { path } => jobs::list(&path.unwrap_or_else(|| PathBuf::from("."))),
-        Command::Bench { .. } => not_built("bench"),
+        Command::Bench { args } => bench::run(&args),
         Command::Lsp => lsp::run(),
         Command::Explain { code } => explain::run(&code),
     }
@@ -265,11 +269,4 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(duration)
-}
-
-/// A command of cli.md that this build does not have yet: say so, exit 2.
-fn not_built(command: &str) -> ExitCode {
-    eprintln!("error: `flin {command}` is not built yet in this version of FLIN");
-    eprintln!("  = help: `flin check` works today; see README.md for what is built");
-    ExitCode::from(2)
 }

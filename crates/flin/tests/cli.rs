@@ -160,19 +160,57 @@ fn check_says_when_the_path_does_not_exist() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_and_exit_2() {
+fn bench_runs_the_reference_workload_and_prints_figures_with_targets() {
     let dir = temp();
-    write(dir.path(), "s.flin", b"print(1)\n");
-    let commands: &[&[&str]] = &[&["bench"]];
-    for args in commands {
-        let output = flin(args, dir.path());
-        assert_eq!(output.status.code(), Some(2), "flin {args:?}");
+    let output = flin(
+        &[
+            "bench",
+            "--rows",
+            "200",
+            "--requests",
+            "50",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = lines.iter().filter_map(|l| l["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "simple page render",
+            "entity list, 100 items",
+            "full-text search",
+            "hybrid search",
+            "single-row saves (per save)",
+            "compile a 50-file app"
+        ]
+    );
+    for line in &lines {
+        assert!(line["p50_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{line}");
         assert!(
-            stderr(&output).contains("is not built yet"),
-            "flin {args:?}: {}",
-            stderr(&output)
+            line["target"].as_str().is_some() && line["met"].is_boolean(),
+            "{line}"
         );
     }
+    let one = flin(
+        &["bench", "page", "--rows", "10", "--requests", "20"],
+        dir.path(),
+    );
+    let table = String::from_utf8_lossy(&one.stdout).into_owned();
+    assert!(
+        table.contains("simple page render") && !table.contains("hybrid"),
+        "{table}"
+    );
+    assert_eq!(
+        flin(&["bench", "nothing"], dir.path()).status.code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -412,7 +450,6 @@ fn every_command_describes_its_arguments_with_an_example() {
         &["fmt"],
         &["build"],
         &["jobs"],
-        &["bench"],
         &["db", "schema"],
         &["db", "backup"],
         &["db", "restore"],

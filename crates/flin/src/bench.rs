@@ -1,0 +1,417 @@
+//! `flin bench [name] [--rows N] [--requests N] [--format json]` (cli.md §4,
+//! performance.md §1, §4): the reference workload on a fresh database in a temporary
+//! folder — a simple page, an entity list (100 of `--rows`), keyword and hybrid search
+//! over `--rows` documents of generated prose, single-row saves, and the compile of a
+//! generated 50-file app — each figure measured inside the server (a request through
+//! the app's own request path, in-process: routing, middleware, the unit of work,
+//! rendering) and printed beside its target.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Instant;
+
+use flin_query::Datum;
+use flin_runtime::TestApp;
+use flin_search::workload::{Lcg, prose, query, words};
+use flin_vm::{HttpCall, Program};
+
+struct Options {
+    only: Option<String>,
+    rows: usize,
+    requests: usize,
+    json: bool,
+}
+
+/// One measured figure.
+struct Figure {
+    name: &'static str,
+    p50_ms: f64,
+    p99_ms: f64,
+    target: &'static str,
+    met: bool,
+}
+
+pub fn run(args: &[String]) -> ExitCode {
+    let options = match parse(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("error: {message}");
+            eprintln!(
+                "  = help: flin bench [page|list|search|hybrid|save|compile] [--rows 10000] [--requests 10000] [--format json]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let dir = std::env::temp_dir().join(format!("flin-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let result = crate::run::on_deep_stack({
+        let dir = dir.clone();
+        move || measure(&dir, &options).map(|figures| (figures, options.json))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Some(Ok((figures, json))) => {
+            print(&figures, json);
+            ExitCode::SUCCESS
+        }
+        Some(Err(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
+        }
+        None => ExitCode::from(101),
+    }
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        only: None,
+        rows: 10_000,
+        requests: 10_000,
+        json: false,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |what: &str| -> Result<usize, String> {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .filter(|n: &usize| *n > 0)
+                .ok_or_else(|| format!("{what} takes a whole number above 0"))
+        };
+        match arg.as_str() {
+            "--rows" => options.rows = number("--rows")?,
+            "--requests" => options.requests = number("--requests")?,
+            "--format" => match args.next().map(String::as_str) {
+                Some("json") => options.json = true,
+                Some("table") => options.json = false,
+                _ => return Err("--format takes `table` or `json`".into()),
+            },
+            name if !name.starts_with('-') && options.only.is_none() => {
+                if !["page", "list", "search", "hybrid", "save", "compile"].contains(&name) {
+                    return Err(format!("no workload `{name}`"));
+                }
+                options.only = Some(name.to_string());
+            }
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(options)
+}
+
+fn wanted(options: &Options, name: &str) -> bool {
+    options.only.as_deref().is_none_or(|only| only == name)
+}
+
+/// The workload app (performance.md §4).
+const APP: &[(&str, &str)] = &[
+    (
+        "entities/Item.flin",
+        "entity Item {\n    name: text\n    category: text\n    price: int\n    stock: int\n}\n",
+    ),
+    (
+        "entities/Doc.flin",
+        "entity Doc {\n    title: text\n    body: semantic text\n}\n",
+    ),
+    (
+        "app/simple.flin",
+        "who = \"world\"\nitems = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(n => { name: \"item {n}\" })\n\n<head><title>Simple</title></head>\n<h1>Hello {who}</h1>\n<ul>\n    {for i in items}\n        <li>{i.name}</li>\n    {/for}\n</ul>\n",
+    ),
+    (
+        "app/list.flin",
+        "c = query.c ?? \"c1\"\nitems = Item.where(category == c).order(price).limit(100)\n\n<table>\n    {for i in items}\n        <tr><td>{i.name}</td><td>{i.category}</td><td>{i.price}</td><td>{i.stock}</td><td>{i.created_at}</td></tr>\n    {/for}\n</table>\n",
+    ),
+    (
+        "app/api/search.flin",
+        "route GET {\n    q = query.q ?? \"\"\n    hits = search q in Doc by body using keyword limit 10\n    hits.map(h => h.entity.id)\n}\n",
+    ),
+    (
+        "app/api/hybrid.flin",
+        "route GET {\n    q = query.q ?? \"\"\n    hits = search q in Doc by body limit 10\n    hits.map(h => h.entity.id)\n}\n",
+    ),
+];
+
+fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
+    for (path, text) in APP {
+        let full = dir.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot write {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&full, text).map_err(|e| format!("cannot write {}: {e}", full.display()))?;
+    }
+    let project = flin_check::load(dir).map_err(|e| e.to_string())?;
+    let built = flin_runtime::build(project)
+        .map_err(|_| "the workload app does not compile".to_string())?;
+    let code = built.code.clone();
+    let server = flin_web::testing::TestServer::with_database(built, dir, false)?;
+    let store = server.store().ok_or("the workload has no database")?;
+    // Seed: `rows` items in 10 categories and `rows` documents of prose.
+    let mut random = Lcg(42);
+    let vocabulary = words();
+    let mut queries = Vec::new();
+    {
+        let unit = store.unit().map_err(|e| e.to_string())?;
+        let db = unit.db().map_err(|e| e.to_string())?;
+        for i in 0..options.rows {
+            let fields = vec![
+                Datum::Text(format!("item {i}").into()),
+                Datum::Text(format!("c{}", i % 10).into()),
+                Datum::Int(random.below(10_000) as i64),
+                Datum::Int(random.below(100) as i64),
+            ];
+            db.save("Item", None, fields).map_err(|e| e.to_string())?;
+        }
+        if wanted(options, "search") || wanted(options, "hybrid") {
+            for i in 0..options.rows {
+                let body = prose(&mut random, &vocabulary, 50, 200);
+                let fields = vec![
+                    Datum::Text(format!("doc {i}").into()),
+                    Datum::Text(body.into()),
+                ];
+                db.save("Doc", None, fields).map_err(|e| e.to_string())?;
+            }
+        }
+        unit.commit().map_err(|e| e.to_string())?;
+    }
+    for _ in 0..100 {
+        queries.push(query(&mut random, &vocabulary));
+    }
+    let program = Rc::new(Program::load(code));
+    let mut client = server.client(Some(store.clone()), program);
+    let mut time = |path: &dyn Fn(usize) -> String, n: usize| -> Result<(f64, f64), String> {
+        for i in 0..n.min(200) {
+            let reply = client(&HttpCall {
+                method: "GET",
+                path: path(i),
+                body: None,
+            })
+            .map_err(|e| e.message.clone())?;
+            if reply.status != 200 {
+                return Err(format!(
+                    "{} answered {}: {}",
+                    path(i),
+                    reply.status,
+                    reply.body
+                ));
+            }
+        }
+        let mut times = Vec::with_capacity(n);
+        for i in 0..n {
+            let started = Instant::now();
+            let _ = client(&HttpCall {
+                method: "GET",
+                path: path(i),
+                body: None,
+            });
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(percentiles(&mut times))
+    };
+    let mut figures = Vec::new();
+    if wanted(options, "page") {
+        let (p50, p99) = time(&|_| "/simple".to_string(), options.requests)?;
+        figures.push(Figure {
+            name: "simple page render",
+            p50_ms: p50,
+            p99_ms: p99,
+            target: "<= 0.1 ms / 0.5 ms",
+            met: p50 <= 0.1 && p99 <= 0.5,
+        });
+    }
+    if wanted(options, "list") {
+        let (p50, p99) = time(&|i| format!("/list?c=c{}", i % 10), options.requests)?;
+        figures.push(Figure {
+            name: "entity list, 100 items",
+            p50_ms: p50,
+            p99_ms: p99,
+            target: "<= 0.3 ms / 1 ms",
+            met: p50 <= 0.3 && p99 <= 1.0,
+        });
+    }
+    let encode = |q: &str| q.replace(' ', "+");
+    if wanted(options, "search") {
+        let (p50, p99) = time(
+            &|i| {
+                format!(
+                    "/api/search?q={}",
+                    encode(queries.get(i % queries.len()).map_or("", String::as_str))
+                )
+            },
+            options.requests,
+        )?;
+        figures.push(Figure {
+            name: "full-text search",
+            p50_ms: p50,
+            p99_ms: p99,
+            target: "<= 0.3 ms / 1 ms",
+            met: p50 <= 0.3 && p99 <= 1.0,
+        });
+    }
+    if wanted(options, "hybrid") {
+        let (p50, p99) = time(
+            &|i| {
+                format!(
+                    "/api/hybrid?q={}",
+                    encode(queries.get(i % queries.len()).map_or("", String::as_str))
+                )
+            },
+            options.requests,
+        )?;
+        figures.push(Figure {
+            name: "hybrid search",
+            p50_ms: p50,
+            p99_ms: p99,
+            target: "<= 0.5 ms / 2 ms",
+            met: p50 <= 0.5 && p99 <= 2.0,
+        });
+    }
+    if wanted(options, "save") {
+        // Single-row saves, each its own unit of work (durability as configured: full).
+        let n = options.requests.min(2_000);
+        let started = Instant::now();
+        for i in 0..n {
+            let unit = store.unit().map_err(|e| e.to_string())?;
+            unit.db()
+                .and_then(|db| {
+                    db.save(
+                        "Item",
+                        None,
+                        vec![
+                            Datum::Text(format!("new {i}").into()),
+                            Datum::Text("c0".into()),
+                            Datum::Int(1),
+                            Datum::Int(1),
+                        ],
+                    )
+                })
+                .map_err(|e| e.to_string())?;
+            unit.commit().map_err(|e| e.to_string())?;
+        }
+        let per_second = n as f64 / started.elapsed().as_secs_f64();
+        let ms = 1000.0 / per_second;
+        figures.push(Figure {
+            name: "single-row saves (per save)",
+            p50_ms: ms,
+            p99_ms: ms,
+            target: ">= 5,000 saves/s",
+            met: per_second >= 5_000.0,
+        });
+    }
+    if wanted(options, "compile") {
+        let project_dir = dir.join("compile50");
+        write_project(&project_dir, 50)?;
+        let mut times = Vec::new();
+        for _ in 0..10 {
+            let started = Instant::now();
+            let project = flin_check::load(&project_dir).map_err(|e| e.to_string())?;
+            flin_runtime::build(project)
+                .map_err(|_| "the generated app does not compile".to_string())?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        let (p50, p99) = percentiles(&mut times);
+        figures.push(Figure {
+            name: "compile a 50-file app",
+            p50_ms: p50,
+            p99_ms: p99,
+            target: "<= 25 ms",
+            met: p50 <= 25.0,
+        });
+    }
+    Ok(figures)
+}
+
+fn percentiles(times: &mut [f64]) -> (f64, f64) {
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let i = ((times.len().saturating_sub(1)) as f64 * q).round() as usize;
+        times.get(i).copied().unwrap_or(0.0)
+    };
+    (at(0.5), at(0.99))
+}
+
+fn print(figures: &[Figure], json: bool) {
+    if json {
+        for f in figures {
+            println!(
+                "{}",
+                serde_json::json!({ "name": f.name, "p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "target": f.target, "met": f.met })
+            );
+        }
+        return;
+    }
+    println!(
+        "{:<30} {:>10} {:>10}  target",
+        "operation", "P50 ms", "P99 ms"
+    );
+    for f in figures {
+        println!(
+            "{:<30} {:>10.3} {:>10.3}  {:<20} {}",
+            f.name,
+            f.p50_ms,
+            f.p99_ms,
+            f.target,
+            if f.met { "met" } else { "NOT met" }
+        );
+    }
+    println!("(in the server, in-process; debug builds are far slower: use a release build)");
+}
+
+/// A generated project of `files` files (entities, lib functions, pages, routes).
+fn write_project(dir: &Path, files: usize) -> Result<(), String> {
+    let write = |path: &str, text: String| -> Result<(), String> {
+        let full = dir.join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&full, text).map_err(|e| e.to_string())
+    };
+    let entities = (files / 5).max(1);
+    let libs = (files / 5).max(1);
+    let apps = ((files - entities - libs) / 2).max(1);
+    for e in 0..entities {
+        let fields: String = (0..12)
+            .map(|k| format!("    field{k}: text = \"\"\n"))
+            .collect();
+        write(
+            &format!("entities/Thing{e}.flin"),
+            format!("entity Thing{e} {{\n    name: text\n    count: int = 0\n{fields}}}\n"),
+        )?;
+    }
+    for l in 0..libs {
+        let mut text = String::new();
+        for k in 0..40 {
+            let e = (l + k) % entities;
+            text.push_str(&format!(
+                "fn helper{l}_{k}(limit: int) -> int {{\n    total = 0\n    for i in 0..limit {{\n        if i % 3 == 0 {{\n            total = total + i * {}\n        }} else {{\n            total = total - 1\n        }}\n    }}\n    total + Thing{e}.count\n}}\n\n",
+                k + 1
+            ));
+        }
+        write(&format!("lib/helpers{l}.flin"), text)?;
+    }
+    for a in 0..apps {
+        let e = a % entities;
+        let l = a % libs;
+        let rows: String = (0..100)
+            .map(|k| {
+                format!(
+                    "        <tr><td>{{t.name}}</td><td>{{t.field{}}}</td></tr>\n",
+                    k % 12
+                )
+            })
+            .collect();
+        let handlers: String = (0..20)
+            .map(|k| format!("fn step{k}() {{\n    count = count + {k}\n    shown = helper{l}_{}(count)\n}}\n\n", k % 40))
+            .collect();
+        write(
+            &format!("app/page{a}.flin"),
+            format!(
+                "count = 0\nshown = 0\nthings = Thing{e}.order(name).limit(20)\n\n{handlers}<h1>{{count}} / {{shown}}</h1>\n<button click={{step1()}}>+</button>\n<table>\n    {{for t in things}}\n{rows}    {{/for}}\n</table>\n"
+            ),
+        )?;
+        write(
+            &format!("app/api/things{a}.flin"),
+            format!("route GET {{\n    Thing{e}.where(count > 0).limit(10)\n}}\n"),
+        )?;
+    }
+    Ok(())
+}
