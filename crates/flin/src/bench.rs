@@ -186,7 +186,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
                 body: None,
             })
             .map_err(|e| e.message.clone())?;
-            if reply.status != 200 {
+            if reply.status != 200 || reply.body.len() < 2 {
                 return Err(format!(
                     "{} answered {}: {}",
                     path(i),
