@@ -6,7 +6,7 @@
 //! signature; definition goes to the declaration of an entity, function, enum, type,
 //! component or layout of the project; completion offers the project's names, keywords,
 //! an entity's query methods after `Entity.` and its fields after a value of its type;
-//! document symbols list a file's declarations.
+//! document symbols list a file's declarations; formatting is `flin fmt`'s.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,7 @@ pub fn run() -> ExitCode {
         "definitionProvider": true,
         "completionProvider": { "triggerCharacters": ["."] },
         "documentSymbolProvider": true,
+        "documentFormattingProvider": true,
     });
     if connection.initialize(capabilities).is_err() {
         return ExitCode::from(1);
@@ -78,6 +79,7 @@ impl Server {
             "textDocument/definition" => self.definition(&request.params),
             "textDocument/completion" => self.completion(&request.params),
             "textDocument/documentSymbol" => self.symbols(&request.params),
+            "textDocument/formatting" => self.formatting(&request.params),
             _ => {
                 return Response::new_err(
                     id,
@@ -423,6 +425,33 @@ impl Server {
             .map(|(_, ty)| ty.to_string())?;
         let name = ty.trim_end_matches('?');
         entity_named(project, name)
+    }
+
+    /// `flin fmt` of the open text: one edit replacing the document, none when it is
+    /// formatted already or cannot be (syntax errors).
+    fn formatting(&self, params: &J) -> J {
+        let Some(path) = params
+            .pointer("/textDocument/uri")
+            .and_then(J::as_str)
+            .and_then(path_of)
+        else {
+            return J::Null;
+        };
+        let Some(text) = self
+            .open
+            .get(&path)
+            .cloned()
+            .or_else(|| std::fs::read_to_string(&path).ok())
+        else {
+            return J::Null;
+        };
+        match flin_syntax::format::format(&text) {
+            Ok(formatted) if formatted != text => serde_json::json!([{
+                "range": range(&text, 0, text.len() as u32),
+                "newText": formatted,
+            }]),
+            _ => J::Array(Vec::new()),
+        }
     }
 
     fn symbols(&self, params: &J) -> J {

@@ -207,6 +207,23 @@ fn an_editor_gets_diagnostics_hover_definition_completion_and_symbols() {
         "{names:?}"
     );
 
+    // Formatting: `flin fmt`'s result as one edit.
+    let messy = "x=1+2\n";
+    lsp.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": messy }] }),
+    );
+    lsp.diagnostics(&uri);
+    let edits = lsp.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 4, "insertSpaces": true } }),
+    );
+    assert_eq!(edits[0]["newText"], "x = 1 + 2\n", "{edits}");
+    assert_eq!(
+        edits[0]["range"]["end"],
+        json!({ "line": 1, "character": 0 })
+    );
+
     lsp.request("shutdown", J::Null);
     lsp.notify("exit", J::Null);
     let status = lsp.child.wait().unwrap();
