@@ -335,6 +335,20 @@ impl Store {
         }
     }
 
+    /// Makes, now, the indexes the program's queries will want (their shapes, from the
+    /// compiled code): the first request of a list page does not pay for its index.
+    pub fn index_queries<'q>(&self, shapes: impl Iterator<Item = &'q flin_query::QueryShape>) {
+        for shape in shapes {
+            let Some(def) = self.entities().iter().find(|e| *e.name == *shape.entity) else {
+                continue;
+            };
+            if let Some(index) = crate::auto_index::wanted(def, shape) {
+                self.want_index(index);
+            }
+        }
+        self.make_wanted_indexes();
+    }
+
     /// Makes the wanted indexes, if the writer connection is free right now.
     fn make_wanted_indexes(&self) {
         let pending: Vec<_> = match self.wanted.lock() {

@@ -330,6 +330,13 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
         let durability = Durability::parse(&configured.durability).unwrap_or_default();
         let store = Store::open(location, &code.entities, durability)
             .map_err(|err| format!("error[{}]: {err}", err.kind()))?;
+        // The indexes the program's queries want, made before the first request.
+        store.index_queries(code.functions.iter().flat_map(|f| {
+            f.constants.iter().filter_map(|c| match c {
+                flin_vm::Constant::Query(shape) => Some(&**shape),
+                _ => None,
+            })
+        }));
         Some(Arc::new(store))
     };
     let session_key = crate::session::key(root, memory)?;

@@ -160,3 +160,44 @@ fn start_logs_json_with_request_ids_and_keeps_its_data_private() {
         assert_eq!(mode(".flindb/secret"), 0o600);
     }
 }
+
+/// The indexes the program's queries want are made as the server starts, before any
+/// request (the first request to a list page does not pay for one).
+#[test]
+fn start_makes_the_indexes_of_the_programs_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("entities")).unwrap();
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::write(
+        dir.path().join("entities/item.flin"),
+        "entity Item {\n    name: text\n    category: text\n    price: int\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("app/index.flin"),
+        "c = query.c ?? \"a\"\nitems = Item.where(category == c).order(price).limit(100)\n\n<ul>\n    {for i in items}\n        <li>{i.name}</li>\n    {/for}\n</ul>\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flin"))
+        .args(["start", ".", "--port", "0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    log.read_line(&mut line).unwrap();
+    assert!(line.contains("server on"), "{line}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let schema = Command::new(env!("CARGO_BIN_EXE_flin"))
+        .args(["db", "schema", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&schema.stdout);
+    assert!(text.contains("added index on (category, price)"), "{text}");
+}
