@@ -201,3 +201,36 @@ fn start_makes_the_indexes_of_the_programs_queries() {
     let text = String::from_utf8_lossy(&schema.stdout);
     assert!(text.contains("added index on (category, price)"), "{text}");
 }
+
+/// A server runs with mimalloc committing memory as used (an idle server's RSS), in
+/// the same process as it was started (its id kept for process managers).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_server_runs_with_lean_memory_settings_under_its_own_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("app/index.flin"), "<h1>Up</h1>\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flin"))
+        .args(["start", ".", "--port", "0"])
+        .current_dir(dir.path())
+        .env_remove("MIMALLOC_ARENA_EAGER_COMMIT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    log.read_line(&mut line).unwrap();
+    assert!(line.contains("server on"), "{line}");
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let text = String::from_utf8_lossy(&environ);
+    assert!(
+        text.split('\0')
+            .any(|v| v == "MIMALLOC_ARENA_EAGER_COMMIT=0"),
+        "{text}"
+    );
+}
