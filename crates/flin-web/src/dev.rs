@@ -87,9 +87,16 @@ pub fn watch(
         .name("flin-dev-watch".into())
         .spawn(move || {
             while rx.recv().is_ok() {
-                // Editors write in bursts: wait for the dust to settle.
-                std::thread::sleep(Duration::from_millis(80));
-                while rx.try_recv().is_ok() {}
+                // Editors write in bursts (a temporary file, a rename): rebuild once the
+                // files have been quiet for 10 ms (at most 200 ms after the first), not
+                // after a fixed wait: a save shows in about 15 ms, not 85.
+                let first = Instant::now();
+                while first.elapsed() < Duration::from_millis(200) {
+                    match rx.recv_timeout(Duration::from_millis(10)) {
+                        Ok(()) => continue,
+                        Err(_) => break,
+                    }
+                }
                 rebuild(&root, &target, &shared, &options, workers);
             }
         });
