@@ -36,4 +36,7 @@ pub fn check_rules(
 pub use jobs::{JobRun, job_runs};
 pub use search::SearchRequest;
 pub use sessions::SessionRow;
-pub use store::{Durability, Location, Store, Unit, backup, open_existing, restore};
+pub use store::{
+    Durability, Location, Store, Unit, backup, backup_with_progress, open_existing, restore,
+    restore_with_progress,
+};

@@ -499,6 +499,15 @@ pub fn open_existing(path: &Path) -> Result<Connection> {
 
 /// Replaces the database at `path` with the backup `from`, after checking the backup.
 pub fn restore(path: &Path, from: &Path) -> Result<()> {
+    restore_with_progress(path, from, &mut |_, _| {})
+}
+
+/// [`restore`], telling `progress` the pages copied and the total.
+pub fn restore_with_progress(
+    path: &Path,
+    from: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<()> {
     let source = Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", from.display())))?;
     let check: String = source
@@ -522,9 +531,54 @@ pub fn restore(path: &Path, from: &Path) -> Result<()> {
     }
     let mut target = Connection::open(path)?;
     target.busy_timeout(std::time::Duration::from_secs(5))?;
-    let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
-    backup.run_to_completion(256, std::time::Duration::from_millis(0), None)?;
-    Ok(())
+    copy_pages(&source, &mut target, progress)
+}
+
+/// Copies every page of `source` into `target` (SQLite's online backup), telling
+/// `progress` the pages done and the total as it goes.
+fn copy_pages(
+    source: &Connection,
+    target: &mut Connection,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<()> {
+    use rusqlite::backup::StepResult;
+    let backup = rusqlite::backup::Backup::new(source, target)?;
+    loop {
+        let step = backup.step(256)?;
+        let p = backup.progress();
+        let total = u64::try_from(p.pagecount).unwrap_or(0);
+        let left = u64::try_from(p.remaining).unwrap_or(0);
+        progress(total.saturating_sub(left), total);
+        match step {
+            StepResult::Done => return Ok(()),
+            StepResult::More => {}
+            // Another connection holds the source: try again shortly.
+            _ => std::thread::sleep(std::time::Duration::from_millis(5)),
+        }
+    }
+}
+
+/// [`backup`] page by page, telling `progress` the pages copied and the total (for a
+/// progress bar; the copy is consistent: a write meanwhile restarts it).
+pub fn backup_with_progress(
+    path: &Path,
+    to: &Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<()> {
+    if to.exists() {
+        return Err(StoreError::Unavailable(format!(
+            "{} already exists: choose a new file name",
+            to.display()
+        )));
+    }
+    let source = open_existing(path)?;
+    let mut target = Connection::open(to)?;
+    let result = copy_pages(&source, &mut target, progress);
+    if result.is_err() {
+        drop(target);
+        let _ = std::fs::remove_file(to);
+    }
+    result
 }
 
 fn wall_clock() -> i64 {

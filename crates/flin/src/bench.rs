@@ -152,7 +152,13 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
     {
         let unit = store.unit().map_err(|e| e.to_string())?;
         let db = unit.db().map_err(|e| e.to_string())?;
+        let seeding = crate::progress::bar("seeding", "rows");
+        let mut report = crate::progress::reporter(&seeding);
+        let total = options.rows as u64 * 2;
         for i in 0..options.rows {
+            if i % 256 == 0 {
+                report(i as u64, total);
+            }
             let fields = vec![
                 Datum::Text(format!("item {i}").into()),
                 Datum::Text(format!("c{}", i % 10).into()),
@@ -163,6 +169,9 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
         }
         if wanted(options, "search") || wanted(options, "hybrid") {
             for i in 0..options.rows {
+                if i % 64 == 0 {
+                    report((options.rows + i) as u64, total);
+                }
                 let body = prose(&mut random, &vocabulary, 50, 200);
                 let fields = vec![
                     Datum::Text(format!("doc {i}").into()),
@@ -170,6 +179,10 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
                 ];
                 db.save("Doc", None, fields).map_err(|e| e.to_string())?;
             }
+        }
+        drop(report);
+        if let Some(bar) = seeding {
+            bar.finish_and_clear();
         }
         unit.commit().map_err(|e| e.to_string())?;
     }

@@ -64,7 +64,20 @@ pub fn schema(path: &Path) -> ExitCode {
 }
 
 pub fn backup(path: &Path, to: &Path) -> ExitCode {
-    match flin_store::backup(&database_of(path), to) {
+    // In a terminal, page by page with a progress bar; else in one statement.
+    let bar = crate::progress::bar("backing up", "pages");
+    let result = match &bar {
+        Some(_) => flin_store::backup_with_progress(
+            &database_of(path),
+            to,
+            &mut crate::progress::reporter(&bar),
+        ),
+        None => flin_store::backup(&database_of(path), to),
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match result {
         Ok(()) => {
             println!(
                 "backed up {} to {}",
@@ -79,7 +92,12 @@ pub fn backup(path: &Path, to: &Path) -> ExitCode {
 
 pub fn restore(path: &Path, from: &Path) -> ExitCode {
     let db = database_of(path);
-    match flin_store::restore(&db, from) {
+    let bar = crate::progress::bar("restoring", "pages");
+    let result = flin_store::restore_with_progress(&db, from, &mut crate::progress::reporter(&bar));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match result {
         Ok(()) => {
             println!("restored {} from {}", db.display(), from.display());
             ExitCode::SUCCESS

@@ -10,6 +10,7 @@ mod fmt;
 mod jobs;
 mod lsp;
 mod new;
+mod progress;
 mod run;
 mod serve;
 mod shell;
