@@ -12,6 +12,7 @@ mod db;
 mod error;
 mod files;
 mod jobs;
+pub mod progress;
 mod query;
 mod row;
 mod schema;

@@ -183,10 +183,16 @@ fn rebuild(
             rows.push(row?);
         }
     }
-    for (id, text) in &rows {
+    let what = format!("indexing {}.{}", def.name, field.name);
+    let total = rows.len() as u64;
+    for (n, (id, text)) in rows.iter().enumerate() {
+        if n % 64 == 0 {
+            crate::progress::report(&what, n as u64, total);
+        }
         add_text(conn, &def.name, field, *id, text)?;
     }
-    Ok(rows.len() as u64)
+    crate::progress::report(&what, total, total);
+    Ok(total)
 }
 
 /// Puts a row's text into a field's index tables.

@@ -209,6 +209,7 @@ pub enum Format {
 
 fn main() -> ExitCode {
     lean_server_memory();
+    progress::install_store_reporter();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { path, format } => {

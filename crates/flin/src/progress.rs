@@ -29,3 +29,30 @@ pub fn reporter(bar: &Option<ProgressBar>) -> impl FnMut(u64, u64) + '_ {
         }
     }
 }
+
+/// Store operations (a search index rebuilt at start-up) draw a bar on a terminal.
+pub fn install_store_reporter() {
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let current: std::sync::Mutex<Option<(String, ProgressBar)>> = std::sync::Mutex::new(None);
+    flin_store::progress::set_reporter(Box::new(move |what, done, total| {
+        let Ok(mut current) = current.lock() else { return };
+        let same = current.as_ref().is_some_and(|(w, _)| w == what);
+        if !same {
+            if let Some((_, old)) = current.take() {
+                old.finish_and_clear();
+            }
+            if let Some(bar) = bar(what, "rows") {
+                *current = Some((what.to_string(), bar));
+            }
+        }
+        if let Some((_, bar)) = current.as_ref() {
+            bar.set_length(total);
+            bar.set_position(done);
+            if done >= total {
+                bar.finish_and_clear();
+            }
+        }
+    }));
+}
