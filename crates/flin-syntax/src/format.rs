@@ -248,6 +248,17 @@ fn spaced(text: &str, tokens: &[Token], first: usize, end: usize) -> Option<Stri
         .skip(first)
         .take_while(|t| (t.span.start as usize) < end)
         .collect();
+    if on_line.iter().any(|t| (t.span.end as usize) > end) {
+        return None;
+    }
+    if on_line.iter().any(|t| {
+        matches!(
+            t.kind,
+            T::TagStart | T::CloseTagStart | T::MarkupText | T::MarkupLBrace
+        )
+    }) {
+        return spaced_markup(text, &on_line, end);
+    }
     if on_line.iter().any(|t| {
         (t.span.end as usize) > end
             || matches!(
@@ -322,6 +333,93 @@ fn spaced(text: &str, tokens: &[Token], first: usize, end: usize) -> Option<Stri
     Some(out)
 }
 
+/// A line of markup: inside a tag, one space before each attribute, none around `=`,
+/// none before `>` and one before `/>`; attribute values (texts, `{…}`) and everything
+/// outside tags (text, `{…}` blocks and expressions) as written. `None` (the line kept as
+/// written, trimmed) when a tag goes on past the line or holds something unexpected.
+fn spaced_markup(text: &str, on_line: &[&Token], end: usize) -> Option<String> {
+    let slice = |from: usize, to: usize| text.get(from..to).unwrap_or("");
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut previous: Option<T> = None;
+    let mut i = 0;
+    let first = on_line.first()?;
+    let mut at = first.span.start as usize;
+    while let Some(token) = on_line.get(i).copied() {
+        let (start, stop) = (token.span.start as usize, token.span.end as usize);
+        if !in_tag {
+            out.push_str(slice(at, stop));
+            at = stop;
+            if matches!(token.kind, T::TagStart | T::CloseTagStart) {
+                in_tag = true;
+            }
+            previous = Some(token.kind);
+            i += 1;
+            continue;
+        }
+        match token.kind {
+            T::TagName => out.push_str(slice(start, stop)),
+            T::AttrName => {
+                if matches!(
+                    previous,
+                    Some(T::TagName | T::AttrName | T::StrEnd | T::MarkupRBrace | T::RParen)
+                ) {
+                    out.push(' ');
+                }
+                out.push_str(slice(start, stop));
+            }
+            T::Dot | T::Colon | T::LParen | T::Int | T::RParen | T::Eq => {
+                out.push_str(slice(start, stop));
+            }
+            T::TagEnd => {
+                out.push('>');
+                in_tag = false;
+            }
+            T::TagSelfClose => {
+                out.push_str(" />");
+                in_tag = false;
+            }
+            // A value: as written, to its end.
+            T::StrStart | T::MarkupLBrace => {
+                let (open, close) = match token.kind {
+                    T::StrStart => (T::StrStart, T::StrEnd),
+                    _ => (T::MarkupLBrace, T::MarkupRBrace),
+                };
+                let mut depth = 0;
+                let mut j = i;
+                loop {
+                    let t = on_line.get(j)?;
+                    if t.kind == open {
+                        depth += 1;
+                    } else if t.kind == close {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    j += 1;
+                }
+                let last = on_line.get(j)?;
+                out.push_str(slice(start, last.span.end as usize));
+                at = last.span.end as usize;
+                previous = Some(close);
+                i = j + 1;
+                continue;
+            }
+            _ => return None,
+        }
+        at = stop;
+        previous = Some(token.kind);
+        i += 1;
+    }
+    if in_tag {
+        return None;
+    }
+    // What follows the last token (a comment, text) stays as written.
+    out.push_str(slice(at, end).trim_end());
+    Some(out)
+}
+
 /// Whether one space goes between two tokens of a line of code.
 fn space_between(
     a: &Token,
@@ -383,7 +481,7 @@ fn space_between(
         // A name before `(`/`[` is a call or an index (`f(x)`, `xs[0]`), or a soft keyword
         // (`where (…)`): as written.
         (Ident, LParen | LBracket) => !gap.is_empty(),
-        (RParen | RBracket | StrEnd, LParen | LBracket) => false,
+        (RParen | RBracket | StrEnd | Int | Number, LParen | LBracket) => false,
         // `fn(x) { … }`, `fn name(…)`.
         (Fn, LParen) => false,
         (Fn, _) => true,
@@ -505,6 +603,17 @@ mod tests {
         assert_eq!(
             formatted,
             "x = 1 + 2 * -3\ny = f(a, b)[0]\nr = { a: 1, b: [1, 2] }\nz = !x && y\nfor i in 0..n {\n    print(\"a {i}  b\") // note\n}\nm: List<int> = []\n"
+        );
+        assert_eq!(format(&formatted).unwrap(), formatted);
+    }
+
+    #[test]
+    fn tags_have_one_space_between_attributes() {
+        let text = "<ul>\n<li   class=\"a  b\"   click={ x++ }  >hi  there</li>\n<input  bind={draft}/>\n<button class:on={x}  keydown.enter={go()}>Go</button>\n</ul>\n";
+        let formatted = format(text).unwrap();
+        assert_eq!(
+            formatted,
+            "<ul>\n    <li class=\"a  b\" click={ x++ }>hi  there</li>\n    <input bind={draft} />\n    <button class:on={x} keydown.enter={go()}>Go</button>\n</ul>\n"
         );
         assert_eq!(format(&formatted).unwrap(), formatted);
     }

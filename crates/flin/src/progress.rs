@@ -37,7 +37,9 @@ pub fn install_store_reporter() {
     }
     let current: std::sync::Mutex<Option<(String, ProgressBar)>> = std::sync::Mutex::new(None);
     flin_store::progress::set_reporter(Box::new(move |what, done, total| {
-        let Ok(mut current) = current.lock() else { return };
+        let Ok(mut current) = current.lock() else {
+            return;
+        };
         let same = current.as_ref().is_some_and(|(w, _)| w == what);
         if !same {
             if let Some((_, old)) = current.take() {
