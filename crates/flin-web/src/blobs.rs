@@ -84,7 +84,12 @@ impl BlobStore for LocalBlobs {
 
     fn list(&self) -> std::io::Result<Vec<String>> {
         let mut hashes = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)? {
+        // No folder (removed, or never made): no blobs.
+        let entries = match std::fs::read_dir(&self.dir) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(hashes),
+            other => other?,
+        };
+        for entry in entries {
             let name = entry?.file_name();
             if let Some(name) = name.to_str().filter(|n| is_hash(n)) {
                 hashes.push(name.to_string());
