@@ -252,9 +252,11 @@ impl Server {
         let Some(source) = project.sources.get(file) else {
             return J::Null;
         };
-        // A declaration's name: its signature.
-        if let Some((decl, _)) = declaration_at(&project, file, offset) {
-            return hover_json(&decl, None);
+        // A declared name (where it is declared or used): its signature and the `//`
+        // comment above it.
+        let word = word_at(&source.text, offset);
+        if let Some((signature, doc)) = declaration_named(&project, &word) {
+            return hover_doc(&signature, &doc);
         }
         // The smallest expression under the cursor, with its type.
         let found = project
@@ -563,15 +565,23 @@ fn field_type(field: &ast::Field) -> String {
         .to_string()
 }
 
-/// The signature of the declaration whose name is under the cursor.
-fn declaration_at(project: &Checked, file: FileId, offset: u32) -> Option<(String, ())> {
-    let (_, tree) = project.checked.files.iter().find(|(f, _)| *f == file)?;
-    let source = project.sources.get(file)?;
-    for stmt in &tree.stmts {
-        let Some(name) = declared_name(stmt) else {
+/// The signature of the declaration named `word` in the project, and its doc comment
+/// (the `//` lines right above it).
+fn declaration_named(project: &Checked, word: &str) -> Option<(String, String)> {
+    if word.is_empty() {
+        return None;
+    }
+    for (file, tree) in &project.checked.files {
+        let Some(source) = project.sources.get(*file) else {
             continue;
         };
-        if name.span.start <= offset && offset <= name.span.end {
+        for stmt in &tree.stmts {
+            let Some(name) = declared_name(stmt) else {
+                continue;
+            };
+            if name.as_str() != word {
+                continue;
+            }
             let text = source
                 .text
                 .get(stmt.span.start as usize..stmt.span.end as usize)?;
@@ -579,10 +589,28 @@ fn declaration_at(project: &Checked, file: FileId, offset: u32) -> Option<(Strin
                 StmtKind::Fn(_) => text.split('{').next().unwrap_or(text).trim().to_string(),
                 _ => text.lines().take(12).collect::<Vec<_>>().join("\n"),
             };
-            return Some((signature, ()));
+            let before = source.text.get(..stmt.span.start as usize).unwrap_or("");
+            let mut doc: Vec<&str> = before
+                .lines()
+                .rev()
+                .skip(usize::from(!before.ends_with('\n')))
+                .take_while(|line| line.trim_start().starts_with("//"))
+                .map(|line| line.trim_start().trim_start_matches('/').trim())
+                .collect();
+            doc.reverse();
+            return Some((signature, doc.join("\n")));
         }
     }
     None
+}
+
+fn hover_doc(signature: &str, doc: &str) -> J {
+    let mut value = format!("```flin\n{signature}\n```");
+    if !doc.is_empty() {
+        value.push_str("\n\n");
+        value.push_str(doc);
+    }
+    serde_json::json!({ "contents": { "kind": "markdown", "value": value } })
 }
 
 fn hover_json(text: &str, range: Option<J>) -> J {

@@ -106,7 +106,7 @@ fn an_editor_gets_diagnostics_hover_definition_completion_and_symbols() {
     )
     .unwrap();
     let page = root.join("app/index.flin");
-    let good = "fn shelf() {\n    Book.order(title)\n}\n\nb = Book { title: \"Dune\" }\ntotal = b.pages + 1\n\n<h1>{b.title}</h1>\n";
+    let good = "// The books, by title.\nfn shelf() {\n    Book.order(title)\n}\n\nb = Book { title: \"Dune\" }\ntotal = b.pages + 1\nlisted = shelf()\n\n<h1>{b.title}</h1>\n";
     std::fs::write(&page, good).unwrap();
     let uri = format!("file://{}", page.display());
     let entity_uri = format!("file://{}", root.join("entities/book.flin").display());
@@ -127,7 +127,7 @@ fn an_editor_gets_diagnostics_hover_definition_completion_and_symbols() {
     assert_eq!(diagnostics[0]["code"], "E0302");
     assert_eq!(
         diagnostics[0]["range"]["start"],
-        json!({ "line": 7, "character": 7 })
+        json!({ "line": 9, "character": 7 })
     );
     assert!(
         diagnostics[0]["message"]
@@ -145,15 +145,25 @@ fn an_editor_gets_diagnostics_hover_definition_completion_and_symbols() {
     // Hover: the type of the expression under the cursor.
     let hover = lsp.request(
         "textDocument/hover",
-        json!({ "textDocument": { "uri": uri }, "position": { "line": 5, "character": 11 } }),
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 6, "character": 11 } }),
     );
     let shown = hover["contents"]["value"].as_str().unwrap_or_default();
     assert!(shown.contains("int"), "{hover}");
+    // On a function's use: its signature and its doc comment.
+    let hover = lsp.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 7, "character": 11 } }),
+    );
+    let shown = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        shown.contains("fn shelf()") && shown.contains("The books, by title."),
+        "{hover}"
+    );
 
     // Definition: `Book` is declared in entities/book.flin.
     let definition = lsp.request(
         "textDocument/definition",
-        json!({ "textDocument": { "uri": uri }, "position": { "line": 4, "character": 5 } }),
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 5, "character": 5 } }),
     );
     assert_eq!(definition["uri"], entity_uri, "{definition}");
     assert_eq!(
@@ -164,7 +174,7 @@ fn an_editor_gets_diagnostics_hover_definition_completion_and_symbols() {
     // Completion: an entity's fields after a value of its type; its queries after its name.
     let fields = lsp.request(
         "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": { "line": 5, "character": 10 } }),
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 6, "character": 10 } }),
     );
     let labels: Vec<&str> = fields
         .as_array()
@@ -178,7 +188,7 @@ fn an_editor_gets_diagnostics_hover_definition_completion_and_symbols() {
     );
     let queries = lsp.request(
         "textDocument/completion",
-        json!({ "textDocument": { "uri": uri }, "position": { "line": 1, "character": 9 } }),
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 2, "character": 9 } }),
     );
     let labels: Vec<&str> = queries
         .as_array()
