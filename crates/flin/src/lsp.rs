@@ -289,6 +289,12 @@ impl Server {
         let Some(source) = project.sources.get(file) else {
             return J::Null;
         };
+        // A path in a text (`"/books/7"`): the file under `app/` that serves it.
+        if let Some(path) = quoted_path_at(&source.text, offset) {
+            if let Some(found) = route_file(&project, &path) {
+                return location(&project.root.join(&found.path), &found.text, 0, 0);
+            }
+        }
         let word = word_at(&source.text, offset);
         if word.is_empty() {
             return J::Null;
@@ -632,6 +638,78 @@ fn publish(uri: &str, diagnostics: Vec<J>) -> Notification {
 
 fn location(path: &Path, text: &str, start: u32, end: u32) -> J {
     serde_json::json!({ "uri": uri_of(path), "range": range(text, start, end) })
+}
+
+/// The text literal around `offset`, when it holds a path of the app (`/…`), without its
+/// query string.
+fn quoted_path_at(text: &str, offset: u32) -> Option<String> {
+    let offset = (offset as usize).min(text.len());
+    let line_start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text
+        .get(offset..)?
+        .find('\n')
+        .map_or(text.len(), |i| offset + i);
+    let before = text.get(line_start..offset)?;
+    let open = before.rfind(['"', '\''])?;
+    // An even number of quotes before the opening one: it opens a text.
+    if before.get(..open)?.matches(['"', '\'']).count() % 2 != 0 {
+        return None;
+    }
+    let after = text.get(offset..line_end)?;
+    let close = after.find(['"', '\''])?;
+    let inside = format!("{}{}", before.get(open + 1..)?, after.get(..close)?);
+    let path = inside.split(['?', '#']).next()?.to_string();
+    path.starts_with('/').then_some(path)
+}
+
+/// The source of `app/` serving `path`: static segments before `[param]`, before
+/// `[...rest]`.
+fn route_file<'c>(project: &'c Checked, path: &str) -> Option<&'c flin_diagnostics::SourceFile> {
+    let wanted: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let mut best: Option<(Vec<u8>, &flin_diagnostics::SourceFile)> = None;
+    for source in project.sources.iter() {
+        let Some(route) = source
+            .path
+            .strip_prefix("app/")
+            .and_then(|p| p.strip_suffix(".flin"))
+        else {
+            continue;
+        };
+        let mut segments: Vec<&str> = route.split('/').collect();
+        if segments.last() == Some(&"index") {
+            segments.pop();
+        }
+        if segments.iter().any(|s| s.starts_with('_')) {
+            continue;
+        }
+        let mut rank = Vec::new();
+        let mut matched = true;
+        let mut i = 0;
+        for segment in &segments {
+            if segment.starts_with("[...") {
+                rank.push(0);
+                i = wanted.len();
+                break;
+            }
+            let Some(part) = wanted.get(i) else {
+                matched = false;
+                break;
+            };
+            if segment.starts_with('[') {
+                rank.push(1);
+            } else if segment == part {
+                rank.push(2);
+            } else {
+                matched = false;
+                break;
+            }
+            i += 1;
+        }
+        if matched && i == wanted.len() && best.as_ref().is_none_or(|(r, _)| rank > *r) {
+            best = Some((rank, source));
+        }
+    }
+    best.map(|(_, source)| source)
 }
 
 /// The identifier around `offset`.

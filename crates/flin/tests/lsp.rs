@@ -171,6 +171,25 @@ fn an_editor_gets_diagnostics_hover_definition_completion_and_symbols() {
         json!({ "line": 0, "character": 7 })
     );
 
+    // Definition of a path: the file under app/ that serves it.
+    std::fs::create_dir_all(root.join("app/books")).unwrap();
+    std::fs::write(root.join("app/books/[id].flin"), "<h1>A book</h1>\n").unwrap();
+    let linked = format!("{good}<a href=\"/books/7?tab=notes\">Dune</a>\n");
+    lsp.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": linked }] }),
+    );
+    lsp.diagnostics(&uri);
+    let to_route = lsp.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 10, "character": 14 } }),
+    );
+    assert_eq!(
+        to_route["uri"],
+        format!("file://{}", root.join("app/books/[id].flin").display()),
+        "{to_route}"
+    );
+
     // Completion: an entity's fields after a value of its type; its queries after its name.
     let fields = lsp.request(
         "textDocument/completion",
@@ -221,7 +240,7 @@ fn an_editor_gets_diagnostics_hover_definition_completion_and_symbols() {
     let messy = "x=1+2\n";
     lsp.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": uri, "version": 3 }, "contentChanges": [{ "text": messy }] }),
+        json!({ "textDocument": { "uri": uri, "version": 4 }, "contentChanges": [{ "text": messy }] }),
     );
     lsp.diagnostics(&uri);
     let edits = lsp.request(
