@@ -385,6 +385,19 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
     })
 }
 
+/// Whether a request comes from a page of this site: its `Origin` names the host it was
+/// sent to (socket upgrades and uploads from pages accept nothing else).
+pub(crate) fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match (header("origin"), header("host")) {
+        (Some(origin), Some(host)) => origin
+            .split("://")
+            .nth(1)
+            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
+}
+
 /// Serves `app` until SIGINT/SIGTERM; `ready` gets the bound address.
 pub async fn serve(
     app: App,

@@ -34,10 +34,7 @@ pub async fn upgrade(
 ) -> Response {
     let headers = request.headers().clone();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let same_origin = match (header("origin"), header("host")) {
-        (Some(origin), Some(host)) => origin.split("://").nth(1) == Some(host),
-        _ => false,
-    };
+    let same_origin = crate::server::same_origin(&headers);
     if !same_origin {
         crate::logs::line(
             shared.dev,
