@@ -317,3 +317,74 @@ fn a_server_stopped_mid_job_keeps_nothing_of_the_run() {
     let jobs = stdout(&flin(&["jobs", "."], dir.path()));
     assert!(jobs.contains("interrupted"), "{jobs}");
 }
+
+/// `flin dev` reloads jobs with the code; a run in progress finishes on the code it
+/// started with.
+#[test]
+fn a_dev_reload_lets_a_running_job_finish_on_its_old_code() {
+    use std::io::BufRead;
+    let dir = temp();
+    let job = |version: &str| {
+        format!(
+            "every 1.seconds {{\n    n = 0\n    for i in 0..60000000 {{\n        n = n + 1\n    }}\n    log_info(\"{version} done {{n}}\")\n}}\n"
+        )
+    };
+    write(
+        dir.path(),
+        &[
+            ("app/index.flin", "<h1>Hi</h1>\n"),
+            ("jobs/work.flin", &job("v1")),
+            ("flin.toml", "[jobs]\ntimeout = \"60s\"\n"),
+        ],
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flin"))
+        .args(["dev", ".", "--port", "0"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = std::io::BufReader::new(child.stderr.take().unwrap());
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in reader.lines().map_while(Result::ok) {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let wait_for = |what: &dyn Fn(&str) -> bool, seconds: u64| {
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(seconds) {
+            if what(&log.lock().unwrap()) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    };
+    // A run is going (its record says so), then the job's code changes.
+    let started = std::time::Instant::now();
+    let mut running = false;
+    while !running && started.elapsed() < std::time::Duration::from_secs(30) {
+        running = stdout(&flin(&["jobs", "."], dir.path())).contains("running");
+    }
+    assert!(running, "no run started");
+    write(dir.path(), &[("jobs/work.flin", &job("v2"))]);
+    let finished_old = wait_for(&|l| l.contains("v1 done 60000000"), 60);
+    let runs_new = wait_for(&|l| l.contains("v2 done 60000000"), 60);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let log = log.lock().unwrap().clone();
+    assert!(
+        finished_old,
+        "the run in progress finished on its code: {log}"
+    );
+    assert!(runs_new, "the next runs use the new code: {log}");
+    // The reload came while the old run went on: it finished after it.
+    let recompiled = log.find("recompiled").expect("a reload");
+    assert!(log[recompiled..].contains("v1 done"), "{log}");
+}
