@@ -388,3 +388,55 @@ fn a_dev_reload_lets_a_running_job_finish_on_its_old_code() {
     let recompiled = log.find("recompiled").expect("a reload");
     assert!(log[recompiled..].contains("v1 done"), "{log}");
 }
+
+/// A server stopped in the middle of an upload: nothing of it stays. The file being
+/// received is not a blob, and the next start clears what the stop left behind.
+#[test]
+fn a_server_stopped_mid_upload_keeps_nothing_of_it() {
+    use std::io::Write;
+    let dir = temp();
+    write(
+        dir.path(),
+        &[
+            ("entities/doc.flin", "entity Doc {\n    scan: file\n}\n"),
+            (
+                "app/api/docs.flin",
+                "route POST {\n    d = Doc { scan: body.scan }\n    save d\n    response { status: 201, body: d }\n}\n",
+            ),
+        ],
+    );
+    let (mut child, address, _log) = start(dir.path());
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    let boundary = "XyZ";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"scan\"; filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    );
+    write!(
+        stream,
+        "POST /api/docs HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n{head}",
+        head.len() + 4_000_000
+    )
+    .unwrap();
+    // Half the file, then the server dies.
+    stream.write_all(&vec![7u8; 2_000_000]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let blobs = |dir: &std::path::Path| {
+        std::fs::read_dir(dir.join(".flindb/blobs"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(blobs(dir.path()), 0, "no blob from a half-received file");
+    // The next start clears what the stop left in the upload folder.
+    let (child, _, _log) = start(dir.path());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop(child);
+    let left = std::fs::read_dir(dir.path().join(".flindb/tmp"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(left, 0, "the half-received upload is gone");
+    assert_eq!(blobs(dir.path()), 0);
+    let rows = flin(&["db", "schema", "."], dir.path());
+    assert!(rows.status.success());
+}
