@@ -1,10 +1,13 @@
 //! Search (spec/search.md): the tokenizer, query parsing, BM25 scoring and rank fusion,
-//! the built-in embedding model and the in-memory vector index.
+//! the embedding models (built in, or a folder) and the in-memory vector index.
 //!
 //! Invariant: search knows nothing of the VM, the database or HTTP; it takes texts
 //! and query parameters and returns ranked ids with scores. The store keeps the
 //! indexes in step with its rows and calls it inside its transactions.
 
+pub mod bert;
+pub mod embedder;
+pub mod folder;
 pub mod hnsw;
 pub mod keyword;
 pub mod model;

@@ -26,8 +26,18 @@ pub struct Model {
     pub id: String,
     pub dims: usize,
     tokenizer: WordPiece,
-    scales: Vec<f32>,
-    values: &'static [u8],
+    rows: Rows,
+}
+
+/// The token vectors.
+enum Rows {
+    /// int8 values with one scale per row (the built-in model, in the binary).
+    Int8 {
+        scales: Vec<f32>,
+        values: &'static [u8],
+    },
+    /// f32 values, tokens × dims (a model2vec folder).
+    F32(Vec<f32>),
 }
 
 /// The built-in model, read on first use.
@@ -82,9 +92,18 @@ impl Model {
             id: id.to_string(),
             dims,
             tokenizer,
-            scales,
-            values,
+            rows: Rows::Int8 { scales, values },
         })
+    }
+
+    /// A model of f32 token vectors (`values`: one row of `dims` per token id).
+    pub fn of_f32(id: String, dims: usize, tokenizer: WordPiece, values: Vec<f32>) -> Model {
+        Model {
+            id,
+            dims,
+            tokenizer,
+            rows: Rows::F32(values),
+        }
     }
 
     /// The token ids of a text (no special tokens).
@@ -100,38 +119,37 @@ impl Model {
     /// The vectors of a text's chunks: 256 tokens each, overlapping by 32; one chunk
     /// for a short text, none for a text without tokens.
     pub fn chunk_vectors(&self, text: &str) -> Vec<Vec<f32>> {
-        let ids = self.token_ids(text);
-        if ids.is_empty() {
-            return Vec::new();
-        }
-        let step = CHUNK_TOKENS - CHUNK_OVERLAP;
-        let mut chunks = Vec::new();
-        let mut start = 0;
-        loop {
-            let end = (start + CHUNK_TOKENS).min(ids.len());
-            chunks.push(self.vector_of(ids.get(start..end).unwrap_or(&[])));
-            if end == ids.len() {
-                break;
-            }
-            start += step;
-        }
-        chunks
+        chunks(&self.token_ids(text), CHUNK_TOKENS)
+            .map(|ids| self.vector_of(ids))
+            .collect()
     }
 
-    /// The normalised mean of the tokens' vectors.
+    /// The normalised mean of the tokens' vectors; unknown tokens carry no meaning and
+    /// are left out (as model2vec does).
     fn vector_of(&self, ids: &[u32]) -> Vec<f32> {
         let mut sum = vec![0f32; self.dims];
         let mut n = 0usize;
-        for &id in ids {
+        let unk = self.tokenizer.unk();
+        for &id in ids.iter().filter(|id| **id != unk) {
             let id = id as usize;
-            let (Some(&scale), Some(row)) = (
-                self.scales.get(id),
-                self.values.get(id * self.dims..(id + 1) * self.dims),
-            ) else {
-                continue;
-            };
-            for (s, &v) in sum.iter_mut().zip(row) {
-                *s += f32::from(v as i8) * scale;
+            let row = id * self.dims..(id + 1) * self.dims;
+            match &self.rows {
+                Rows::Int8 { scales, values } => {
+                    let (Some(&scale), Some(row)) = (scales.get(id), values.get(row)) else {
+                        continue;
+                    };
+                    for (s, &v) in sum.iter_mut().zip(row) {
+                        *s += f32::from(v as i8) * scale;
+                    }
+                }
+                Rows::F32(values) => {
+                    let Some(row) = values.get(row) else {
+                        continue;
+                    };
+                    for (s, &v) in sum.iter_mut().zip(row) {
+                        *s += v;
+                    }
+                }
             }
             n += 1;
         }
@@ -142,4 +160,25 @@ impl Model {
         crate::vectors::normalize(&mut sum);
         sum
     }
+}
+
+/// A text's tokens cut into chunks of `size` overlapping by [`CHUNK_OVERLAP`]: one
+/// chunk for a short text, none for no tokens.
+pub fn chunks(ids: &[u32], size: usize) -> impl Iterator<Item = &[u32]> {
+    let size = size.max(CHUNK_OVERLAP + 1);
+    let step = size - CHUNK_OVERLAP;
+    let mut start = 0;
+    let mut done = ids.is_empty();
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let end = (start + size).min(ids.len());
+        let chunk = ids.get(start..end).unwrap_or(&[]);
+        if end == ids.len() {
+            done = true;
+        }
+        start += step;
+        Some(chunk)
+    })
 }

@@ -15,6 +15,8 @@ const MAX_WORD_CHARS: usize = 100;
 pub struct WordPiece {
     ids: HashMap<String, u32>,
     unk: u32,
+    /// Uncased models lower-case and strip accents; cased ones keep both.
+    uncased: bool,
 }
 
 impl WordPiece {
@@ -26,13 +28,42 @@ impl WordPiece {
             .map(|(id, token)| (token.clone(), u32::try_from(id).unwrap_or(u32::MAX)))
             .collect();
         let unk = *ids.get("[UNK]")?;
-        Some(WordPiece { ids, unk })
+        Some(WordPiece {
+            ids,
+            unk,
+            uncased: true,
+        })
+    }
+
+    /// A tokenizer of a `token → id` vocabulary, as `tokenizer.json` holds it.
+    pub fn from_map(ids: HashMap<String, u32>, unk: &str, uncased: bool) -> Option<WordPiece> {
+        let unk = *ids.get(unk)?;
+        Some(WordPiece { ids, unk, uncased })
+    }
+
+    /// The id of the unknown token.
+    pub fn unk(&self) -> u32 {
+        self.unk
+    }
+
+    /// How many tokens the vocabulary holds.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The id of a token of the vocabulary (`[CLS]`, `[SEP]` …).
+    pub fn id_of(&self, token: &str) -> Option<u32> {
+        self.ids.get(token).copied()
     }
 
     /// The token ids of `text` (no special tokens added).
     pub fn ids(&self, text: &str) -> Vec<u32> {
         let mut out = Vec::new();
-        for word in pre_tokenize(&normalize(text)) {
+        for word in pre_tokenize(&normalize(text, self.uncased)) {
             self.word_pieces(&word, &mut out);
         }
         out
@@ -78,8 +109,8 @@ impl WordPiece {
 }
 
 /// BERT's normalizer: control characters dropped, whitespace made spaces, spaces
-/// around CJK ideographs, lower case, accents stripped.
-fn normalize(text: &str) -> String {
+/// around CJK ideographs, and for uncased models lower case, accents stripped.
+fn normalize(text: &str, uncased: bool) -> String {
     let mut cleaned = String::with_capacity(text.len());
     for c in text.chars() {
         if c == '\0' || c == '\u{fffd}' || (is_control(c)) {
@@ -94,6 +125,9 @@ fn normalize(text: &str) -> String {
         } else {
             cleaned.push(c);
         }
+    }
+    if !uncased {
+        return cleaned;
     }
     let lower = cleaned.to_lowercase();
     lower.nfd().filter(|c| !is_combining_mark(*c)).collect()
