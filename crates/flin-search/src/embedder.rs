@@ -4,6 +4,7 @@
 //! once at start-up ([`select`]) and every save, search and `embed()` asks
 //! [`active`].
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::bert::Bert;
@@ -85,22 +86,58 @@ impl Embed for Bert {
 /// A model ready to use.
 pub type Embedder = Arc<dyn Embed>;
 
-/// The folder's model; none: the built-in one.
-static SELECTED: RwLock<Option<Embedder>> = RwLock::new(None);
+/// The folder's model and the folder; none: the built-in one.
+static SELECTED: RwLock<Option<(PathBuf, Embedder)>> = RwLock::new(None);
 
-/// Makes `model` the one every later [`active`] returns (none: the built-in model).
-pub fn select(model: Option<Embedder>) {
-    if let Ok(mut slot) = SELECTED.write() {
-        *slot = model;
+/// Uses the model of `folder` (`search.model`), or the built-in one for none. A
+/// folder already in use is not read again (a `flin dev` reload keeps it).
+pub fn configure(folder: Option<&Path>) -> Result<(), String> {
+    let Some(folder) = folder else {
+        if let Ok(mut slot) = SELECTED.write() {
+            *slot = None;
+        }
+        return Ok(());
+    };
+    let same = SELECTED
+        .read()
+        .ok()
+        .is_some_and(|slot| slot.as_ref().is_some_and(|(path, _)| path == folder));
+    if same {
+        return Ok(());
     }
+    let model = crate::folder::load(folder)?;
+    if let Ok(mut slot) = SELECTED.write() {
+        *slot = Some((folder.to_path_buf(), model));
+    }
+    Ok(())
 }
 
 /// The model in use.
 pub fn active() -> Result<Embedder, String> {
-    if let Some(model) = SELECTED.read().ok().and_then(|slot| slot.clone()) {
-        return Ok(model);
+    match selected() {
+        Some(model) => Ok(model),
+        None => builtin(),
     }
-    builtin()
+}
+
+/// The id of the model in use, without reading the built-in model (an app that never
+/// embeds must not pay for it).
+pub fn active_id() -> String {
+    selected()
+        .map(|model| model.id().to_string())
+        .unwrap_or_else(|| crate::model::BUILTIN_ID.to_string())
+}
+
+/// Whether the model in use embeds in microseconds (the built-in one does).
+pub fn active_is_fast() -> bool {
+    selected().is_none_or(|model| model.is_fast())
+}
+
+fn selected() -> Option<Embedder> {
+    SELECTED
+        .read()
+        .ok()
+        .and_then(|slot| slot.as_ref().map(|(_, model)| model.clone()))
 }
 
 /// The built-in model, read on its first use.

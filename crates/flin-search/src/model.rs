@@ -18,6 +18,9 @@ pub const CHUNK_TOKENS: usize = 256;
 /// Tokens shared by consecutive chunks.
 pub const CHUNK_OVERLAP: usize = 32;
 
+/// The id of the built-in model's vectors.
+pub const BUILTIN_ID: &str = "builtin:minilm-l6-v2-256";
+
 static BUILTIN_BYTES: &[u8] = include_bytes!("../model/minilm-l6-v2-256.flinemb");
 
 /// A static embedding model.
@@ -44,7 +47,7 @@ enum Rows {
 pub fn builtin() -> Result<&'static Model, String> {
     static MODEL: OnceLock<Result<Model, String>> = OnceLock::new();
     MODEL
-        .get_or_init(|| Model::read(BUILTIN_BYTES, "builtin:minilm-l6-v2-256"))
+        .get_or_init(|| Model::read(BUILTIN_BYTES, BUILTIN_ID))
         .as_ref()
         .map_err(Clone::clone)
 }

@@ -82,6 +82,10 @@ impl VectorSet {
     /// Sets a row's chunks (none: the row is left out).
     pub fn set(&mut self, doc: i64, chunks: &[Vec<f32>]) {
         self.remove(doc);
+        // A set made before any vector (dims 0) takes the dimensions of its first.
+        if self.dims == 0 && self.docs.is_empty() {
+            self.dims = chunks.first().map_or(0, Vec::len);
+        }
         let mut added = Vec::new();
         for chunk in chunks {
             if chunk.len() != self.dims {

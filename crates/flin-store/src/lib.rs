@@ -9,6 +9,7 @@
 mod auto_index;
 mod columns;
 mod db;
+mod embedding;
 mod error;
 mod files;
 mod jobs;
@@ -34,6 +35,7 @@ pub fn check_rules(
     validate::check(def, values)
 }
 
+pub use embedding::embed_in_background;
 pub use jobs::{JobRun, job_runs};
 pub use search::SearchRequest;
 pub use sessions::SessionRow;

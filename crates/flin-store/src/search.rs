@@ -82,19 +82,24 @@ fn vectors_table(entity: &str, field: &str) -> String {
     quote(&format!("{entity}$vectors${field}"))
 }
 
-fn embedder() -> Result<&'static flin_search::model::Model> {
-    flin_search::model::builtin().map_err(StoreError::Unavailable)
+fn embedder() -> Result<flin_search::embedder::Embedder> {
+    flin_search::embedder::active().map_err(StoreError::Unavailable)
 }
 
-/// The id of the model semantic fields use.
-fn model_id() -> &'static str {
-    "builtin:minilm-l6-v2-256"
+/// How a row's vectors are made.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Embedding {
+    /// Inside the save (a static model takes microseconds).
+    Now,
+    /// By the background worker ([`crate::embedding`]): the row is queued.
+    Later,
 }
 
 /// Brings every index to the declared entities (at start-up): creates and fills the
 /// missing ones, rebuilds the stale ones, drops the ones no field asks for.
 pub(crate) fn ensure(conn: &Connection, declared: &[EntityDef]) -> Result<Vec<String>> {
     conn.execute_batch(META)?;
+    conn.execute_batch(crate::embedding::QUEUE)?;
     let mut stored: HashMap<FieldKey, (i64, Option<String>)> = HashMap::new();
     {
         let mut stmt =
@@ -111,7 +116,7 @@ pub(crate) fn ensure(conn: &Connection, declared: &[EntityDef]) -> Result<Vec<St
         for field in def.fields.iter().filter(|f| indexed(f)) {
             let key = (def.name.clone(), field.name.clone());
             wanted.insert(key.clone());
-            let model = semantic(field).then(|| model_id().to_string());
+            let model = semantic(field).then(flin_search::embedder::active_id);
             let fresh = stored.get(&key).is_some_and(|(version, stored_model)| {
                 *version == INDEX_VERSION && *stored_model == model
             });
@@ -143,6 +148,7 @@ fn drop_index(conn: &Connection, entity: &str, field: &str) -> Result<()> {
         "DELETE FROM \"_flin_search\" WHERE entity = ?1 AND field = ?2",
         params![entity, field],
     )?;
+    crate::embedding::forget_field(conn, entity, field)?;
     Ok(())
 }
 
@@ -185,18 +191,31 @@ fn rebuild(
     }
     let what = format!("indexing {}.{}", def.name, field.name);
     let total = rows.len() as u64;
+    // A slow model's vectors are made in the background; the keyword index now.
+    let embedding = if flin_search::embedder::active_is_fast() {
+        Embedding::Now
+    } else {
+        Embedding::Later
+    };
     for (n, (id, text)) in rows.iter().enumerate() {
         if n % 64 == 0 {
             crate::progress::report(&what, n as u64, total);
         }
-        add_text(conn, &def.name, field, *id, text)?;
+        add_text(conn, &def.name, field, *id, text, embedding)?;
     }
     crate::progress::report(&what, total, total);
     Ok(total)
 }
 
 /// Puts a row's text into a field's index tables.
-fn add_text(conn: &Connection, entity: &str, field: &FieldDef, id: i64, text: &str) -> Result<()> {
+fn add_text(
+    conn: &Connection,
+    entity: &str,
+    field: &FieldDef,
+    id: i64,
+    text: &str,
+    embedding: Embedding,
+) -> Result<()> {
     let terms = DocTerms::of(text);
     if !terms.terms.is_empty() {
         conn.prepare_cached(&format!(
@@ -206,16 +225,43 @@ fn add_text(conn: &Connection, entity: &str, field: &FieldDef, id: i64, text: &s
         .execute(params![id, terms.encode()])?;
     }
     if semantic(field) {
-        let chunks = embedder()?.chunk_vectors(text);
-        let mut insert = conn.prepare_cached(&format!(
-            "INSERT INTO {} (doc, chunk, vec) VALUES (?1, ?2, ?3)",
-            vectors_table(entity, &field.name)
-        ))?;
-        for (n, vector) in chunks.iter().enumerate() {
-            let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
-            insert.execute(params![id, n as i64, bytes])?;
+        match embedding {
+            Embedding::Now => {
+                let chunks = embedder()?.chunk_vectors(text);
+                put_vectors(conn, entity, &field.name, id, &chunks)?;
+            }
+            Embedding::Later => crate::embedding::queue(conn, entity, &field.name, id)?,
         }
     }
+    Ok(())
+}
+
+/// Stores a row's chunk vectors.
+pub(crate) fn put_vectors(
+    conn: &Connection,
+    entity: &str,
+    field: &str,
+    id: i64,
+    chunks: &[Vec<f32>],
+) -> Result<()> {
+    let mut insert = conn.prepare_cached(&format!(
+        "INSERT INTO {} (doc, chunk, vec) VALUES (?1, ?2, ?3)",
+        vectors_table(entity, field)
+    ))?;
+    for (n, vector) in chunks.iter().enumerate() {
+        let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+        insert.execute(params![id, n as i64, bytes])?;
+    }
+    Ok(())
+}
+
+/// Deletes a row's chunk vectors.
+pub(crate) fn delete_vectors(conn: &Connection, entity: &str, field: &str, id: i64) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM {} WHERE doc = ?1",
+        vectors_table(entity, field)
+    ))?
+    .execute([id])?;
     Ok(())
 }
 
@@ -227,11 +273,8 @@ fn remove_doc(conn: &Connection, entity: &str, field: &FieldDef, id: i64) -> Res
     ))?
     .execute([id])?;
     if semantic(field) {
-        conn.prepare_cached(&format!(
-            "DELETE FROM {} WHERE doc = ?1",
-            vectors_table(entity, &field.name)
-        ))?
-        .execute([id])?;
+        delete_vectors(conn, entity, &field.name, id)?;
+        crate::embedding::unqueue(conn, entity, &field.name, id)?;
     }
     Ok(())
 }
@@ -306,7 +349,8 @@ fn load_vectors(conn: &Connection, entity: &str, field: &str) -> Result<VectorSe
             }
         }
     }
-    let mut set = set.unwrap_or_else(|| VectorSet::new(256));
+    // No vector yet: the set takes the dimensions of the first one it is given.
+    let mut set = set.unwrap_or_else(|| VectorSet::new(0));
     if let Some((d, chunks)) = current {
         set.set(d, &chunks);
     }
@@ -330,7 +374,14 @@ impl Db<'_> {
                 remove_doc(self.conn, &def.name, field, row.id)?;
             }
             if let Some(text) = now {
-                add_text(self.conn, &def.name, field, row.id, text)?;
+                add_text(
+                    self.conn,
+                    &def.name,
+                    field,
+                    row.id,
+                    text,
+                    self.store.embedding(),
+                )?;
             }
             self.store.doc_written(&def.name, &field.name, row.id);
         }

@@ -90,6 +90,11 @@ pub struct Store {
     search: std::sync::RwLock<crate::search::Memory>,
     /// Rows of searchable fields the writer's running unit changed.
     pending_docs: Mutex<std::collections::HashSet<(crate::search::FieldKey, i64)>>,
+    /// Whether a worker makes a slow model's vectors in the background (else saves
+    /// embed their rows), whether the running unit queued rows for it, and its wake-up.
+    pub(crate) background: std::sync::atomic::AtomicBool,
+    pub(crate) queued_now: std::sync::atomic::AtomicBool,
+    pub(crate) wake: Arc<crate::embedding::Wake>,
 }
 
 /// Told the entity types a committed unit of work changed.
@@ -231,6 +236,9 @@ impl Store {
             changes,
             search: std::sync::RwLock::new(search),
             pending_docs: Mutex::new(std::collections::HashSet::new()),
+            background: std::sync::atomic::AtomicBool::new(false),
+            queued_now: std::sync::atomic::AtomicBool::new(false),
+            wake: Arc::default(),
         })
     }
 
@@ -758,6 +766,9 @@ impl<'s> Unit<'s> {
             self.store.forget_touched();
         }
         self.finish();
+        if result.is_ok() && self.store.queued_now.swap(false, Ordering::Relaxed) {
+            self.store.wake.notify();
+        }
         if result.is_ok() && !written.is_empty() {
             let listener = self.store.on_commit.read().ok().and_then(|l| l.clone());
             if let Some(listener) = listener {

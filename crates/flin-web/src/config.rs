@@ -1,7 +1,7 @@
 //! `flin.toml` (cli.md §2), all optional: `[server] port host max_body request_timeout
 //! max_connections header_timeout idle_timeout request_memory max_inflight_bodies
 //! per_client trusted_proxies`, `[session] idle max_age secure`, `[database]
-//! durability`, `[uploads] max_size`, `[security] headers csp`, `[live] max_event`. Every key can be
+//! durability`, `[search] model`, `[uploads] max_size`, `[security] headers csp`, `[live] max_event`. Every key can be
 //! overridden by an environment variable (`FLIN_SERVER_PORT=8080`; a list as
 //! `FLIN_SERVER_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`), and `--port` overrides both.
 
@@ -148,6 +148,20 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         // The store reads it from the environment.
         options.durability = durability;
     }
+    // `search.model`: "builtin", or a model folder relative to the project.
+    if let Some(model) = setting("search", "model") {
+        let model = model.trim();
+        if model.is_empty() {
+            return Err(bad(
+                "search.model",
+                model,
+                "\"builtin\", or the path of a model folder (model.safetensors and tokenizer.json)",
+            ));
+        }
+        if model != "builtin" {
+            options.search_model = Some(root.join(model));
+        }
+    }
     size("uploads", "max_size", &mut options.uploads_max_size)?;
     if let Some(size) = setting("live", "max_event") {
         options.live.max_event = parse_size(&size).filter(|n| *n >= 1024).ok_or_else(|| {
@@ -172,7 +186,6 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
     }
     let unsupported = [
         ("database", "pool", ""),
-        ("search", "model", "builtin"),
         ("uploads", "storage_url", ""),
         ("auth", "entity", "User"),
     ];
@@ -187,6 +200,20 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         }
     }
     Ok(options)
+}
+
+/// Uses the embedding model `search.model` of the project at `root` names (the
+/// commands that open an app's database without serving it: run, db, shell). A
+/// project folder, or the folder of a script.
+pub fn select_model(path: &Path) -> Result<(), String> {
+    let root = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    let options = options(root, None, false)?;
+    flin_search::embedder::configure(options.search_model.as_deref())
+        .map_err(|err| format!("error: {err}"))
 }
 
 /// Every key `flin.toml` knows, by section (cli.md §2).

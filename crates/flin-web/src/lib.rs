@@ -33,7 +33,7 @@ mod uploads;
 mod validate;
 mod workers;
 
-pub use config::options;
+pub use config::{options, select_model};
 pub use live::LiveSettings;
 pub use logs::line as log;
 pub use server::{App, Options, prepare, serve};

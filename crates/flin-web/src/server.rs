@@ -44,6 +44,8 @@ pub struct Options {
     pub csp: String,
     /// `database.durability` from flin.toml (empty: the environment or the default).
     pub durability: String,
+    /// `search.model`: a model folder; none for the built-in model.
+    pub search_model: Option<std::path::PathBuf>,
     /// `[live]`: limits of live pages.
     pub live: LiveSettings,
     /// `[session]`: how long sessions last, whether their cookie is always `Secure`.
@@ -88,6 +90,7 @@ impl Default for Options {
             csp: "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'"
                 .into(),
             durability: String::new(),
+            search_model: None,
             live: LiveSettings::default(),
             session: crate::session::SessionSettings::default(),
             trusted_proxies: Vec::new(),
@@ -317,6 +320,11 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
         });
     }
     let table = RouteTable::new(routes)?;
+    let configured = crate::config::options(root, None, true)?;
+    // The embedding model of `search.model`, read (and checked) before the store
+    // compares it with the one its vectors were made by.
+    flin_search::embedder::configure(configured.search_model.as_deref())
+        .map_err(|err| format!("error: {err}"))?;
     let store = if code.entities.is_empty() {
         None
     } else {
@@ -326,7 +334,6 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
             Location::File(root.join(".flindb").join("flin.db"))
         };
         // `database.durability` of flin.toml, or FLIN_DATABASE_DURABILITY.
-        let configured = crate::config::options(root, None, true)?;
         let durability = Durability::parse(&configured.durability).unwrap_or_default();
         let store = Store::open(location, &code.entities, durability)
             .map_err(|err| format!("error[{}]: {err}", err.kind()))?;
@@ -337,7 +344,16 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
                 _ => None,
             })
         }));
-        Some(Arc::new(store))
+        let store = Arc::new(store);
+        if memory {
+            // Tests embed inside each save: a search right after sees the row.
+            store
+                .embed_pending()
+                .map_err(|err| format!("error[{}]: {err}", err.kind()))?;
+        } else {
+            flin_store::embed_in_background(&store);
+        }
+        Some(store)
     };
     let session_key = crate::session::key(root, memory)?;
     let session_store = Arc::new(match &store {

@@ -119,6 +119,10 @@ pub fn prune(path: &Path) -> ExitCode {
         Ok(built) => built,
         Err(code) => return code,
     };
+    if let Err(message) = flin_web::select_model(path) {
+        eprintln!("{message}");
+        return ExitCode::from(2);
+    }
     let store = match flin_store::Store::open(
         flin_store::Location::File(db),
         &built.code.entities,

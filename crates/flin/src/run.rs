@@ -138,10 +138,20 @@ fn open_store(file: &std::path::Path, memory: bool, built: &Built) -> Result<Sto
         },
         Err(_) => Durability::Full,
     };
-    Store::open(location, &built.code.entities, durability).map_err(|err| {
+    if let Err(message) = flin_web::select_model(file) {
+        eprintln!("{message}");
+        return Err(ExitCode::from(2));
+    }
+    let store = Store::open(location, &built.code.entities, durability).map_err(|err| {
         eprintln!("error[{}]: {err}", err.kind());
         ExitCode::from(1)
-    })
+    })?;
+    // Rows start-up queued for a slow model are embedded before the script runs.
+    store.embed_pending().map_err(|err| {
+        eprintln!("error[{}]: {err}", err.kind());
+        ExitCode::from(1)
+    })?;
+    Ok(store)
 }
 
 pub fn tests(path: PathBuf, time_limit: Duration) -> ExitCode {

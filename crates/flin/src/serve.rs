@@ -56,18 +56,19 @@ pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
             None,
         );
     }
-    let app = match flin_web::prepare(built, root, false) {
-        Ok(app) => app,
-        Err(err) => {
-            fatal(dev, &err);
-            return ExitCode::from(1);
-        }
-    };
+    // flin.toml first: a setting's mistake is a usage error (2).
     let options = match flin_web::options(root, port, dev) {
         Ok(options) => options,
         Err(err) => {
             fatal(dev, &err);
             return ExitCode::from(2);
+        }
+    };
+    let app = match flin_web::prepare(built, root, false) {
+        Ok(app) => app,
+        Err(err) => {
+            fatal(dev, &err);
+            return ExitCode::from(1);
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

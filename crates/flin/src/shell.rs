@@ -55,6 +55,10 @@ fn session(path: &Path, read_only: bool) -> ExitCode {
         return ExitCode::from(1);
     };
     let database = crate::db::database_of(path);
+    if let Err(message) = flin_web::select_model(path) {
+        eprintln!("{message}");
+        return ExitCode::from(2);
+    }
     let store = match Store::open(
         Location::File(database.clone()),
         &first.code.entities,

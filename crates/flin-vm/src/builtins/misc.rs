@@ -197,12 +197,12 @@ pub fn builtins() -> Vec<Builtin> {
                 ),
             ))
         }),
-        // The model's unit vector of a text (search.md §3): the built-in model is
-        // read on first use.
+        // The model's unit vector of a text (search.md §3): the app's model, or the
+        // built-in one, read on first use.
         f!("embed", 1, 1, |vm, a| {
             let text = text_arg(a, 0, "the text")?;
-            let model = flin_search::model::builtin().map_err(RuntimeError::runtime)?;
-            vm.charge(model.dims * crate::memory::SLOT)?;
+            let model = flin_search::embedder::active().map_err(RuntimeError::runtime)?;
+            vm.charge(model.dims() * crate::memory::SLOT)?;
             Ok(Value::list(
                 model
                     .embed(text.as_str())
