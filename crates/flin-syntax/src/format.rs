@@ -7,8 +7,9 @@
 //! stand; texts and `<style>`/`<script>` are never touched. The result must parse to the
 //! same syntax tree as the original: if it does not, the file is left as it is.
 //!
-//! Not yet: spacing inside markup lines, and wrapping long attribute lists at 100
-//! columns.
+//! A tag's attributes stay on its line while the line fits in 100 columns; past that,
+//! the line's first tag puts each attribute on a line of its own, one level in, and
+//! its `>` or `/>` (with what follows) back on the tag's level.
 
 use flin_diagnostics::FileId;
 
@@ -89,26 +90,29 @@ fn effects(text: &str, tokens: &[Token]) -> Vec<(i32, bool)> {
             .unwrap_or("")
     };
     let mut out = Vec::with_capacity(tokens.len());
+    // The tag being read: `Some(name)` for an opening tag, `Some("/")` for a closing one.
     let mut open_tag: Option<String> = None;
     for (i, token) in tokens.iter().enumerate() {
         let effect = match token.kind {
             T::LParen | T::LBracket | T::LBrace => (1, false),
             T::RParen | T::RBracket | T::RBrace => (-1, true),
+            // Attributes on lines of their own go one level in.
             T::TagStart => {
                 open_tag = Some(word(i + 1).to_ascii_lowercase());
-                (0, false)
+                (1, false)
             }
             T::TagEnd => match open_tag.take() {
-                // `>` of an opening tag: its children go one level in.
-                Some(name) if !VOID.contains(&name.as_str()) => (1, false),
-                _ => (0, false),
+                // `>` of an opening tag: its children stay one level in.
+                Some(name) if name != "/" && !VOID.contains(&name.as_str()) => (0, true),
+                Some(name) if name == "/" => (0, false),
+                _ => (-1, true),
             },
             T::TagSelfClose => {
                 open_tag = None;
-                (0, false)
+                (-1, true)
             }
             T::CloseTagStart => {
-                open_tag = None;
+                open_tag = Some("/".into());
                 (-1, true)
             }
             // `{` in markup opens an expression (closed by its `}`); a block tag also
@@ -222,16 +226,15 @@ fn layout(text: &str, tokens: &[Token]) -> String {
             out.push('\n');
         }
         blank_run = 0;
-        for _ in 0..level {
-            out.push_str("    ");
-        }
         let crosses_comment = comments.iter().any(|(from, to)| *from < end && start < *to);
-        match first.filter(|_| !crosses_comment) {
-            Some(i) => {
-                out.push_str(&spaced(text, &tokens, i, end).unwrap_or_else(|| content.to_string()))
-            }
-            None => out.push_str(content),
-        }
+        let line = first
+            .filter(|_| !crosses_comment)
+            .and_then(|i| spaced(text, &tokens, i, end))
+            .unwrap_or_else(|| Spaced {
+                line: content.to_string(),
+                breaks: Vec::new(),
+            });
+        push_line(&mut out, level, &line);
         out.push('\n');
     }
     out
@@ -242,7 +245,7 @@ fn layout(text: &str, tokens: &[Token]) -> String {
 /// after unary operators, `{ a: 1 }` records with inner spaces, a trailing `//`
 /// comment kept one space after. `None` (the line kept as written, trimmed) for lines
 /// with markup, or tokens that start before the line or end after it.
-fn spaced(text: &str, tokens: &[Token], first: usize, end: usize) -> Option<String> {
+fn spaced(text: &str, tokens: &[Token], first: usize, end: usize) -> Option<Spaced> {
     let on_line: Vec<&Token> = tokens
         .iter()
         .skip(first)
@@ -259,6 +262,56 @@ fn spaced(text: &str, tokens: &[Token], first: usize, end: usize) -> Option<Stri
     }) {
         return spaced_markup(text, &on_line, end);
     }
+    spaced_code(text, &on_line, end).map(|line| Spaced {
+        line,
+        breaks: Vec::new(),
+    })
+}
+
+/// A line as formatted, and where its first tag may break when the line is too long:
+/// before each attribute and before the tag's end (none: it does not break).
+struct Spaced {
+    line: String,
+    breaks: Vec<usize>,
+}
+
+/// Lines longer than this break their first tag, one attribute per line.
+const MAX_COLUMNS: usize = 100;
+
+/// Writes a formatted line at `level`: as it is while it fits in [`MAX_COLUMNS`]; else
+/// its first tag with each attribute on a line one level in and the tag's end (`>`,
+/// `/>`, with what follows it) back at `level`.
+fn push_line(out: &mut String, level: i32, spaced: &Spaced) {
+    let indent = |out: &mut String, level: i32| {
+        for _ in 0..level {
+            out.push_str("    ");
+        }
+    };
+    indent(out, level);
+    let width = 4 * level.max(0) as usize + spaced.line.chars().count();
+    if width <= MAX_COLUMNS || spaced.breaks.len() < 2 {
+        out.push_str(&spaced.line);
+        return;
+    }
+    let mut from = 0;
+    for (n, &at) in spaced.breaks.iter().enumerate() {
+        out.push_str(spaced.line.get(from..at).unwrap_or("").trim());
+        out.push('\n');
+        indent(
+            out,
+            if n + 1 == spaced.breaks.len() {
+                level
+            } else {
+                level + 1
+            },
+        );
+        from = at;
+    }
+    out.push_str(spaced.line.get(from..).unwrap_or("").trim());
+}
+
+/// A line of code (no markup) with the spec's spacing, or `None`.
+fn spaced_code(text: &str, on_line: &[&Token], end: usize) -> Option<String> {
     if on_line.iter().any(|t| {
         (t.span.end as usize) > end
             || matches!(
@@ -337,10 +390,13 @@ fn spaced(text: &str, tokens: &[Token], first: usize, end: usize) -> Option<Stri
 /// none before `>` and one before `/>`; attribute values (texts, `{…}`) and everything
 /// outside tags (text, `{…}` blocks and expressions) as written. `None` (the line kept as
 /// written, trimmed) when a tag goes on past the line or holds something unexpected.
-fn spaced_markup(text: &str, on_line: &[&Token], end: usize) -> Option<String> {
+fn spaced_markup(text: &str, on_line: &[&Token], end: usize) -> Option<Spaced> {
     let slice = |from: usize, to: usize| text.get(from..to).unwrap_or("");
     let mut out = String::new();
     let mut in_tag = false;
+    // Where the line's first tag may break, when the line starts with it.
+    let mut breaks = Vec::new();
+    let mut first_tag = on_line.first().is_some_and(|t| t.kind == T::TagStart);
     let mut previous: Option<T> = None;
     let mut i = 0;
     let first = on_line.first()?;
@@ -364,6 +420,9 @@ fn spaced_markup(text: &str, on_line: &[&Token], end: usize) -> Option<String> {
                     previous,
                     Some(T::TagName | T::AttrName | T::StrEnd | T::MarkupRBrace | T::RParen)
                 ) {
+                    if first_tag {
+                        breaks.push(out.len());
+                    }
                     out.push(' ');
                 }
                 out.push_str(slice(start, stop));
@@ -372,10 +431,18 @@ fn spaced_markup(text: &str, on_line: &[&Token], end: usize) -> Option<String> {
                 out.push_str(slice(start, stop));
             }
             T::TagEnd => {
+                if first_tag {
+                    breaks.push(out.len());
+                    first_tag = false;
+                }
                 out.push('>');
                 in_tag = false;
             }
             T::TagSelfClose => {
+                if first_tag {
+                    breaks.push(out.len());
+                    first_tag = false;
+                }
                 out.push_str(" />");
                 in_tag = false;
             }
@@ -417,7 +484,7 @@ fn spaced_markup(text: &str, on_line: &[&Token], end: usize) -> Option<String> {
     }
     // What follows the last token (a comment, text) stays as written.
     out.push_str(slice(at, end).trim_end());
-    Some(out)
+    Some(Spaced { line: out, breaks })
 }
 
 /// Whether one space goes between two tokens of a line of code.
@@ -616,6 +683,27 @@ mod tests {
             "<ul>\n    <li class=\"a  b\" click={ x++ }>hi  there</li>\n    <input bind={draft} />\n    <button class:on={x} keydown.enter={go()}>Go</button>\n</ul>\n"
         );
         assert_eq!(format(&formatted).unwrap(), formatted);
+    }
+
+    #[test]
+    fn a_tag_past_100_columns_puts_each_attribute_on_its_own_line() {
+        let long = "<div>\n<input type=\"text\" bind={title} placeholder=\"What needs doing, in a few words or more?\" class=\"wide\" required />\n<a href=\"/\">home</a>\n</div>\n";
+        let formatted = format(long).unwrap();
+        assert_eq!(
+            formatted,
+            "<div>\n    <input\n        type=\"text\"\n        bind={title}\n        placeholder=\"What needs doing, in a few words or more?\"\n        class=\"wide\"\n        required\n    />\n    <a href=\"/\">home</a>\n</div>\n"
+        );
+        assert_eq!(format(&formatted).unwrap(), formatted);
+        // With children on the line, the `>` comes back to the tag's level.
+        let with_text = format("<p class=\"a long class list for this paragraph of text\" id=\"a-paragraph-with-a-long-id\">Some words</p>\n").unwrap();
+        assert_eq!(
+            with_text,
+            "<p\n    class=\"a long class list for this paragraph of text\"\n    id=\"a-paragraph-with-a-long-id\"\n>Some words</p>\n"
+        );
+        assert_eq!(format(&with_text).unwrap(), with_text);
+        // A line that fits stays.
+        let fits = "<a href=\"/\" class=\"x\">home</a>\n";
+        assert_eq!(format(fits).unwrap(), fits);
     }
 
     #[test]
