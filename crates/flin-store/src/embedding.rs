@@ -16,29 +16,124 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
+use std::collections::{HashMap, HashSet};
+
+use flin_query::{EntityDef, FieldDef};
+use flin_search::VectorSet;
 use rusqlite::{Connection, params};
 
 use crate::columns::{quote, table};
 use crate::error::Result;
-use crate::search::{Embedding, put_vectors};
+use crate::search::{
+    Embedding, FieldKey, Vectors, delete_vectors, load_vectors, next_vectors_table, put_vectors,
+};
 use crate::store::Store;
 
+/// The rows waiting for vectors (`next`: for the re-embedding's table), and the fields
+/// being re-embedded with the model they are re-embedded with.
 pub(crate) const QUEUE: &str = "CREATE TABLE IF NOT EXISTS \"_flin_embed_queue\" (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL, field TEXT NOT NULL,
-    doc INTEGER NOT NULL);
-    CREATE INDEX IF NOT EXISTS \"_flin_embed_queue_doc\" ON \"_flin_embed_queue\" (entity, field, doc);";
+    doc INTEGER NOT NULL, next INTEGER NOT NULL DEFAULT 0);
+    CREATE INDEX IF NOT EXISTS \"_flin_embed_queue_doc\" ON \"_flin_embed_queue\" (entity, field, doc);
+    CREATE TABLE IF NOT EXISTS \"_flin_reembed\" (entity TEXT NOT NULL, field TEXT NOT NULL,
+    model TEXT NOT NULL, PRIMARY KEY (entity, field)) WITHOUT ROWID;";
 
 /// Rows embedded per unit of work the worker commits.
 const BATCH: usize = 16;
 
-/// Queues a row whose vectors are to be made.
-pub(crate) fn queue(conn: &Connection, entity: &str, field: &str, doc: i64) -> Result<()> {
-    unqueue(conn, entity, field, doc)?;
+/// Queues a row whose vectors are to be made `into` a table.
+pub(crate) fn queue(
+    conn: &Connection,
+    entity: &str,
+    field: &str,
+    doc: i64,
+    into: Vectors,
+) -> Result<()> {
+    let next = i64::from(into == Vectors::Next);
     conn.prepare_cached(
-        "INSERT INTO \"_flin_embed_queue\" (entity, field, doc) VALUES (?1, ?2, ?3)",
+        "DELETE FROM \"_flin_embed_queue\" WHERE entity = ?1 AND field = ?2 AND doc = ?3 AND next = ?4",
     )?
-    .execute(params![entity, field, doc])?;
+    .execute(params![entity, field, doc, next])?;
+    conn.prepare_cached(
+        "INSERT INTO \"_flin_embed_queue\" (entity, field, doc, next) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![entity, field, doc, next])?;
     Ok(())
+}
+
+/// The fields being re-embedded, with the model each is re-embedded with.
+pub(crate) fn reembeddings(conn: &Connection) -> Result<HashMap<FieldKey, String>> {
+    let mut stmt = conn.prepare("SELECT entity, field, model FROM \"_flin_reembed\"")?;
+    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Begins re-embedding a field whose vectors are the built-in model's with `model`:
+/// every live row is queued for the new table; how many.
+pub(crate) fn start_reembedding(
+    conn: &Connection,
+    def: &EntityDef,
+    field: &FieldDef,
+    model: &str,
+) -> Result<u64> {
+    cancel_reembedding(conn, &def.name, &field.name)?;
+    conn.execute_batch(&format!(
+        "CREATE TABLE {} (doc INTEGER NOT NULL, chunk INTEGER NOT NULL, vec BLOB NOT NULL,
+             PRIMARY KEY (doc, chunk)) WITHOUT ROWID;",
+        next_vectors_table(&def.name, &field.name)
+    ))?;
+    conn.execute(
+        "INSERT INTO \"_flin_reembed\" (entity, field, model) VALUES (?1, ?2, ?3)",
+        params![def.name, field.name, model],
+    )?;
+    let rows = conn.execute(
+        &format!(
+            "INSERT INTO \"_flin_embed_queue\" (entity, field, doc, next)
+             SELECT ?1, ?2, \"id\", 1 FROM {} WHERE \"deleted_at\" IS NULL AND {} IS NOT NULL
+             ORDER BY \"id\"",
+            table(&def.name),
+            quote(&field.name)
+        ),
+        params![def.name, field.name],
+    )?;
+    Ok(rows as u64)
+}
+
+/// Stops a field's re-embedding: its new vectors so far are dropped.
+pub(crate) fn cancel_reembedding(conn: &Connection, entity: &str, field: &str) -> Result<()> {
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {};",
+        next_vectors_table(entity, field)
+    ))?;
+    conn.execute(
+        "DELETE FROM \"_flin_embed_queue\" WHERE entity = ?1 AND field = ?2 AND next = 1",
+        params![entity, field],
+    )?;
+    conn.execute(
+        "DELETE FROM \"_flin_reembed\" WHERE entity = ?1 AND field = ?2",
+        params![entity, field],
+    )?;
+    Ok(())
+}
+
+/// Ends a re-embedding whose rows are all done: the new vectors replace the field's,
+/// and the field's model is the new one. The vectors, read back for memory.
+fn finish_reembedding(conn: &Connection, entity: &str, field: &str) -> Result<VectorSet> {
+    conn.execute_batch(&format!(
+        "DROP TABLE {current}; ALTER TABLE {next} RENAME TO {current};",
+        current = Vectors::Current.table(entity, field),
+        next = next_vectors_table(entity, field),
+    ))?;
+    conn.execute(
+        "UPDATE \"_flin_search\" SET model = (SELECT model FROM \"_flin_reembed\"
+             WHERE entity = ?1 AND field = ?2) WHERE entity = ?1 AND field = ?2",
+        params![entity, field],
+    )?;
+    conn.execute(
+        "DELETE FROM \"_flin_reembed\" WHERE entity = ?1 AND field = ?2",
+        params![entity, field],
+    )?;
+    load_vectors(conn, entity, field)
 }
 
 /// Takes a row out of the queue (deleted, destroyed, or saved again).
@@ -65,6 +160,7 @@ struct Pending {
     entity: String,
     field: String,
     doc: i64,
+    into: Vectors,
     text: Option<String>,
 }
 
@@ -97,7 +193,10 @@ impl Wake {
 /// Runs the worker that embeds queued rows, on a thread of its own, while the store
 /// lives. Nothing to do with a static model.
 pub fn embed_in_background(store: &Arc<Store>) {
-    if flin_search::embedder::active_is_fast() || !store.has_semantic_fields() {
+    let reembedding = store
+        .with_memory(|m| !m.reembedding.is_empty())
+        .unwrap_or(false);
+    if (flin_search::embedder::active_is_fast() && !reembedding) || !store.has_semantic_fields() {
         return;
     }
     store.background.store(true, Ordering::Relaxed);
@@ -139,9 +238,17 @@ pub fn embed_in_background(store: &Arc<Store>) {
 }
 
 impl Store {
-    /// How the running save makes a semantic row's vectors.
-    pub(crate) fn embedding(&self) -> Embedding {
-        if self.background.load(Ordering::Relaxed) && !flin_search::embedder::active_is_fast() {
+    /// How the running save makes the vectors of a row's semantic field.
+    pub(crate) fn embedding_for(&self, entity: &str, field: &str) -> Embedding {
+        let reembedding = self
+            .with_memory(|m| m.reembedding.iter().any(|(e, f)| e == entity && f == field))
+            .unwrap_or(false);
+        if reembedding {
+            self.queued_now.store(true, Ordering::Relaxed);
+            Embedding::Reembedding
+        } else if self.background.load(Ordering::Relaxed)
+            && !flin_search::embedder::active_is_fast()
+        {
             self.queued_now.store(true, Ordering::Relaxed);
             Embedding::Later
         } else {
@@ -201,22 +308,52 @@ impl Store {
             })
             .collect();
         let unit = self.unit()?;
+        let mut finished: Vec<(FieldKey, VectorSet)> = Vec::new();
         {
             let conn = unit.conn()?;
+            let mut reembedded: HashSet<FieldKey> = HashSet::new();
             for (pending, chunks) in batch.iter_mut().zip(&vectors) {
                 // Only the entry read: a row saved since is queued again.
                 let taken = conn
                     .prepare_cached("DELETE FROM \"_flin_embed_queue\" WHERE seq = ?1")?
                     .execute([pending.seq])?;
+                if pending.into == Vectors::Next {
+                    reembedded.insert((pending.entity.clone(), pending.field.clone()));
+                }
                 if taken == 0 || pending.text.is_none() {
                     continue;
                 }
-                crate::search::delete_vectors(conn, &pending.entity, &pending.field, pending.doc)?;
-                put_vectors(conn, &pending.entity, &pending.field, pending.doc, chunks)?;
-                self.doc_written(&pending.entity, &pending.field, pending.doc);
+                let (entity, field, doc) = (&pending.entity, &pending.field, pending.doc);
+                delete_vectors(conn, entity, field, doc, pending.into)?;
+                put_vectors(conn, entity, field, doc, chunks, pending.into)?;
+                // The searched vectors change with this commit; a re-embedding's when
+                // it is complete.
+                if pending.into == Vectors::Current {
+                    self.doc_written(entity, field, doc);
+                }
+            }
+            for (entity, field) in reembedded {
+                let left: i64 = conn.query_row(
+                    "SELECT count(*) FROM \"_flin_embed_queue\" WHERE entity = ?1 AND field = ?2 AND next = 1",
+                    params![entity, field],
+                    |r| r.get(0),
+                )?;
+                if left == 0 {
+                    let vectors = finish_reembedding(conn, &entity, &field)?;
+                    finished.push(((entity, field), vectors));
+                }
             }
         }
         unit.commit()?;
+        // The new vectors and the model that makes queries for them, at once.
+        if !finished.is_empty() {
+            if let Ok(mut memory) = self.search.write() {
+                for (key, vectors) in finished {
+                    memory.reembedding.remove(&key);
+                    memory.vectors.insert(key, vectors);
+                }
+            }
+        }
         Ok(batch.len())
     }
 
@@ -226,7 +363,7 @@ impl Store {
         let conn = unit.conn()?;
         let mut batch: Vec<Pending> = {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, entity, field, doc FROM \"_flin_embed_queue\" ORDER BY seq LIMIT ?1",
+                "SELECT seq, entity, field, doc, next FROM \"_flin_embed_queue\" ORDER BY seq LIMIT ?1",
             )?;
             let rows = stmt.query_map([BATCH as i64], |r| {
                 Ok(Pending {
@@ -234,6 +371,11 @@ impl Store {
                     entity: r.get(1)?,
                     field: r.get(2)?,
                     doc: r.get(3)?,
+                    into: if r.get::<_, i64>(4)? == 1 {
+                        Vectors::Next
+                    } else {
+                        Vectors::Current
+                    },
                     text: None,
                 })
             })?;

@@ -45,6 +45,9 @@ pub(crate) type FieldKey = (String, String);
 pub(crate) struct Memory {
     pub keyword: HashMap<FieldKey, KeywordIndex>,
     pub vectors: HashMap<FieldKey, VectorSet>,
+    /// Fields being re-embedded with a new model: their vectors are still the built-in
+    /// model's, so queries embed with it until the new vectors replace them.
+    pub reembedding: HashSet<FieldKey>,
 }
 
 /// What a commit changes in memory: each written row's terms and chunks as the unit
@@ -82,6 +85,29 @@ fn vectors_table(entity: &str, field: &str) -> String {
     quote(&format!("{entity}$vectors${field}"))
 }
 
+/// The vectors a re-embedding makes, which replace the field's when complete.
+pub(crate) fn next_vectors_table(entity: &str, field: &str) -> String {
+    quote(&format!("{entity}$vectors${field}$next"))
+}
+
+/// Where a row's vectors go.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Vectors {
+    /// The field's vectors, searched now.
+    Current,
+    /// The re-embedding's, searched once complete.
+    Next,
+}
+
+impl Vectors {
+    pub(crate) fn table(self, entity: &str, field: &str) -> String {
+        match self {
+            Vectors::Current => vectors_table(entity, field),
+            Vectors::Next => next_vectors_table(entity, field),
+        }
+    }
+}
+
 fn embedder() -> Result<flin_search::embedder::Embedder> {
     flin_search::embedder::active().map_err(StoreError::Unavailable)
 }
@@ -93,6 +119,9 @@ pub(crate) enum Embedding {
     Now,
     /// By the background worker ([`crate::embedding`]): the row is queued.
     Later,
+    /// The field is being re-embedded: the built-in model's vectors now (they are the
+    /// ones searched), the new model's by the worker.
+    Reembedding,
 }
 
 /// Brings every index to the declared entities (at start-up): creates and fills the
@@ -100,6 +129,7 @@ pub(crate) enum Embedding {
 pub(crate) fn ensure(conn: &Connection, declared: &[EntityDef]) -> Result<Vec<String>> {
     conn.execute_batch(META)?;
     conn.execute_batch(crate::embedding::QUEUE)?;
+    let reembedding = crate::embedding::reembeddings(conn)?;
     let mut stored: HashMap<FieldKey, (i64, Option<String>)> = HashMap::new();
     {
         let mut stmt =
@@ -117,16 +147,38 @@ pub(crate) fn ensure(conn: &Connection, declared: &[EntityDef]) -> Result<Vec<St
             let key = (def.name.clone(), field.name.clone());
             wanted.insert(key.clone());
             let model = semantic(field).then(flin_search::embedder::active_id);
-            let fresh = stored.get(&key).is_some_and(|(version, stored_model)| {
-                *version == INDEX_VERSION && *stored_model == model
-            });
-            if !fresh {
-                let rows = rebuild(conn, def, field, model.as_deref())?;
-                done.push(format!(
-                    "indexed {}.{} for search ({rows} rows)",
-                    def.name, field.name
-                ));
+            let (version, stored_model) = stored.get(&key).cloned().unwrap_or((0, None));
+            let under_way = reembedding.get(&key);
+            if version == INDEX_VERSION && stored_model == model {
+                // A re-embedding to a model no longer chosen stops.
+                if under_way.is_some() {
+                    crate::embedding::cancel_reembedding(conn, &def.name, &field.name)?;
+                }
+                continue;
             }
+            let builtin_vectors = stored_model.as_deref() == Some(flin_search::model::BUILTIN_ID);
+            if let (true, true, Some(model)) =
+                (version == INDEX_VERSION, builtin_vectors, model.as_deref())
+            {
+                // The built-in model's vectors keep answering (queries embed with it)
+                // while the new model's are made in the background.
+                if under_way.map(String::as_str) != Some(model) {
+                    let rows = crate::embedding::start_reembedding(conn, def, field, model)?;
+                    done.push(format!(
+                        "re-embedding {}.{} with {model} in the background ({rows} rows); searches use the built-in model's vectors until it is done",
+                        def.name, field.name
+                    ));
+                }
+                continue;
+            }
+            if under_way.is_some() {
+                crate::embedding::cancel_reembedding(conn, &def.name, &field.name)?;
+            }
+            let rows = rebuild(conn, def, field, model.as_deref())?;
+            done.push(format!(
+                "indexed {}.{} for search ({rows} rows)",
+                def.name, field.name
+            ));
         }
     }
     for (entity, field) in stored.keys() {
@@ -149,6 +201,7 @@ fn drop_index(conn: &Connection, entity: &str, field: &str) -> Result<()> {
         params![entity, field],
     )?;
     crate::embedding::forget_field(conn, entity, field)?;
+    crate::embedding::cancel_reembedding(conn, entity, field)?;
     Ok(())
 }
 
@@ -228,9 +281,17 @@ fn add_text(
         match embedding {
             Embedding::Now => {
                 let chunks = embedder()?.chunk_vectors(text);
-                put_vectors(conn, entity, &field.name, id, &chunks)?;
+                put_vectors(conn, entity, &field.name, id, &chunks, Vectors::Current)?;
             }
-            Embedding::Later => crate::embedding::queue(conn, entity, &field.name, id)?,
+            Embedding::Later => {
+                crate::embedding::queue(conn, entity, &field.name, id, Vectors::Current)?
+            }
+            Embedding::Reembedding => {
+                let builtin = flin_search::embedder::builtin().map_err(StoreError::Unavailable)?;
+                let chunks = builtin.chunk_vectors(text);
+                put_vectors(conn, entity, &field.name, id, &chunks, Vectors::Current)?;
+                crate::embedding::queue(conn, entity, &field.name, id, Vectors::Next)?;
+            }
         }
     }
     Ok(())
@@ -243,10 +304,11 @@ pub(crate) fn put_vectors(
     field: &str,
     id: i64,
     chunks: &[Vec<f32>],
+    into: Vectors,
 ) -> Result<()> {
     let mut insert = conn.prepare_cached(&format!(
         "INSERT INTO {} (doc, chunk, vec) VALUES (?1, ?2, ?3)",
-        vectors_table(entity, field)
+        into.table(entity, field)
     ))?;
     for (n, vector) in chunks.iter().enumerate() {
         let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
@@ -256,24 +318,40 @@ pub(crate) fn put_vectors(
 }
 
 /// Deletes a row's chunk vectors.
-pub(crate) fn delete_vectors(conn: &Connection, entity: &str, field: &str, id: i64) -> Result<()> {
+pub(crate) fn delete_vectors(
+    conn: &Connection,
+    entity: &str,
+    field: &str,
+    id: i64,
+    from: Vectors,
+) -> Result<()> {
     conn.prepare_cached(&format!(
         "DELETE FROM {} WHERE doc = ?1",
-        vectors_table(entity, field)
+        from.table(entity, field)
     ))?
     .execute([id])?;
     Ok(())
 }
 
-/// Takes a row out of a field's index tables.
-fn remove_doc(conn: &Connection, entity: &str, field: &FieldDef, id: i64) -> Result<()> {
+/// Takes a row out of a field's index tables (and out of the re-embedding's vectors
+/// when `reembedding`).
+fn remove_doc(
+    conn: &Connection,
+    entity: &str,
+    field: &FieldDef,
+    id: i64,
+    reembedding: bool,
+) -> Result<()> {
     conn.prepare_cached(&format!(
         "DELETE FROM {} WHERE doc = ?1",
         terms_table(entity, &field.name)
     ))?
     .execute([id])?;
     if semantic(field) {
-        delete_vectors(conn, entity, &field.name, id)?;
+        delete_vectors(conn, entity, &field.name, id, Vectors::Current)?;
+        if reembedding {
+            delete_vectors(conn, entity, &field.name, id, Vectors::Next)?;
+        }
         crate::embedding::unqueue(conn, entity, &field.name, id)?;
     }
     Ok(())
@@ -300,7 +378,10 @@ fn vector_of(bytes: &[u8]) -> Vec<f32> {
 
 /// Every searchable field's committed index, read from its tables (at start-up).
 pub(crate) fn load(conn: &Connection, declared: &[EntityDef]) -> Result<Memory> {
-    let mut memory = Memory::default();
+    let mut memory = Memory {
+        reembedding: crate::embedding::reembeddings(conn)?.into_keys().collect(),
+        ..Memory::default()
+    };
     for def in declared {
         for field in def.fields.iter().filter(|f| indexed(f)) {
             let key = (def.name.clone(), field.name.clone());
@@ -327,7 +408,7 @@ pub(crate) fn load(conn: &Connection, declared: &[EntityDef]) -> Result<Memory> 
     Ok(memory)
 }
 
-fn load_vectors(conn: &Connection, entity: &str, field: &str) -> Result<VectorSet> {
+pub(crate) fn load_vectors(conn: &Connection, entity: &str, field: &str) -> Result<VectorSet> {
     let mut set: Option<VectorSet> = None;
     let mut stmt = conn.prepare(&format!(
         "SELECT doc, vec FROM {} ORDER BY doc, chunk",
@@ -370,18 +451,13 @@ impl Db<'_> {
             if before.is_some() && now == was {
                 continue;
             }
+            let embedding = self.store.embedding_for(&def.name, &field.name);
             if before.is_some() {
-                remove_doc(self.conn, &def.name, field, row.id)?;
+                let reembedding = embedding == Embedding::Reembedding;
+                remove_doc(self.conn, &def.name, field, row.id, reembedding)?;
             }
             if let Some(text) = now {
-                add_text(
-                    self.conn,
-                    &def.name,
-                    field,
-                    row.id,
-                    text,
-                    self.store.embedding(),
-                )?;
+                add_text(self.conn, &def.name, field, row.id, text, embedding)?;
             }
             self.store.doc_written(&def.name, &field.name, row.id);
         }
@@ -391,7 +467,9 @@ impl Db<'_> {
     /// Takes a destroyed row out of every index of its entity.
     pub(crate) fn unindex_row(&self, def: &EntityDef, id: i64) -> Result<()> {
         for field in def.fields.iter().filter(|f| indexed(f)) {
-            remove_doc(self.conn, &def.name, field, id)?;
+            let reembedding =
+                self.store.embedding_for(&def.name, &field.name) == Embedding::Reembedding;
+            remove_doc(self.conn, &def.name, field, id, reembedding)?;
             self.store.doc_written(&def.name, &field.name, id);
         }
         Ok(())
@@ -531,7 +609,17 @@ impl Db<'_> {
         limit: usize,
         candidates: Option<&HashSet<i64>>,
     ) -> Result<Vec<(i64, f64)>> {
-        let vector = embedder()?.embed(text);
+        // A field being re-embedded is still searched with the built-in model's vectors.
+        let reembedding = self
+            .store
+            .with_memory(|m| m.reembedding.contains(key))
+            .unwrap_or(false);
+        let model = if reembedding {
+            flin_search::embedder::builtin().map_err(StoreError::Unavailable)?
+        } else {
+            embedder()?
+        };
+        let vector = model.embed(text);
         if vector.iter().all(|x| *x == 0.0) {
             return Ok(Vec::new());
         }

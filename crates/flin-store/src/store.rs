@@ -87,7 +87,7 @@ pub struct Store {
     /// what read them, web.md §9).
     on_commit: std::sync::RwLock<Option<CommitListener>>,
     /// Each searchable field's committed indexes, in memory (search.md §4).
-    search: std::sync::RwLock<crate::search::Memory>,
+    pub(crate) search: std::sync::RwLock<crate::search::Memory>,
     /// Rows of searchable fields the writer's running unit changed.
     pending_docs: Mutex<std::collections::HashSet<(crate::search::FieldKey, i64)>>,
     /// Whether a worker makes a slow model's vectors in the background (else saves

@@ -1,7 +1,8 @@
 //! An app whose `search.model` is a transformer folder (search.md §4 "Other models"):
 //! a save commits at once and is keyword-searchable immediately; its vectors are made
 //! in the background within seconds; a row saved again gets vectors of its new text;
-//! changing the model re-embeds every row. Uses the tiny BERT of flin-search's tests.
+//! changing the model re-embeds every row, the built-in model's vectors answering
+//! until the new ones are complete. Uses the tiny BERT of flin-search's tests.
 //! One test: the model is the process's.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
@@ -131,20 +132,18 @@ fn a_transformer_embeds_in_the_background_and_a_model_change_re_embeds() {
     drop(store);
 
     // To the transformer again, with no background worker (as `flin run` opens it):
-    // start-up queues the rows, and `embed_pending` makes their vectors.
+    // the built-in model's vectors keep answering while the new ones are made.
     flin_search::embedder::configure(Some(&tiny_bert())).unwrap();
     let store = open();
-    assert_eq!(model_of(&path), model.id());
+    assert_eq!(model_of(&path), flin_search::model::BUILTIN_ID);
     assert_eq!(store.queued().unwrap(), 2);
-    assert!(search(&store, "train", SearchMode::Semantic).is_empty());
-    assert_eq!(search(&store, "train", SearchMode::Keyword), [3]);
-    store.embed_pending().unwrap();
-    assert_eq!(store.queued().unwrap(), 0);
     assert_eq!(
         search(&store, "the train travels fast", SearchMode::Semantic)[0],
         3
     );
-    // Without a worker, a save embeds its row itself.
+    assert_eq!(search(&store, "train", SearchMode::Keyword), [3]);
+    // A row saved meanwhile is searchable at once (with the built-in model), and
+    // queued for the new one.
     let unit = store.unit().unwrap();
     unit.db()
         .unwrap()
@@ -158,5 +157,62 @@ fn a_transformer_embeds_in_the_background_and_a_model_change_re_embeds() {
     assert_eq!(
         search(&store, "a cold winter night", SearchMode::Semantic)[0],
         4
+    );
+    assert_eq!(store.queued().unwrap(), 3);
+    store.embed_pending().unwrap();
+    assert_eq!(store.queued().unwrap(), 0);
+    // Complete: the new model's vectors and queries.
+    assert_eq!(model_of(&path), model.id());
+    let vectors: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM \"Note$vectors$body\"", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(vectors, 3);
+    assert_eq!(
+        search(&store, "the train travels fast", SearchMode::Semantic)[0],
+        3
+    );
+    assert_eq!(
+        search(&store, "a cold winter night", SearchMode::Semantic)[0],
+        4
+    );
+    // Without a worker, a save embeds its row itself.
+    let unit = store.unit().unwrap();
+    unit.db()
+        .unwrap()
+        .save(
+            "Note",
+            None,
+            vec![Datum::Text("music and books in the library".into())],
+        )
+        .unwrap();
+    unit.commit().unwrap();
+    assert_eq!(
+        search(
+            &store,
+            "music and books in the library",
+            SearchMode::Semantic
+        )[0],
+        5
+    );
+    drop(store);
+
+    // With a server's worker, the re-embedding happens in the background.
+    flin_search::embedder::configure(None).unwrap();
+    drop(Store::open(Location::File(path.clone()), &[note()], Durability::Relaxed).unwrap());
+    flin_search::embedder::configure(Some(&tiny_bert())).unwrap();
+    let store = Arc::new(open());
+    assert_eq!(model_of(&path), flin_search::model::BUILTIN_ID);
+    assert!(!search(&store, "train", SearchMode::Semantic).is_empty());
+    flin_store::embed_in_background(&store);
+    eventually("the re-embedding to finish", || {
+        model_of(&path) == model.id()
+    });
+    assert_eq!(store.queued().unwrap(), 0);
+    assert_eq!(
+        search(&store, "the train travels fast", SearchMode::Semantic)[0],
+        3
     );
 }
