@@ -44,21 +44,10 @@ pub fn build(path: &Path, output: Option<PathBuf>) -> ExitCode {
         path.parent().map_or_else(PathBuf::new, Path::to_path_buf)
     };
     let output = output.unwrap_or_else(|| root.join("dist").join("app.flinb"));
-    let bundle = Bundle {
-        single_file: built.project.single_file,
-        sources: built
-            .project
-            .sources
-            .iter()
-            .map(|s| (s.path.clone(), s.text.clone()))
-            .collect(),
-        code: (*built.code).clone(),
-    };
-    let header = format!("{MAGIC} {FORMAT} {}\n", env!("CARGO_PKG_VERSION"));
-    let bytes = match postcard::to_allocvec(&bundle) {
-        Ok(body) => [header.into_bytes(), body].concat(),
+    let bytes = match encode(&built) {
+        Ok(bytes) => bytes,
         Err(err) => {
-            eprintln!("error: cannot write the bundle: {err}");
+            eprintln!("error: {err}");
             return ExitCode::from(1);
         }
     };
@@ -78,12 +67,50 @@ pub fn build(path: &Path, output: Option<PathBuf>) -> ExitCode {
     println!(
         "built {} ({} files, {} functions, {:.1} KB); run it with: flin start {}",
         output.display(),
-        bundle.sources.len(),
-        bundle.code.functions.len(),
+        built.project.sources.len(),
+        built.code.functions.len(),
         bytes.len() as f64 / 1024.0,
         output.display()
     );
     ExitCode::SUCCESS
+}
+
+/// A built program as a bundle's bytes.
+fn encode(built: &Built) -> Result<Vec<u8>, String> {
+    let bundle = Bundle {
+        single_file: built.project.single_file,
+        sources: built
+            .project
+            .sources
+            .iter()
+            .map(|s| (s.path.clone(), s.text.clone()))
+            .collect(),
+        code: (*built.code).clone(),
+    };
+    let header = format!("{MAGIC} {FORMAT} {}\n", env!("CARGO_PKG_VERSION"));
+    let body =
+        postcard::to_allocvec(&bundle).map_err(|err| format!("cannot write the bundle: {err}"))?;
+    Ok([header.into_bytes(), body].concat())
+}
+
+/// Writes a built program as a bundle in the temporary folder, readable by its owner
+/// only (`flin start` hands it to the serving process).
+pub fn write_temp(built: &Built) -> Result<PathBuf, String> {
+    let bytes = encode(built)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let path =
+        std::env::temp_dir().join(format!("flin-start-{}-{nanos}.flinb", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, &bytes));
+    written.map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+    Ok(path)
 }
 
 /// Reads a bundle: the program as `flin start` runs it. Its folder is the app's root

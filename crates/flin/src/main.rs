@@ -263,16 +263,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// mimalloc's setting for a lean server (see `lean_server_memory`).
+pub(crate) const LEAN_SETTING: &str = "MIMALLOC_ARENA_EAGER_COMMIT";
+
 /// A server (`flin dev`, `flin start`) runs with mimalloc committing memory as it is
 /// used rather than a whole arena up front: an idle server holds 11 MB instead of 37
 /// (measured on the todo example). mimalloc reads the setting from the environment
 /// when the process starts, before `main`; so a server started without it runs itself
 /// again (same process id, `exec`) with it set. Other commands are short-lived.
 fn lean_server_memory() {
-    const SETTING: &str = "MIMALLOC_ARENA_EAGER_COMMIT";
-    let serving = std::env::args()
-        .nth(1)
-        .is_some_and(|c| c == "dev" || c == "start");
+    const SETTING: &str = LEAN_SETTING;
+    // `flin start` of sources compiles first, then hands a bundle to a fresh image
+    // with the setting (serve.rs); a bundle, or `flin dev`, is run again right away.
+    let mut args = std::env::args().skip(1);
+    let serving = match args.next().as_deref() {
+        Some("dev") => true,
+        Some("start") => args.any(|a| a.ends_with(".flinb")),
+        _ => false,
+    };
     if !serving || std::env::var_os(SETTING).is_some() {
         return;
     }

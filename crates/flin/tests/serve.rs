@@ -203,7 +203,9 @@ fn start_makes_the_indexes_of_the_programs_queries() {
 }
 
 /// A server runs with mimalloc committing memory as used (an idle server's RSS), in
-/// the same process as it was started (its id kept for process managers).
+/// the same process as it was started (its id kept for process managers); `flin start`
+/// of sources serves the program compiled into a bundle of its own, which it deletes
+/// once read, while the project's folder stays the app's root.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_server_runs_with_lean_memory_settings_under_its_own_pid() {
@@ -223,14 +225,39 @@ fn a_server_runs_with_lean_memory_settings_under_its_own_pid() {
     log.read_line(&mut line).unwrap();
     assert!(line.contains("server on"), "{line}");
     let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let mut stream = TcpStream::connect(&address).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = child.wait();
+    assert!(reply.contains("<h1>Up</h1>"), "{reply}");
     let text = String::from_utf8_lossy(&environ);
     assert!(
         text.split('\0')
             .any(|v| v == "MIMALLOC_ARENA_EAGER_COMMIT=0"),
         "{text}"
     );
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let bundle = cmdline
+        .split(' ')
+        .find(|a| a.ends_with(".flinb"))
+        .unwrap_or_else(|| panic!("not served from a bundle: {cmdline}"));
+    assert!(
+        !std::path::Path::new(bundle).exists(),
+        "{bundle} left behind"
+    );
+    // The app's data stays in the project.
+    assert!(dir.path().join(".flindb/secret").exists());
 }
