@@ -32,6 +32,7 @@ mod unit;
 mod uploads;
 mod validate;
 mod workers;
+pub use workers::{NETWORK_STACK, NETWORK_THREAD};
 
 pub use config::{options, select_model};
 pub use live::LiveSettings;

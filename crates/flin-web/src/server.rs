@@ -800,6 +800,20 @@ async fn answer(
             "too many requests of this client are running: try again later",
         ));
     };
+    // On this thread when a permit is free; else on a VM worker.
+    let data = match &live.pool.inline {
+        Some(inline) => match inline.try_run(route_index, Box::new(data)) {
+            Ok(response) => {
+                let mut response = plain(response);
+                if method == Method::HEAD {
+                    *response.body_mut() = Body::empty();
+                }
+                return response;
+            }
+            Err(data) => *data,
+        },
+        None => data,
+    };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if live
         .pool

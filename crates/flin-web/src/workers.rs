@@ -76,6 +76,8 @@ pub type WorkerSender = crossbeam_channel::Sender<WorkerWork>;
 /// The workers of one build of the project.
 pub struct Pool {
     pub requests: crossbeam_channel::Sender<Job>,
+    /// Requests run on the network thread that read them, while a permit is free.
+    pub inline: Option<Arc<Inline>>,
     /// Due job runs: any idle worker takes the next.
     pub runs: crossbeam_channel::Sender<Box<crate::jobs::ScheduledRun>>,
     workers: Vec<WorkerSender>,
@@ -97,6 +99,7 @@ impl Pool {
     pub fn none() -> Pool {
         Pool {
             requests: crossbeam_channel::unbounded().0,
+            inline: None,
             runs: crossbeam_channel::unbounded().0,
             workers: Vec::new(),
             views: Arc::new(Vec::new()),
@@ -276,9 +279,124 @@ pub(crate) fn start(
     }
     Pool {
         requests,
+        inline: Some(Arc::new(Inline {
+            parts,
+            files: app.files.clone(),
+            running: AtomicUsize::new(0),
+            limit: inline_limit(),
+            fault_injection: options.fault_injection,
+        })),
         runs,
         workers: senders,
         views,
+    }
+}
+
+/// How many requests may run on network threads at once: all of the runtime's threads
+/// but one, so a network thread is always free to read requests and answer
+/// `/_flin/health` (none outside a multi-threaded runtime).
+fn inline_limit() -> usize {
+    tokio::runtime::Handle::try_current()
+        .map(|runtime| runtime.metrics().num_workers())
+        .unwrap_or(1)
+        .saturating_sub(1)
+}
+
+/// The name of network threads made to run FLIN code ([`NETWORK_STACK`] of stack, as
+/// a VM worker): a runtime whose threads are not so named never runs requests inline.
+pub const NETWORK_THREAD: &str = "flin-net";
+/// The stack of a thread that runs FLIN code (deep recursion stays within it).
+pub const NETWORK_STACK: usize = 256 * 1024 * 1024;
+
+/// Running a request on the network (tokio) thread that read it, with a site of that
+/// thread's own: no hand-off to a VM worker and back, which costs two sleeps and two
+/// wake-ups per request (profiled: a third of a fortunes request's CPU). Only while
+/// fewer than [`inline_limit`] requests run so; the others go to the VM workers, as do
+/// live views, sockets and jobs.
+pub struct Inline {
+    parts: SiteParts,
+    files: Arc<crate::files::Files>,
+    running: AtomicUsize,
+    limit: usize,
+    fault_injection: bool,
+}
+
+thread_local! {
+    /// This network thread's site, and the build it was made for.
+    static INLINE_SITE: std::cell::RefCell<Option<(u64, Site)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl Inline {
+    /// The request's answer, run here; or the request back when no permit is free.
+    pub(crate) fn try_run(
+        &self,
+        route: usize,
+        request: Box<RequestData>,
+    ) -> Result<ResponseData, Box<RequestData>> {
+        if std::thread::current().name() != Some(NETWORK_THREAD) {
+            return Err(request);
+        }
+        let taken = self
+            .running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .is_ok();
+        if !taken {
+            return Err(request);
+        }
+        let result = INLINE_SITE.with(|slot| {
+            let Ok(mut slot) = slot.try_borrow_mut() else {
+                return Err(request);
+            };
+            let build = self.parts.build;
+            if slot.as_ref().is_none_or(|(made_for, _)| *made_for != build) {
+                crate::files::Files::sign_urls_on_this_thread(&self.files);
+                let program = Rc::new(Program::load(self.parts.code.clone()));
+                *slot = Some((build, self.parts.clone().site(program)));
+            }
+            let Some((_, site)) = slot.as_ref() else {
+                return Err(request);
+            };
+            Ok(run_request(site, route, *request, self.fault_injection))
+        });
+        self.running.fetch_sub(1, Ordering::AcqRel);
+        result
+    }
+}
+
+/// A request's answer on `site`; a panic inside is one failed request.
+fn run_request(
+    site: &Site,
+    route: usize,
+    request: RequestData,
+    fault_injection: bool,
+) -> ResponseData {
+    let request_id = request.request_id.clone();
+    let inject = fault_injection && request.path == "/__flin/panic";
+    match site.routes.routes.get(route) {
+        None => ResponseData::error(404, "Not found"),
+        Some(route) => {
+            let run = std::panic::AssertUnwindSafe(|| {
+                // Deliberate and unreachable from `flin dev`/`flin start`:
+                // `fault_injection` is set only by code building `Options` (the
+                // integration tests); flin.toml, the environment and
+                // `config::options` always leave it false.
+                #[allow(clippy::panic)]
+                if inject {
+                    std::panic::panic_any("fault injection");
+                }
+                crate::unit::handle(site, route, request)
+            });
+            std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                crate::logs::line(site.dev, "error", "internal panic", Some(&request_id));
+                ResponseData::json(
+                    500,
+                    &serde_json::json!({ "error": "Internal error", "status": 500, "request_id": request_id }),
+                )
+            })
+        }
     }
 }
 
@@ -333,38 +451,12 @@ impl Worker {
     }
 
     fn request(&mut self, job: Job) {
-        let request_id = job.request.request_id.clone();
-        let inject = self.fault_injection && job.request.path == "/__flin/panic";
         if let Some(answer) = job.answered {
             let response = crate::unit::with_error_page(&self.site, &job.request, answer);
             let _ = job.reply.send(response);
             return;
         }
-        let response = match self.site.routes.routes.get(job.route) {
-            None => ResponseData::error(404, "Not found"),
-            Some(route) => {
-                let site = &self.site;
-                // A panic inside a handler is one failed request, not a dead server.
-                let run = std::panic::AssertUnwindSafe(|| {
-                    // Deliberate and unreachable from `flin dev`/`flin start`:
-                    // `fault_injection` is set only by code building `Options` (the
-                    // integration tests); flin.toml, the environment and
-                    // `config::options` always leave it false.
-                    #[allow(clippy::panic)]
-                    if inject {
-                        std::panic::panic_any("fault injection");
-                    }
-                    crate::unit::handle(site, route, job.request)
-                });
-                std::panic::catch_unwind(run).unwrap_or_else(|_| {
-                    crate::logs::line(site.dev, "error", "internal panic", Some(&request_id));
-                    ResponseData::json(
-                        500,
-                        &serde_json::json!({ "error": "Internal error", "status": 500, "request_id": request_id }),
-                    )
-                })
-            }
-        };
+        let response = run_request(&self.site, job.route, job.request, self.fault_injection);
         let _ = job.reply.send(response);
     }
 

@@ -49,8 +49,11 @@ pub fn serve_with(files: &[(&str, &str)], options: flin_web::Options, memory: bo
             ),
         };
         let app = flin_web::prepare(built, &root, memory).unwrap();
+        // Threads as `flin start` makes them: requests run inline on them.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            .thread_name(flin_web::NETWORK_THREAD)
+            .thread_stack_size(flin_web::NETWORK_STACK)
             .build()
             .unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
