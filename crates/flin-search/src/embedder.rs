@@ -43,25 +43,6 @@ impl Embed for Model {
     }
 }
 
-/// The built-in model lives in a static.
-impl Embed for &'static Model {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn dims(&self) -> usize {
-        self.dims
-    }
-    fn embed(&self, text: &str) -> Vec<f32> {
-        Model::embed(self, text)
-    }
-    fn chunk_vectors(&self, text: &str) -> Vec<Vec<f32>> {
-        Model::chunk_vectors(self, text)
-    }
-    fn is_fast(&self) -> bool {
-        true
-    }
-}
-
 impl Embed for Bert {
     fn id(&self) -> &str {
         &self.id
@@ -142,8 +123,5 @@ fn selected() -> Option<Embedder> {
 
 /// The built-in model, read on its first use.
 pub fn builtin() -> Result<Embedder, String> {
-    static BUILTIN: std::sync::OnceLock<Result<Embedder, String>> = std::sync::OnceLock::new();
-    BUILTIN
-        .get_or_init(|| crate::model::builtin().map(|m| Arc::new(m) as Embedder))
-        .clone()
+    crate::model::shared_builtin().map(|model| model.clone() as Embedder)
 }

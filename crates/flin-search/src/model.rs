@@ -45,9 +45,14 @@ enum Rows {
 
 /// The built-in model, read on first use.
 pub fn builtin() -> Result<&'static Model, String> {
-    static MODEL: OnceLock<Result<Model, String>> = OnceLock::new();
+    shared_builtin().map(|model| &**model)
+}
+
+/// The built-in model, read on first use, as the embedder hands it out.
+pub(crate) fn shared_builtin() -> Result<&'static std::sync::Arc<Model>, String> {
+    static MODEL: OnceLock<Result<std::sync::Arc<Model>, String>> = OnceLock::new();
     MODEL
-        .get_or_init(|| Model::read(BUILTIN_BYTES, BUILTIN_ID))
+        .get_or_init(|| Model::read(BUILTIN_BYTES, BUILTIN_ID).map(std::sync::Arc::new))
         .as_ref()
         .map_err(Clone::clone)
 }

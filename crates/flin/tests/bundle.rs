@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead, Read, Write};
 use std::process::{Command, Stdio};
 
-use common::{flin, stderr, stdout, temp};
+use common::{address_in, flin, stderr, stdout, temp};
 
 fn write(dir: &std::path::Path, files: &[(&str, &str)]) {
     for (path, text) in files {
@@ -63,12 +63,7 @@ fn a_bundle_runs_without_its_sources_and_only_on_its_own_version() {
     let mut log = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     log.read_line(&mut line).unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line}"))
-        .to_string();
+    let address = address_in(&line);
     let request = |text: String| {
         let mut stream = std::net::TcpStream::connect(&address).unwrap();
         stream.write_all(text.as_bytes()).unwrap();

@@ -83,12 +83,7 @@ fn a_server_on_a_transformer_folder_answers_semantic_searches() {
     let mut log = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     log.read_line(&mut first).unwrap();
-    let address = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {first}"))
-        .to_string();
+    let address = address_in(&first);
     let texts = [
         "waterproof hiking boots",
         "a quiet cafe in paris",

@@ -3,6 +3,9 @@
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::address_in;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -23,12 +26,7 @@ fn start_serves_logs_json_lines_and_stops_on_sigterm() {
     let mut stderr = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in `{line}`"))
-        .to_string();
+    let address = address_in(&line);
     let mut stream = TcpStream::connect(&address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -92,12 +90,7 @@ fn start_logs_json_with_request_ids_and_keeps_its_data_private() {
         started["ts"].as_str().is_some_and(|ts| ts.contains('T')),
         "{first}"
     );
-    let address = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let address = address_in(&first);
     let mut stream = TcpStream::connect(&address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -226,12 +219,7 @@ fn a_server_runs_with_lean_memory_settings_under_its_own_pid() {
     assert!(line.contains("server on"), "{line}");
     let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_string();
+    let address = address_in(&line);
     let mut stream = TcpStream::connect(&address).unwrap();
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")

@@ -33,3 +33,15 @@ pub fn temp() -> tempfile::TempDir {
         Err(err) => panic!("no temp dir: {err}"),
     }
 }
+
+/// The address `flin start` names in its first log line (`… on http://127.0.0.1:PORT …`).
+pub fn address_in(line: &str) -> String {
+    match line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+    {
+        Some(address) => address.to_string(),
+        None => panic!("no address in `{line}`"),
+    }
+}
