@@ -2050,7 +2050,7 @@ impl<'s> Parser<'s> {
             };
             return self.lambda_rest(start, vec![param]);
         }
-        if word == "search" && starts_operand(next) {
+        if word == "search" && (starts_operand(next) || self.parenthesised_search()) {
             return self.search_expr();
         }
         if word == "response" && next == T::LBrace {
@@ -2094,6 +2094,32 @@ impl<'s> Parser<'s> {
             kind: ExprKind::Name(name),
             span: name.span,
         }
+    }
+
+    /// At `search (`: whether the brackets hold a search's text (`search (q ?? "") in
+    /// Note by body`) rather than the arguments of a function named `search`: after the
+    /// closing bracket come `in`, a name and `by`.
+    fn parenthesised_search(&self) -> bool {
+        if self.nth(1) != T::LParen {
+            return false;
+        }
+        let mut depth = 0usize;
+        let mut at = 1;
+        loop {
+            match self.nth(at) {
+                T::LParen | T::LBracket | T::LBrace => depth += 1,
+                T::RParen | T::RBracket | T::RBrace => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                T::Eof => return false,
+                _ => {}
+            }
+            at += 1;
+        }
+        self.nth(at + 1) == T::In && self.nth(at + 2) == T::Ident && self.nth_is(at + 3, "by")
     }
 
     /// At `{`: whether it is followed by `}` or `name:` (entity literal shape).
