@@ -29,7 +29,8 @@ struct Figure {
     p50_ms: f64,
     p99_ms: f64,
     target: &'static str,
-    met: bool,
+    /// Whether the target is met (none: the figure has no target, it is reported).
+    met: Option<bool>,
 }
 
 pub fn run(args: &[String]) -> ExitCode {
@@ -228,7 +229,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             p50_ms: p50,
             p99_ms: p99,
             target: "<= 0.1 ms / 0.5 ms",
-            met: p50 <= 0.1 && p99 <= 0.5,
+            met: Some(p50 <= 0.1 && p99 <= 0.5),
         });
     }
     if wanted(options, "list") {
@@ -238,7 +239,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             p50_ms: p50,
             p99_ms: p99,
             target: "<= 0.3 ms / 1 ms",
-            met: p50 <= 0.3 && p99 <= 1.0,
+            met: Some(p50 <= 0.3 && p99 <= 1.0),
         });
     }
     let encode = |q: &str| q.replace(' ', "+");
@@ -257,7 +258,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             p50_ms: p50,
             p99_ms: p99,
             target: "<= 0.3 ms / 1 ms",
-            met: p50 <= 0.3 && p99 <= 1.0,
+            met: Some(p50 <= 0.3 && p99 <= 1.0),
         });
     }
     if wanted(options, "hybrid") {
@@ -275,7 +276,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             p50_ms: p50,
             p99_ms: p99,
             target: "<= 0.5 ms / 2 ms",
-            met: p50 <= 0.5 && p99 <= 2.0,
+            met: Some(p50 <= 0.5 && p99 <= 2.0),
         });
     }
     if wanted(options, "save") {
@@ -307,28 +308,36 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             p50_ms: ms,
             p99_ms: ms,
             target: ">= 5,000 saves/s",
-            met: per_second >= 5_000.0,
+            met: Some(per_second >= 5_000.0),
         });
     }
     if wanted(options, "compile") {
-        let project_dir = dir.join("compile50");
-        write_project(&project_dir, 50)?;
-        let mut times = Vec::new();
-        for _ in 0..10 {
-            let started = Instant::now();
-            let project = flin_check::load(&project_dir).map_err(|e| e.to_string())?;
-            flin_runtime::build(project)
-                .map_err(|_| "the generated app does not compile".to_string())?;
-            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        // performance.md §2: cost grows as the work grows; the target is at 50 files.
+        let sizes: [(usize, &'static str, &'static str); 3] = [
+            (10, "compile a 10-file app", "(reported)"),
+            (50, "compile a 50-file app", "<= 25 ms"),
+            (500, "compile a 500-file app", "(reported)"),
+        ];
+        for (files, name, target) in sizes {
+            let project_dir = dir.join(format!("compile{files}"));
+            write_project(&project_dir, files)?;
+            let mut times = Vec::new();
+            for _ in 0..10 {
+                let started = Instant::now();
+                let project = flin_check::load(&project_dir).map_err(|e| e.to_string())?;
+                flin_runtime::build(project)
+                    .map_err(|_| "the generated app does not compile".to_string())?;
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            let (p50, p99) = percentiles(&mut times);
+            figures.push(Figure {
+                name,
+                p50_ms: p50,
+                p99_ms: p99,
+                target,
+                met: (files == 50).then_some(p50 <= 25.0),
+            });
         }
-        let (p50, p99) = percentiles(&mut times);
-        figures.push(Figure {
-            name: "compile a 50-file app",
-            p50_ms: p50,
-            p99_ms: p99,
-            target: "<= 25 ms",
-            met: p50 <= 25.0,
-        });
     }
     Ok(figures)
 }
@@ -363,7 +372,11 @@ fn print(figures: &[Figure], json: bool) {
             f.p50_ms,
             f.p99_ms,
             f.target,
-            if f.met { "met" } else { "NOT met" }
+            match f.met {
+                Some(true) => "met",
+                Some(false) => "NOT met",
+                None => "",
+            }
         );
     }
     println!("(in the server, in-process; debug builds are far slower: use a release build)");

@@ -188,13 +188,19 @@ fn bench_runs_the_reference_workload_and_prints_figures_with_targets() {
             "full-text search",
             "hybrid search",
             "single-row saves (per save)",
-            "compile a 50-file app"
+            "compile a 10-file app",
+            "compile a 50-file app",
+            "compile a 500-file app"
         ]
     );
     for line in &lines {
         assert!(line["p50_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{line}");
+        // Figures with a target say whether it is met; the others are reported.
+        let reported = line["target"] == "(reported)";
         assert!(
-            line["target"].as_str().is_some() && line["met"].is_boolean(),
+            line["target"].as_str().is_some()
+                && (line["met"].is_boolean() != reported)
+                && (!reported || line["met"].is_null()),
             "{line}"
         );
     }
