@@ -4,7 +4,8 @@
 //! over `--rows` documents of generated prose, single-row saves, and the compile of a
 //! generated 50-file app — each figure measured inside the server (a request through
 //! the app's own request path, in-process: routing, middleware, the unit of work,
-//! rendering) and printed beside its target.
+//! rendering) and printed beside its target; the two pages also end to end over
+//! loopback HTTP against `flin start`, at 1 and 32 connections (reported, no target).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -339,7 +340,162 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             });
         }
     }
+    if wanted(options, "page") || wanted(options, "list") {
+        // The compile projects are not part of the served app.
+        for files in [10, 50, 500] {
+            let _ = std::fs::remove_dir_all(dir.join(format!("compile{files}")));
+        }
+        drop(client);
+        drop(server);
+        figures.extend(loopback(dir, options)?);
+    }
     Ok(figures)
+}
+
+/// The same pages end to end over loopback HTTP (performance.md §4: reported beside the
+/// in-server figures, not held to their targets): `flin start` on the seeded project,
+/// keep-alive connections each sending one request after another, at 1 and at 32
+/// connections.
+fn loopback(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
+    use std::io::{BufRead, BufReader};
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find flin: {e}"))?;
+    let mut child = std::process::Command::new(exe)
+        .args(["start", ".", "--port", "0"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let stdout = child.stdout.take().ok_or("the server has no output")?;
+    let mut log = BufReader::new(stdout);
+    let mut first = String::new();
+    let _ = log.read_line(&mut first);
+    // The request log lines are read and dropped, so the server never blocks on them.
+    std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+    let address = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string);
+    let result = match address {
+        Some(address) => {
+            let mut figures = Vec::new();
+            let pages: [(&str, &str, &'static str, &'static str); 2] = [
+                (
+                    "page",
+                    "/simple",
+                    "simple page, loopback 1 conn",
+                    "simple page, loopback 32 conn",
+                ),
+                (
+                    "list",
+                    "/list?c=c3",
+                    "entity list, loopback 1 conn",
+                    "entity list, loopback 32 conn",
+                ),
+            ];
+            for (name, path, one, many) in pages {
+                if !wanted(options, name) {
+                    continue;
+                }
+                for (connections, label) in [(1usize, one), (32, many)] {
+                    let (p50, p99) = load(&address, path, connections, options.requests)?;
+                    figures.push(Figure {
+                        name: label,
+                        p50_ms: p50,
+                        p99_ms: p99,
+                        target: "(reported)",
+                        met: None,
+                    });
+                }
+            }
+            Ok(figures)
+        }
+        None => Err(format!("the server did not start: {}", first.trim())),
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+/// `requests` GETs of `path` over `connections` keep-alive connections (each sends its
+/// next request when the last answer is in); each request's time, P50 and P99 in ms.
+fn load(
+    address: &str,
+    path: &str,
+    connections: usize,
+    requests: usize,
+) -> Result<(f64, f64), String> {
+    let per_connection = (requests / connections).max(20);
+    let workers: Vec<_> = (0..connections)
+        .map(|_| {
+            let address = address.to_string();
+            let path = path.to_string();
+            std::thread::spawn(move || -> Result<Vec<f64>, String> {
+                let mut stream = std::net::TcpStream::connect(&address)
+                    .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+                let _ = stream.set_nodelay(true);
+                let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+                let mut times = Vec::with_capacity(per_connection);
+                let mut buffer = Vec::new();
+                for _ in 0..per_connection {
+                    let started = Instant::now();
+                    std::io::Write::write_all(&mut stream, request.as_bytes())
+                        .map_err(|e| format!("the server closed the connection: {e}"))?;
+                    read_response(&mut stream, &mut buffer)?;
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                Ok(times)
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for worker in workers {
+        match worker.join() {
+            Ok(Ok(mine)) => times.extend(mine),
+            Ok(Err(message)) => return Err(message),
+            Err(_) => return Err("a load thread failed".into()),
+        }
+    }
+    Ok(percentiles(&mut times))
+}
+
+/// Reads one HTTP/1.1 response with a `content-length` (what FLIN answers pages with).
+fn read_response(stream: &mut std::net::TcpStream, buffer: &mut Vec<u8>) -> Result<(), String> {
+    use std::io::Read;
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head =
+                String::from_utf8_lossy(buffer.get(..end).unwrap_or_default()).to_ascii_lowercase();
+            if !head.starts_with("http/1.1 200") {
+                return Err(format!(
+                    "the server answered {}",
+                    head.lines().next().unwrap_or("")
+                ));
+            }
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or("an answer without content-length")?;
+            let total = end + 4 + length;
+            while buffer.len() < total {
+                let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+                if n == 0 {
+                    return Err("the server closed the connection".into());
+                }
+                buffer.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            }
+            buffer.drain(..total);
+            return Ok(());
+        }
+        let n = stream.read(&mut chunk).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the server closed the connection".into());
+        }
+        buffer.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    }
 }
 
 fn percentiles(times: &mut [f64]) -> (f64, f64) {
@@ -379,7 +535,9 @@ fn print(figures: &[Figure], json: bool) {
             }
         );
     }
-    println!("(in the server, in-process; debug builds are far slower: use a release build)");
+    println!(
+        "(in the server, in-process, except the loopback figures: end to end over HTTP on 127.0.0.1; debug builds are far slower: use a release build)"
+    );
 }
 
 /// A generated project of `files` files (entities, lib functions, pages, routes).

@@ -190,7 +190,11 @@ fn bench_runs_the_reference_workload_and_prints_figures_with_targets() {
             "single-row saves (per save)",
             "compile a 10-file app",
             "compile a 50-file app",
-            "compile a 500-file app"
+            "compile a 500-file app",
+            "simple page, loopback 1 conn",
+            "simple page, loopback 32 conn",
+            "entity list, loopback 1 conn",
+            "entity list, loopback 32 conn"
         ]
     );
     for line in &lines {
