@@ -1,7 +1,6 @@
 //! Embeds texts with a model folder (or the built-in model) and prints each vector's
 //! first components and the time it took: `cargo run --release -p flin-search
 //! --example embed -- <folder|builtin> "a text" …`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 
@@ -9,10 +8,17 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "builtin".into());
     let started = Instant::now();
-    let model = if which == "builtin" {
-        flin_search::embedder::builtin().unwrap()
+    let loaded = if which == "builtin" {
+        flin_search::embedder::builtin()
     } else {
-        flin_search::folder::load(std::path::Path::new(&which)).unwrap()
+        flin_search::folder::load(std::path::Path::new(&which))
+    };
+    let model = match loaded {
+        Ok(model) => model,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(1);
+        }
     };
     println!(
         "{} ({} dims) loaded in {:?}",

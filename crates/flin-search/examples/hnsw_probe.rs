@@ -1,7 +1,8 @@
 //! Recall@10 of the graph against exact search for several search widths, on the
 //! vectors of the search workload: `cargo run --release -p flin-search --example
 //! hnsw_probe -- 100000`.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+// Indexing: slots are below `count`, each row `dims` long, as the loop above made them.
+#![allow(clippy::indexing_slicing)]
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -14,7 +15,13 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
-    let model = flin_search::model::builtin().unwrap();
+    let model = match flin_search::model::builtin() {
+        Ok(model) => model,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(1);
+        }
+    };
     let words = words();
     let mut random = Lcg(7);
     let mut data: Vec<f32> = Vec::new();
