@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -134,12 +134,7 @@ fn serves(dir: &Path, args: &[String], readme: &Path) {
             args.join(" ")
         )
     });
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
+    let reply = common::get(&address, "/");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -5,11 +5,9 @@
 
 mod common;
 
-use common::address_in;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use common::{address_in, get};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 #[test]
 fn start_serves_logs_json_lines_and_stops_on_sigterm() {
@@ -27,15 +25,7 @@ fn start_serves_logs_json_lines_and_stops_on_sigterm() {
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     let address = address_in(&line);
-    let mut stream = TcpStream::connect(&address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
+    let reply = get(&address, "/");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains("<h1>Up</h1>"));
     let mut log = String::new();
@@ -91,15 +81,7 @@ fn start_logs_json_with_request_ids_and_keeps_its_data_private() {
         "{first}"
     );
     let address = address_in(&first);
-    let mut stream = TcpStream::connect(&address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-        .write_all(b"GET /boom HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
+    let reply = get(&address, "/boom");
     assert!(reply.starts_with("HTTP/1.1 500"), "{reply}");
     let id = reply
         .lines()
@@ -220,12 +202,7 @@ fn a_server_runs_with_lean_memory_settings_under_its_own_pid() {
     let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
     let address = address_in(&line);
-    let mut stream = TcpStream::connect(&address).unwrap();
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
+    let reply = get(&address, "/");
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -45,3 +45,21 @@ pub fn address_in(line: &str) -> String {
         None => panic!("no address in `{line}`"),
     }
 }
+
+/// `GET path` on a server, the whole raw reply (status line, headers, body), the
+/// connection closed after it.
+pub fn get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = match std::net::TcpStream::connect(address) {
+        Ok(stream) => stream,
+        Err(err) => panic!("cannot connect to {address}: {err}"),
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    if let Err(err) = stream.write_all(request.as_bytes()) {
+        panic!("cannot send to {address}: {err}");
+    }
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply
+}
