@@ -238,22 +238,34 @@ pub fn embed_in_background(store: &Arc<Store>) {
 }
 
 impl Store {
-    /// How the running save makes the vectors of a row's semantic field.
-    pub(crate) fn embedding_for(&self, entity: &str, field: &str) -> Embedding {
+    /// How the running save makes the vectors of a row's semantic field (`Now` for a
+    /// field without vectors).
+    pub(crate) fn embedding_for(&self, def: &EntityDef, field: &FieldDef) -> Embedding {
+        if !crate::search::semantic(field) {
+            return Embedding::Now;
+        }
         let reembedding = self
-            .with_memory(|m| m.reembedding.iter().any(|(e, f)| e == entity && f == field))
+            .with_memory(|m| {
+                !m.reembedding.is_empty()
+                    && m.reembedding
+                        .iter()
+                        .any(|(e, f)| *e == def.name && *f == field.name)
+            })
             .unwrap_or(false);
         if reembedding {
-            self.queued_now.store(true, Ordering::Relaxed);
             Embedding::Reembedding
         } else if self.background.load(Ordering::Relaxed)
             && !flin_search::embedder::active_is_fast()
         {
-            self.queued_now.store(true, Ordering::Relaxed);
             Embedding::Later
         } else {
             Embedding::Now
         }
+    }
+
+    /// The running unit queued rows: the worker is woken once it commits.
+    pub(crate) fn queued_rows(&self) {
+        self.queued_now.store(true, Ordering::Relaxed);
     }
 
     fn has_semantic_fields(&self) -> bool {

@@ -451,13 +451,16 @@ impl Db<'_> {
             if before.is_some() && now == was {
                 continue;
             }
-            let embedding = self.store.embedding_for(&def.name, &field.name);
+            let embedding = self.store.embedding_for(def, field);
             if before.is_some() {
                 let reembedding = embedding == Embedding::Reembedding;
                 remove_doc(self.conn, &def.name, field, row.id, reembedding)?;
             }
             if let Some(text) = now {
                 add_text(self.conn, &def.name, field, row.id, text, embedding)?;
+                if embedding != Embedding::Now {
+                    self.store.queued_rows();
+                }
             }
             self.store.doc_written(&def.name, &field.name, row.id);
         }
@@ -467,8 +470,7 @@ impl Db<'_> {
     /// Takes a destroyed row out of every index of its entity.
     pub(crate) fn unindex_row(&self, def: &EntityDef, id: i64) -> Result<()> {
         for field in def.fields.iter().filter(|f| indexed(f)) {
-            let reembedding =
-                self.store.embedding_for(&def.name, &field.name) == Embedding::Reembedding;
+            let reembedding = self.store.embedding_for(def, field) == Embedding::Reembedding;
             remove_doc(self.conn, &def.name, field, id, reembedding)?;
             self.store.doc_written(&def.name, &field.name, id);
         }
