@@ -47,8 +47,7 @@ pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
     };
     let root: &Path = match &handed {
         Some(root) => root,
-        None if path.is_dir() => &path,
-        None => path.parent().unwrap_or(Path::new(".")),
+        None => project_root(&path),
     };
     // A project with nothing to serve starts, but says what it expects.
     if built.project.sources.is_empty() {
@@ -118,6 +117,15 @@ pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
     }
 }
 
+/// The project a path names: the folder itself, or the folder of one file.
+fn project_root(path: &Path) -> &Path {
+    if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    }
+}
+
 /// The project folder of a bundle `flin start` hands to the process that serves it.
 const HANDED_ROOT: &str = "FLIN_START_ROOT";
 
@@ -137,12 +145,8 @@ fn serve_lean(built: &flin_runtime::Built, path: &Path, port: Option<u16>) {
         else {
             return;
         };
-        let root = if path.is_dir() {
-            path.to_path_buf()
-        } else {
-            path.parent().unwrap_or(Path::new(".")).to_path_buf()
-        };
-        let root = std::fs::canonicalize(&root).unwrap_or(root);
+        let root = project_root(path);
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let mut command = std::process::Command::new(exe);
         command.arg("start").arg(&bundle);
         if let Some(port) = port {
