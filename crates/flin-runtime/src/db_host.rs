@@ -207,8 +207,12 @@ fn shallow(ty: &Rc<EntityType>, row: Row) -> Value {
 
 pub fn store_error(error: StoreError) -> RuntimeError {
     let mut runtime = RuntimeError::new(error.kind(), error.to_string());
-    if let StoreError::Validation(fields) = error {
-        runtime.fields = fields;
+    match error {
+        StoreError::Validation(fields) => runtime.fields = fields,
+        // The database cannot be reached or used right now: a server answers 503
+        // (data.md §10), and the next unit of work reconnects.
+        StoreError::Unavailable(_) => runtime.status = Some(503),
+        _ => {}
     }
     runtime
 }

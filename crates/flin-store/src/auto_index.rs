@@ -7,9 +7,9 @@
 //! a unit of work ends), recording it as a schema change.
 
 use flin_query::{CmpOp, Cond, EntityDef, FieldType, Operand, QueryShape};
-use rusqlite::Connection;
 
 use crate::columns::quote;
+use crate::engine::{Conn, Engine};
 
 /// An index a query shape wants: its name, table and columns.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -74,8 +74,18 @@ fn is_column(def: &EntityDef, field: &str) -> bool {
 }
 
 /// Creates `index` (and refreshes the planner's statistics); records the change.
-pub fn create(conn: &Connection, index: &WantedIndex, now: i64) -> crate::Result<()> {
-    let columns: Vec<String> = index.columns.iter().map(|c| quote(c)).collect();
+pub fn create(conn: &Conn, index: &WantedIndex, now: i64) -> crate::Result<()> {
+    // On PostgreSQL the index keeps `NULL` first, as the queries order it (SQLite's
+    // order), so it serves them in both directions.
+    let nulls = match conn.engine() {
+        Engine::Sqlite => "",
+        Engine::Postgres => " NULLS FIRST",
+    };
+    let columns: Vec<String> = index
+        .columns
+        .iter()
+        .map(|c| format!("{}{nulls}", quote(c)))
+        .collect();
     conn.execute_batch(&format!(
         "CREATE INDEX IF NOT EXISTS {} ON {}({})",
         quote(&index.name),

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use flin_query::{Datum, EntityDef, FieldType, OnDelete};
 use rusqlite::types::{Value as Sql, ValueRef};
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use crate::columns::{
     self, AUTO, field_columns, history_columns, history_table, join_table, quote, select_list,
     table,
 };
+use crate::engine::{self, Conn, Engine, RowRef};
 use crate::error::{Result, StoreError};
 use crate::row::{At, Row};
 use crate::store::Store;
@@ -21,13 +21,17 @@ use crate::validate;
 
 /// A connection inside a unit of work, with the store's schema.
 pub struct Db<'u> {
-    pub(crate) conn: &'u Connection,
+    pub(crate) conn: &'u Conn,
     pub(crate) store: &'u Store,
 }
 
 impl<'u> Db<'u> {
-    pub(crate) fn new(conn: &'u Connection, store: &'u Store) -> Db<'u> {
+    pub(crate) fn new(conn: &'u Conn, store: &'u Store) -> Db<'u> {
         Db { conn, store }
+    }
+
+    pub(crate) fn engine(&self) -> Engine {
+        self.conn.engine()
     }
 
     pub fn entity(&self, name: &str) -> Result<&'u EntityDef> {
@@ -36,10 +40,10 @@ impl<'u> Db<'u> {
 
     /// Runs `f` in a savepoint: all of its writes or none.
     fn atomic<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.conn.prepare_cached("SAVEPOINT flin_op")?.execute([])?;
+        self.conn.execute::<Sql>("SAVEPOINT flin_op", &[])?;
         match f() {
             Ok(value) => {
-                self.conn.prepare_cached("RELEASE flin_op")?.execute([])?;
+                self.conn.execute::<Sql>("RELEASE flin_op", &[])?;
                 Ok(value)
             }
             Err(error) => {
@@ -69,8 +73,7 @@ impl<'u> Db<'u> {
     pub(crate) fn execute(&self, sql: &str, values: &[Sql]) -> Result<usize> {
         self.store.count_statement();
         self.store.count_write();
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        Ok(stmt.execute(params_from_iter(values.iter()))?)
+        self.conn.execute(sql, values)
     }
 
     /// Rows of `entity` from a select whose columns are [`select_list`].
@@ -81,17 +84,11 @@ impl<'u> Db<'u> {
         values: &[Sql],
     ) -> Result<Vec<Row>> {
         self.store.count_statement();
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let count = stmt.parameter_count();
-        for (i, value) in values.iter().enumerate().take(count) {
-            stmt.raw_bind_parameter(i + 1, value)?;
-        }
-        let mut rows = stmt.raw_query();
         let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
+        self.conn.each(sql, values, |row| {
             out.push(read_row(def, row, false)?);
-        }
-        drop(rows);
+            Ok(())
+        })?;
         self.load_ref_lists(def, &mut out)?;
         Ok(out)
     }
@@ -109,18 +106,17 @@ impl<'u> Db<'u> {
             let ids = serde_json::to_string(&rows.iter().map(|r| r.id).collect::<Vec<_>>())
                 .unwrap_or_else(|_| "[]".into());
             let sql = self.memo("ref_list", field, || format!(
-                "SELECT \"owner\", \"target\" FROM {} WHERE \"owner\" IN (SELECT value FROM json_each(?1)) ORDER BY \"owner\", \"position\"",
-                join_table(&def.name, &field.name)
+                "SELECT \"owner\", \"target\" FROM {} WHERE \"owner\" IN {} ORDER BY \"owner\", \"position\"",
+                join_table(&def.name, &field.name),
+                engine::id_list(self.engine(), "?1")
             ));
             self.store.count_statement();
-            let mut stmt = self.conn.prepare_cached(&sql)?;
-            let pairs =
-                stmt.query_map([ids], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
             let mut by_owner: HashMap<i64, Vec<Datum>> = HashMap::new();
-            for pair in pairs {
-                let (owner, target) = pair?;
+            self.conn.each(&sql, &[ids], |r| {
+                let (owner, target) = (r.get::<i64>(0)?, r.get::<i64>(1)?);
                 by_owner.entry(owner).or_default().push(Datum::Ref(target));
-            }
+                Ok(())
+            })?;
             for row in rows.iter_mut() {
                 if let Some(slot) = row.fields.get_mut(f) {
                     *slot = Datum::List(by_owner.remove(&row.id).unwrap_or_default());
@@ -155,9 +151,10 @@ impl<'u> Db<'u> {
         }
         let sql = self.memo("get_many", def, || {
             format!(
-                "SELECT {} FROM {} AS t WHERE t.\"id\" IN (SELECT value FROM json_each(?1))",
+                "SELECT {} FROM {} AS t WHERE t.\"id\" IN {}",
                 select_list(def, "t"),
-                table(&def.name)
+                table(&def.name),
+                engine::id_list(self.engine(), "?1")
             )
         });
         let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
@@ -209,11 +206,7 @@ impl<'u> Db<'u> {
                 let sql = self.memo("exists", field, || {
                     format!("SELECT 1 FROM {} WHERE \"id\" = ?1", table(target))
                 });
-                let found: Option<i64> = self
-                    .conn
-                    .prepare_cached(&sql)?
-                    .query_row([id], |r| r.get(0))
-                    .optional()?;
+                let found: Option<i64> = self.conn.query_opt(&sql, &[id], |r| r.get(0))?;
                 if found.is_none() {
                     return Err(StoreError::Constraint(format!(
                         "{}.{} refers to {target}#{id}, which does not exist (was it destroyed, or not saved yet?)",
@@ -225,36 +218,60 @@ impl<'u> Db<'u> {
         Ok(())
     }
 
+    /// The id of a new row on PostgreSQL: one more than the entity's last, counted in a
+    /// table, so a rolled-back insert gives its id back as SQLite's AUTOINCREMENT does
+    /// (a sequence would not) and ids are the same on both engines.
+    fn next_id(&self, def: &EntityDef) -> Result<i64> {
+        self.store.count_statement();
+        self.conn.query_row(
+            "INSERT INTO \"_flin_ids\" (entity, last) VALUES (?1, 1)
+                 ON CONFLICT (entity) DO UPDATE SET last = \"_flin_ids\".last + 1 RETURNING last",
+            &[def.name.as_str()],
+            |r| r.get::<i64>(0),
+        )
+    }
+
     fn insert(&self, def: &EntityDef, fields: Vec<Datum>) -> Result<Row> {
         let now = self.store.now();
-        let mut values = vec![
+        let given_id = match self.engine() {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some(self.next_id(def)?),
+        };
+        let mut values: Vec<Sql> = given_id.map(Sql::Integer).into_iter().collect();
+        values.extend([
             Sql::Integer(1),
             Sql::Integer(now),
             Sql::Integer(now),
             Sql::Null,
-        ];
+        ]);
         for (field, value) in def.fields.iter().zip(&fields) {
             values.extend(columns::to_sql(field, value)?);
         }
         let sql = self.memo("insert", def, || {
-            let mut columns: Vec<String> = ["version", "created_at", "updated_at", "deleted_at"]
-                .iter()
-                .map(|c| quote(c))
-                .collect();
+            let mut columns: Vec<String> = given_id.map(|_| quote("id")).into_iter().collect();
+            columns.extend(
+                ["version", "created_at", "updated_at", "deleted_at"]
+                    .iter()
+                    .map(|c| quote(c)),
+            );
             for field in &def.fields {
                 columns.extend(field_columns(field));
             }
             let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
             format!(
-                "INSERT INTO {}({}) VALUES ({})",
+                "INSERT INTO {}({}) VALUES ({}) RETURNING \"id\"",
                 table(&def.name),
                 columns.join(", "),
                 marks.join(", ")
             )
         });
-        self.execute(&sql, &values)
-            .map_err(|e| unique_error(def, e))?;
-        let id = self.conn.last_insert_rowid();
+        self.store.count_statement();
+        self.store.count_write();
+        let id = self
+            .conn
+            .insert_returning(&sql, &values)
+            .map_err(|e| unique_error(def, e))?
+            .ok_or_else(|| StoreError::Database("the insert returned no id".into()))?;
         let row = Row {
             id,
             version: 1,
@@ -538,13 +555,15 @@ impl<'u> Db<'u> {
 
     fn referencing(&self, other: &EntityDef, field: &str, id: i64) -> Result<Vec<i64>> {
         self.store.count_statement();
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT \"id\" FROM {} WHERE {} = ?1",
-            table(&other.name),
-            quote(field)
-        ))?;
-        let ids = stmt.query_map([id], |r| r.get::<_, i64>(0))?;
-        Ok(ids.collect::<Result<Vec<_>, _>>()?)
+        self.conn.query_map(
+            &format!(
+                "SELECT \"id\" FROM {} WHERE {} = ?1",
+                table(&other.name),
+                quote(field)
+            ),
+            &[id],
+            |r| r.get::<i64>(0),
+        )
     }
 
     /// Every version of a row, oldest first (none left after `destroy`).
@@ -586,13 +605,8 @@ impl<'u> Db<'u> {
 
     fn history_rows(&self, def: &EntityDef, sql: &str, values: &[Sql]) -> Result<Vec<Row>> {
         self.store.count_statement();
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let mut rows = stmt.query(params_from_iter(values.iter()))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            out.push(read_row(def, row, true)?);
-        }
-        Ok(out)
+        self.conn
+            .query_map(sql, values, |row| read_row(def, row, true))
     }
 }
 
@@ -607,9 +621,9 @@ fn history_select(def: &EntityDef) -> String {
 }
 
 /// A row from a select of [`select_list`] (or, for history, [`history_select`]).
-pub(crate) fn read_row(def: &EntityDef, row: &rusqlite::Row<'_>, history: bool) -> Result<Row> {
-    let int = |i: usize| -> Result<i64> { Ok(row.get::<_, i64>(i)?) };
-    let opt = |i: usize| -> Result<Option<i64>> { Ok(row.get::<_, Option<i64>>(i)?) };
+pub(crate) fn read_row(def: &EntityDef, row: &RowRef<'_, '_>, history: bool) -> Result<Row> {
+    let int = |i: usize| -> Result<i64> { row.get::<i64>(i) };
+    let opt = |i: usize| -> Result<Option<i64>> { row.get::<Option<i64>>(i) };
     let mut at = if history { 7 } else { 5 };
     let mut fields = Vec::with_capacity(def.fields.len());
     for field in &def.fields {

@@ -20,9 +20,10 @@ use std::collections::{HashMap, HashSet};
 
 use flin_query::{EntityDef, FieldDef};
 use flin_search::VectorSet;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 use crate::columns::{quote, table};
+use crate::engine::Conn;
 use crate::error::Result;
 use crate::search::{
     Embedding, FieldKey, Vectors, delete_vectors, load_vectors, next_vectors_table, put_vectors,
@@ -42,36 +43,33 @@ pub(crate) const QUEUE: &str = "CREATE TABLE IF NOT EXISTS \"_flin_embed_queue\"
 const BATCH: usize = 16;
 
 /// Queues a row whose vectors are to be made `into` a table.
-pub(crate) fn queue(
-    conn: &Connection,
-    entity: &str,
-    field: &str,
-    doc: i64,
-    into: Vectors,
-) -> Result<()> {
+pub(crate) fn queue(conn: &Conn, entity: &str, field: &str, doc: i64, into: Vectors) -> Result<()> {
     let next = i64::from(into == Vectors::Next);
-    conn.prepare_cached(
+    conn.execute(
         "DELETE FROM \"_flin_embed_queue\" WHERE entity = ?1 AND field = ?2 AND doc = ?3 AND next = ?4",
-    )?
-    .execute(params![entity, field, doc, next])?;
-    conn.prepare_cached(
+        params![entity, field, doc, next],
+    )?;
+    conn.execute(
         "INSERT INTO \"_flin_embed_queue\" (entity, field, doc, next) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![entity, field, doc, next])?;
+        params![entity, field, doc, next],
+    )?;
     Ok(())
 }
 
 /// The fields being re-embedded, with the model each is re-embedded with.
-pub(crate) fn reembeddings(conn: &Connection) -> Result<HashMap<FieldKey, String>> {
-    let mut stmt = conn.prepare("SELECT entity, field, model FROM \"_flin_reembed\"")?;
-    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn reembeddings(conn: &Conn) -> Result<HashMap<FieldKey, String>> {
+    let rows = conn.query_map(
+        "SELECT entity, field, model FROM \"_flin_reembed\"",
+        params![],
+        |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)),
+    )?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Begins re-embedding a field whose vectors are the built-in model's with `model`:
 /// every live row is queued for the new table; how many.
 pub(crate) fn start_reembedding(
-    conn: &Connection,
+    conn: &Conn,
     def: &EntityDef,
     field: &FieldDef,
     model: &str,
@@ -100,7 +98,7 @@ pub(crate) fn start_reembedding(
 }
 
 /// Stops a field's re-embedding: its new vectors so far are dropped.
-pub(crate) fn cancel_reembedding(conn: &Connection, entity: &str, field: &str) -> Result<()> {
+pub(crate) fn cancel_reembedding(conn: &Conn, entity: &str, field: &str) -> Result<()> {
     conn.execute_batch(&format!(
         "DROP TABLE IF EXISTS {};",
         next_vectors_table(entity, field)
@@ -118,7 +116,7 @@ pub(crate) fn cancel_reembedding(conn: &Connection, entity: &str, field: &str) -
 
 /// Ends a re-embedding whose rows are all done: the new vectors replace the field's,
 /// and the field's model is the new one. The vectors, read back for memory.
-fn finish_reembedding(conn: &Connection, entity: &str, field: &str) -> Result<VectorSet> {
+fn finish_reembedding(conn: &Conn, entity: &str, field: &str) -> Result<VectorSet> {
     conn.execute_batch(&format!(
         "DROP TABLE {current}; ALTER TABLE {next} RENAME TO {current};",
         current = Vectors::Current.table(entity, field),
@@ -137,16 +135,16 @@ fn finish_reembedding(conn: &Connection, entity: &str, field: &str) -> Result<Ve
 }
 
 /// Takes a row out of the queue (deleted, destroyed, or saved again).
-pub(crate) fn unqueue(conn: &Connection, entity: &str, field: &str, doc: i64) -> Result<()> {
-    conn.prepare_cached(
+pub(crate) fn unqueue(conn: &Conn, entity: &str, field: &str, doc: i64) -> Result<()> {
+    conn.execute(
         "DELETE FROM \"_flin_embed_queue\" WHERE entity = ?1 AND field = ?2 AND doc = ?3",
-    )?
-    .execute(params![entity, field, doc])?;
+        params![entity, field, doc],
+    )?;
     Ok(())
 }
 
 /// Takes a whole field out of the queue (its index is dropped or rebuilt).
-pub(crate) fn forget_field(conn: &Connection, entity: &str, field: &str) -> Result<()> {
+pub(crate) fn forget_field(conn: &Conn, entity: &str, field: &str) -> Result<()> {
     conn.execute(
         "DELETE FROM \"_flin_embed_queue\" WHERE entity = ?1 AND field = ?2",
         params![entity, field],
@@ -277,11 +275,11 @@ impl Store {
     /// How many rows wait for their vectors.
     pub fn queued(&self) -> Result<u64> {
         let unit = self.read_unit()?;
-        let n: i64 =
-            unit.conn()?
-                .query_row("SELECT count(*) FROM \"_flin_embed_queue\"", [], |r| {
-                    r.get(0)
-                })?;
+        let n: i64 = unit.conn()?.query_row(
+            "SELECT count(*) FROM \"_flin_embed_queue\"",
+            params![],
+            |r| r.get(0),
+        )?;
         unit.commit()?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
@@ -326,9 +324,10 @@ impl Store {
             let mut reembedded: HashSet<FieldKey> = HashSet::new();
             for (pending, chunks) in batch.iter_mut().zip(&vectors) {
                 // Only the entry read: a row saved since is queued again.
-                let taken = conn
-                    .prepare_cached("DELETE FROM \"_flin_embed_queue\" WHERE seq = ?1")?
-                    .execute([pending.seq])?;
+                let taken = conn.execute(
+                    "DELETE FROM \"_flin_embed_queue\" WHERE seq = ?1",
+                    &[pending.seq],
+                )?;
                 if pending.into == Vectors::Next {
                     reembedded.insert((pending.entity.clone(), pending.field.clone()));
                 }
@@ -374,34 +373,36 @@ impl Store {
         let unit = self.read_unit()?;
         let conn = unit.conn()?;
         let mut batch: Vec<Pending> = {
-            let mut stmt = conn.prepare_cached(
+            conn.query_map(
                 "SELECT seq, entity, field, doc, next FROM \"_flin_embed_queue\" ORDER BY seq LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([BATCH as i64], |r| {
+                &[BATCH as i64], |r| {
                 Ok(Pending {
                     seq: r.get(0)?,
                     entity: r.get(1)?,
                     field: r.get(2)?,
                     doc: r.get(3)?,
-                    into: if r.get::<_, i64>(4)? == 1 {
+                    into: if r.get::<i64>(4)? == 1 {
                         Vectors::Next
                     } else {
                         Vectors::Current
                     },
                     text: None,
                 })
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
+            })?
         };
         for pending in &mut batch {
             pending.text = conn
-                .prepare_cached(&format!(
-                    "SELECT {} FROM {} WHERE \"id\" = ?1 AND \"deleted_at\" IS NULL",
-                    quote(&pending.field),
-                    table(&pending.entity)
-                ))?
-                .query_row([pending.doc], |r| r.get::<_, Option<String>>(0))
+                .query_opt(
+                    &format!(
+                        "SELECT {} FROM {} WHERE \"id\" = ?1 AND \"deleted_at\" IS NULL",
+                        quote(&pending.field),
+                        table(&pending.entity)
+                    ),
+                    &[pending.doc],
+                    |r| r.get::<Option<String>>(0),
+                )
                 .ok()
+                .flatten()
                 .flatten();
         }
         unit.commit()?;

@@ -64,16 +64,24 @@ impl Store {
                     .into_iter()
                     .map(|c| (history_table(&def.name), c));
                 for (table, column) in main.chain(history) {
-                    let sql = format!(
-                        "SELECT DISTINCT json_extract({column}, '$.hash') FROM {table} \
-                         WHERE {column} IS NOT NULL AND json_valid({column})"
-                    );
-                    let mut statement = db.conn.prepare(&sql)?;
-                    let rows = statement.query_map([], |row| row.get::<_, Option<String>>(0))?;
-                    for hash in rows {
-                        if let Some(hash) = hash? {
-                            hashes.insert(hash.to_ascii_lowercase());
-                        }
+                    let sql = match db.engine() {
+                        crate::engine::Engine::Sqlite => format!(
+                            "SELECT DISTINCT json_extract({column}, '$.hash') FROM {table} \
+                             WHERE {column} IS NOT NULL AND json_valid({column})"
+                        ),
+                        // Every value of a file column is a file's JSON (written by FLIN).
+                        crate::engine::Engine::Postgres => format!(
+                            "SELECT DISTINCT ({column}::json)->>'hash' FROM {table} \
+                             WHERE {column} LIKE '{{%'"
+                        ),
+                    };
+                    let rows =
+                        db.conn
+                            .query_map::<rusqlite::types::Value, _>(&sql, &[], |row| {
+                                row.get::<Option<String>>(0)
+                            })?;
+                    for hash in rows.into_iter().flatten() {
+                        hashes.insert(hash.to_ascii_lowercase());
                     }
                 }
             }

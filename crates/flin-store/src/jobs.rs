@@ -4,7 +4,9 @@
 //! happens once. The row then gets the run's duration, outcome and error; the last
 //! 1,000 runs of each job are kept.
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
+
+use crate::engine::Conn;
 
 use crate::Result;
 use crate::store::Store;
@@ -37,24 +39,22 @@ impl Store {
     /// already (by another server).
     pub fn claim_job_run(&self, job: &str, due: i64, started: i64) -> Result<Option<i64>> {
         self.write_runs(|conn| {
-            let inserted = conn
-                .prepare_cached(
-                    "INSERT INTO \"_flin_job_runs\" (job, due, started, outcome)
-                     VALUES (?1, ?2, ?3, 'running') ON CONFLICT (job, due) DO NOTHING",
-                )?
-                .execute(params![job, due, started])?;
-            Ok((inserted == 1).then(|| conn.last_insert_rowid()))
+            conn.insert_returning(
+                "INSERT INTO \"_flin_job_runs\" (job, due, started, outcome)
+                 VALUES (?1, ?2, ?3, 'running') ON CONFLICT (job, due) DO NOTHING RETURNING id",
+                params![job, due, started],
+            )
         })
     }
 
     /// Records a run that did not start because the one before was still going.
     pub fn skip_job_run(&self, job: &str, due: i64, now: i64) -> Result<()> {
         self.write_runs(|conn| {
-            conn.prepare_cached(
+            conn.execute(
                 "INSERT INTO \"_flin_job_runs\" (job, due, started, micros, outcome)
                  VALUES (?1, ?2, ?3, 0, 'skipped') ON CONFLICT (job, due) DO NOTHING",
-            )?
-            .execute(params![job, due, now])?;
+                params![job, due, now],
+            )?;
             Ok(())
         })
     }
@@ -68,31 +68,63 @@ impl Store {
         error: Option<&str>,
     ) -> Result<()> {
         self.write_runs(|conn| {
-            conn.prepare_cached(
+            conn.execute(
                 "UPDATE \"_flin_job_runs\" SET micros = ?2, outcome = ?3, error = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, micros, outcome, error])?;
-            conn.prepare_cached(
+                params![id, micros, outcome, error],
+            )?;
+            conn.execute(
                 "DELETE FROM \"_flin_job_runs\" WHERE job = (SELECT job FROM \"_flin_job_runs\" WHERE id = ?1)
                  AND id <= (SELECT id FROM \"_flin_job_runs\" WHERE job = (SELECT job FROM \"_flin_job_runs\" WHERE id = ?1)
                             ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-            )?
-            .execute(params![id, KEPT])?;
+                params![id, KEPT],
+            )?;
             Ok(())
         })
     }
 
     /// Runs left `running` by a server that stopped: they are `interrupted`.
+    ///
+    /// On PostgreSQL other servers may be running theirs: only runs started over an
+    /// hour ago (past any sensible `jobs.timeout`) are taken for interrupted.
     pub fn interrupt_job_runs(&self) -> Result<usize> {
+        let before = match self.location() {
+            crate::Location::Postgres { .. } => crate::store::wall_clock() - 3_600_000_000,
+            _ => i64::MAX,
+        };
         let mut n = 0;
         self.write_runs(|conn| {
             n = conn.execute(
-                "UPDATE \"_flin_job_runs\" SET outcome = 'interrupted' WHERE outcome = 'running'",
-                [],
+                "UPDATE \"_flin_job_runs\" SET outcome = 'interrupted' WHERE outcome = 'running' AND started < ?1",
+                params![before],
             )?;
             Ok(())
         })?;
         Ok(n)
+    }
+
+    /// When a job's schedule starts counting from (services.md §1: one interval after
+    /// the server starts). Servers sharing PostgreSQL share it, so their due times agree
+    /// and each due run is claimed once: the first server's `start` stands while runs
+    /// are recorded since `stale_before` (the job has been running somewhere); else this
+    /// server's. On SQLite, `start`.
+    pub fn job_anchor(&self, job: &str, start: i64, stale_before: i64) -> Result<i64> {
+        if !matches!(self.location(), crate::Location::Postgres { .. }) {
+            return Ok(start);
+        }
+        self.write_runs(|conn| {
+            conn.execute(
+                "INSERT INTO \"_flin_job_anchors\" (job, start) VALUES (?1, ?2)
+                 ON CONFLICT (job) DO UPDATE SET start = excluded.start
+                 WHERE \"_flin_job_anchors\".start < ?3
+                   AND NOT EXISTS (SELECT 1 FROM \"_flin_job_runs\" WHERE job = ?1 AND due >= ?3)",
+                params![job, start, stale_before],
+            )?;
+            conn.query_row(
+                "SELECT start FROM \"_flin_job_anchors\" WHERE job = ?1",
+                params![job],
+                |r| r.get::<i64>(0),
+            )
+        })
     }
 
     /// The last `limit` runs of `job`, the latest first.
@@ -103,7 +135,7 @@ impl Store {
         runs
     }
 
-    fn write_runs<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    fn write_runs<T>(&self, work: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let unit = self.unit()?;
         match work(unit.conn()?) {
             Ok(value) => unit.commit().map(|()| value),
@@ -117,34 +149,25 @@ impl Store {
 
 /// The last `limit` runs of `job` in the database `conn` (`flin jobs` reads them while
 /// the server runs), the latest first. A database without the table has none.
-pub fn job_runs(conn: &Connection, job: &str, limit: usize) -> Result<Vec<JobRun>> {
-    let exists: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE name = '_flin_job_runs'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !exists {
+pub(crate) fn job_runs(conn: &Conn, job: &str, limit: usize) -> Result<Vec<JobRun>> {
+    if !conn.has_table("_flin_job_runs")? {
         return Ok(Vec::new());
     }
-    let mut statement = conn.prepare_cached(
+    conn.query_map(
         "SELECT job, due, started, micros, outcome, error FROM \"_flin_job_runs\"
          WHERE job = ?1 ORDER BY due DESC, id DESC LIMIT ?2",
-    )?;
-    let rows = statement.query_map(params![job, limit as i64], |r| {
-        Ok(JobRun {
-            job: r.get(0)?,
-            due: r.get(1)?,
-            started: r.get(2)?,
-            micros: r.get(3)?,
-            outcome: r.get(4)?,
-            error: r.get(5)?,
-        })
-    })?;
-    let mut runs = Vec::new();
-    for row in rows {
-        runs.push(row?);
-    }
-    Ok(runs)
+        params![job, limit as i64],
+        |r| {
+            Ok(JobRun {
+                job: r.get(0)?,
+                due: r.get(1)?,
+                started: r.get(2)?,
+                micros: r.get(3)?,
+                outcome: r.get(4)?,
+                error: r.get(5)?,
+            })
+        },
+    )
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 //! query plans), so the VM and the database can change independently.
 
 mod auto_index;
+mod bus;
 mod columns;
 mod db;
 mod embedding;
+mod engine;
 mod error;
 mod files;
 mod jobs;
@@ -25,7 +27,7 @@ mod validate;
 pub use db::Db;
 pub use error::{READ_ONLY, Result, StoreError};
 pub use row::{At, QueryResult, Row};
-pub use schema::{Change, history as schema_history, stored as stored_schema};
+pub use schema::Change;
 /// Every rule of data.md §1 that `values` break (one message per field), without writing
 /// anything: `validate { }` blocks of routes use it too.
 pub fn check_rules(
@@ -35,11 +37,12 @@ pub fn check_rules(
     validate::check(def, values)
 }
 
+pub use bus::{BroadcastListener, listen};
 pub use embedding::embed_in_background;
-pub use jobs::{JobRun, job_runs};
+pub use jobs::JobRun;
 pub use search::SearchRequest;
 pub use sessions::SessionRow;
 pub use store::{
-    Durability, Location, Store, Unit, backup, backup_with_progress, open_existing, restore,
-    restore_with_progress,
+    Database, Durability, Location, Store, Unit, backup, backup_with_progress, open_existing,
+    open_postgres, restore, restore_with_progress,
 };

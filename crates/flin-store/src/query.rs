@@ -12,6 +12,7 @@ use rusqlite::types::Value as Sql;
 
 use crate::columns::{self, currency_column, join_table, quote, select_list, table};
 use crate::db::Db;
+use crate::engine::Engine;
 use crate::error::{Result, StoreError};
 use crate::row::{QueryResult, Row};
 
@@ -76,8 +77,9 @@ impl Db<'_> {
             _ => Sql::Null,
         }));
         let mut conditions = vec!["t.\"deleted_at\" IS NULL".to_string()];
+        let engine = self.engine();
         for cond in &plan.shape.filter {
-            conditions.push(condition(def, cond, plan.shape.n_params)?);
+            conditions.push(condition(engine, def, cond, plan.shape.n_params)?);
         }
         let sql = format!(
             "SELECT t.\"id\" FROM {} AS t WHERE {}",
@@ -85,16 +87,11 @@ impl Db<'_> {
             conditions.join(" AND ")
         );
         self.store.count_statement();
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let count = stmt.parameter_count();
-        for (i, value) in values.iter().enumerate().take(count) {
-            stmt.raw_bind_parameter(i + 1, value)?;
-        }
-        let mut rows = stmt.raw_query();
         let mut ids = std::collections::HashSet::new();
-        while let Some(row) = rows.next()? {
-            ids.insert(row.get::<_, i64>(0)?);
-        }
+        self.conn.each(&sql, values.as_slice(), |row| {
+            ids.insert(row.get::<i64>(0)?);
+            Ok(())
+        })?;
         Ok(ids)
     }
 
@@ -113,7 +110,7 @@ impl Db<'_> {
                 return Ok(sql.clone());
             }
         }
-        let sql: Arc<str> = build(def, shape, terminal)?.into();
+        let sql: Arc<str> = build(self.engine(), def, shape, terminal)?.into();
         // A shape that filters and orders wants an index on both (auto_index.rs).
         if let Some(index) = crate::auto_index::wanted(def, shape) {
             self.store.want_index(index);
@@ -147,36 +144,22 @@ impl Db<'_> {
     ) -> Result<QueryResult> {
         let sql = self.sql_for(def, shape, terminal)?;
         self.store.count_statement();
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let count = stmt.parameter_count();
-        for (i, value) in values.iter().enumerate().take(count) {
-            stmt.raw_bind_parameter(i + 1, value)?;
-        }
-        let mut rows = stmt.raw_query();
         match terminal {
             Terminal::Count => {
-                let n = match rows.next()? {
-                    Some(row) => row.get::<_, i64>(0)?,
-                    None => 0,
-                };
-                Ok(QueryResult::Count(n))
+                let n = self.conn.query_opt(&sql, values, |row| row.get::<i64>(0))?;
+                Ok(QueryResult::Count(n.unwrap_or(0)))
             }
             Terminal::Exists => {
-                let n = match rows.next()? {
-                    Some(row) => row.get::<_, i64>(0)?,
-                    None => 0,
-                };
-                Ok(QueryResult::Exists(n != 0))
+                let n = self.conn.query_opt(&sql, values, |row| row.get::<i64>(0))?;
+                Ok(QueryResult::Exists(n.unwrap_or(0) != 0))
             }
             Terminal::GroupCount(field) => {
                 let ty = field_type(def, field)?;
-                let mut groups = Vec::new();
-                while let Some(row) = rows.next()? {
+                let mut groups = self.conn.query_map(&sql, values, |row| {
                     let refs = [row.get_ref(0)?, row.get_ref(1)?];
                     let (key, _) = columns::from_sql(&ty, &refs);
-                    groups.push((key, row.get::<_, i64>(2)?));
-                }
-                drop(rows);
+                    Ok((key, row.get::<i64>(2)?))
+                })?;
                 sort_counts(def, field, &mut groups);
                 Ok(QueryResult::Groups(groups))
             }
@@ -185,30 +168,38 @@ impl Db<'_> {
             | Terminal::Min(field)
             | Terminal::Max(field) => {
                 let ty = field_type(def, field)?;
-                let Some(row) = rows.next()? else {
-                    return Ok(QueryResult::Value(Datum::None));
-                };
-                let refs = [row.get_ref(0)?, row.get_ref(1)?];
-                let value = match terminal {
-                    Terminal::Avg(_) => match refs[0] {
-                        rusqlite::types::ValueRef::Real(n) => Datum::Number(n),
-                        rusqlite::types::ValueRef::Integer(i) => Datum::Number(i as f64),
-                        _ => Datum::None,
-                    },
-                    Terminal::Sum(_) => match (&ty, columns::from_sql(&ty, &refs).0) {
-                        (FieldType::Int, Datum::None) => Datum::Int(0),
-                        (FieldType::Number, Datum::None) => Datum::Number(0.0),
-                        (FieldType::Duration, Datum::None) => Datum::Duration(0),
-                        (_, value) => value,
-                    },
-                    _ => columns::from_sql(&ty, &refs).0,
-                };
-                Ok(QueryResult::Value(value))
+                let value = self.conn.query_opt(&sql, values, |row| {
+                    let refs = [row.get_ref(0)?, row.get_ref(1)?];
+                    Ok(aggregate_value(terminal, &ty, &refs))
+                })?;
+                Ok(QueryResult::Value(value.unwrap_or(Datum::None)))
             }
             Terminal::Rows | Terminal::First | Terminal::Last | Terminal::GroupRows(_) => {
                 Err(StoreError::Database("internal: not an aggregate".into()))
             }
         }
+    }
+}
+
+/// The value of `sum`, `avg`, `min` or `max` from its (value, currency) columns.
+fn aggregate_value(
+    terminal: &Terminal,
+    ty: &FieldType,
+    refs: &[rusqlite::types::ValueRef<'_>; 2],
+) -> Datum {
+    match terminal {
+        Terminal::Avg(_) => match refs[0] {
+            rusqlite::types::ValueRef::Real(n) => Datum::Number(n),
+            rusqlite::types::ValueRef::Integer(i) => Datum::Number(i as f64),
+            _ => Datum::None,
+        },
+        Terminal::Sum(_) => match (ty, columns::from_sql(ty, refs).0) {
+            (FieldType::Int, Datum::None) => Datum::Int(0),
+            (FieldType::Number, Datum::None) => Datum::Number(0.0),
+            (FieldType::Duration, Datum::None) => Datum::Duration(0),
+            (_, value) => value,
+        },
+        _ => columns::from_sql(ty, refs).0,
     }
 }
 
@@ -265,7 +256,17 @@ fn sort_counts(def: &EntityDef, field: &str, groups: &mut [(Datum, i64)]) {
 }
 
 /// The SQL of a shape and terminal.
-fn build(def: &EntityDef, shape: &QueryShape, terminal: &Terminal) -> Result<String> {
+fn build(
+    engine: Engine,
+    def: &EntityDef,
+    shape: &QueryShape,
+    terminal: &Terminal,
+) -> Result<String> {
+    // SQLite's scalar `max`/`min` of two values are PostgreSQL's `greatest`/`least`.
+    let (max, min) = match engine {
+        Engine::Sqlite => ("max", "min"),
+        Engine::Postgres => ("greatest", "least"),
+    };
     let mut conditions = Vec::new();
     match shape.deleted {
         Deleted::Live => conditions.push("t.\"deleted_at\" IS NULL".to_string()),
@@ -273,7 +274,7 @@ fn build(def: &EntityDef, shape: &QueryShape, terminal: &Terminal) -> Result<Str
         Deleted::With => {}
     }
     for cond in &shape.filter {
-        conditions.push(condition(def, cond, shape.n_params)?);
+        conditions.push(condition(engine, def, cond, shape.n_params)?);
     }
     let mut order = Vec::new();
     let reverse =
@@ -301,9 +302,13 @@ fn build(def: &EntityDef, shape: &QueryShape, terminal: &Terminal) -> Result<Str
     };
     let window = match (shape.limit, shape.offset) {
         (None, None) => String::new(),
-        (Some(l), None) => format!(" LIMIT max(?{}, 0)", l.0 + 1),
-        (None, Some(o)) => format!(" LIMIT -1 OFFSET max(?{}, 0)", o.0 + 1),
-        (Some(l), Some(o)) => format!(" LIMIT max(?{}, 0) OFFSET max(?{}, 0)", l.0 + 1, o.0 + 1),
+        (Some(l), None) => format!(" LIMIT {max}(?{}, 0)", l.0 + 1),
+        (None, Some(o)) => format!(" LIMIT -1 OFFSET {max}(?{}, 0)", o.0 + 1),
+        (Some(l), Some(o)) => format!(
+            " LIMIT {max}(?{}, 0) OFFSET {max}(?{}, 0)",
+            l.0 + 1,
+            o.0 + 1
+        ),
     };
     let from = format!(
         "FROM {} AS t{filter} ORDER BY {}",
@@ -316,18 +321,20 @@ fn build(def: &EntityDef, shape: &QueryShape, terminal: &Terminal) -> Result<Str
         Terminal::First | Terminal::Last => match (shape.limit, shape.offset) {
             (None, None) => format!("SELECT {} {from} LIMIT 1", select_list(def, "t")),
             (Some(l), o) => format!(
-                "SELECT {} {from} LIMIT min(max(?{}, 0), 1){}",
+                "SELECT {} {from} LIMIT {min}({max}(?{}, 0), 1){}",
                 select_list(def, "t"),
                 l.0 + 1,
-                o.map_or(String::new(), |o| format!(" OFFSET max(?{}, 0)", o.0 + 1))
+                o.map_or(String::new(), |o| format!(" OFFSET {max}(?{}, 0)", o.0 + 1))
             ),
             (None, Some(o)) => format!(
-                "SELECT {} {from} LIMIT 1 OFFSET max(?{}, 0)",
+                "SELECT {} {from} LIMIT 1 OFFSET {max}(?{}, 0)",
                 select_list(def, "t"),
                 o.0 + 1
             ),
         },
-        Terminal::Count => format!("SELECT count(*) FROM (SELECT t.\"id\" {from}{window})"),
+        Terminal::Count => {
+            format!("SELECT count(*) FROM (SELECT t.\"id\" {from}{window}) AS q")
+        }
         Terminal::Exists => format!("SELECT EXISTS (SELECT t.\"id\" {from}{window})"),
         Terminal::Sum(field)
         | Terminal::Avg(field)
@@ -386,16 +393,16 @@ fn param(p: flin_query::Param) -> String {
     format!("?{}", p.0 + 1)
 }
 
-fn operand(def: &EntityDef, operand: &Operand) -> Result<String> {
+fn operand(engine: Engine, def: &EntityDef, operand: &Operand) -> Result<String> {
     Ok(match operand {
         Operand::Field(name) => {
             field_type(def, name)?;
             format!("t.{}", quote(name))
         }
         Operand::Param(p) => param(*p),
-        Operand::Lower(inner) => format!("lower({})", self::operand(def, inner)?),
-        Operand::Upper(inner) => format!("upper({})", self::operand(def, inner)?),
-        Operand::Neg(inner) => format!("(-{})", self::operand(def, inner)?),
+        Operand::Lower(inner) => format!("lower({})", self::operand(engine, def, inner)?),
+        Operand::Upper(inner) => format!("upper({})", self::operand(engine, def, inner)?),
+        Operand::Neg(inner) => format!("(-{})", self::operand(engine, def, inner)?),
         Operand::Arith(op, l, r) => {
             let symbol = match op {
                 ArithOp::Add => "+",
@@ -404,11 +411,17 @@ fn operand(def: &EntityDef, operand: &Operand) -> Result<String> {
                 ArithOp::Div => "/",
                 ArithOp::Rem => "%",
             };
-            format!(
-                "({} {symbol} {})",
-                self::operand(def, l)?,
-                self::operand(def, r)?
-            )
+            let (l, r) = (
+                self::operand(engine, def, l)?,
+                self::operand(engine, def, r)?,
+            );
+            match (engine, op) {
+                // SQLite's division by zero is NULL; PostgreSQL's an error.
+                (Engine::Postgres, ArithOp::Div | ArithOp::Rem) => {
+                    format!("({l} {symbol} NULLIF({r}, 0))")
+                }
+                _ => format!("({l} {symbol} {r})"),
+            }
         }
     })
 }
@@ -426,22 +439,25 @@ fn money_compare(
     (def.field(field)?.ty == FieldType::Money).then(|| (format!("t.{}", currency_column(field)), p))
 }
 
-fn condition(def: &EntityDef, cond: &Cond, n_params: u16) -> Result<String> {
+fn condition(engine: Engine, def: &EntityDef, cond: &Cond, n_params: u16) -> Result<String> {
+    let operand = |o: &Operand| operand(engine, def, o);
+    let condition = |c: &Cond| condition(engine, def, c, n_params);
+    // An unknown (`NULL`) condition counts as false.
+    let falsy = match engine {
+        Engine::Sqlite => "0",
+        Engine::Postgres => "false",
+    };
     Ok(match cond {
-        Cond::Is(o) => format!("coalesce({}, 0) <> 0", operand(def, o)?),
-        Cond::Not(c) => format!("NOT coalesce(({}), 0)", condition(def, c, n_params)?),
-        Cond::And(l, r) => format!(
-            "({} AND {})",
-            condition(def, l, n_params)?,
-            condition(def, r, n_params)?
-        ),
+        Cond::Is(o) => format!("coalesce({}, 0) <> 0", operand(o)?),
+        Cond::Not(c) => format!("NOT coalesce(({}), {falsy})", condition(c)?),
+        Cond::And(l, r) => format!("({} AND {})", condition(l)?, condition(r)?),
         Cond::Or(l, r) => format!(
-            "(coalesce(({}), 0) OR coalesce(({}), 0))",
-            condition(def, l, n_params)?,
-            condition(def, r, n_params)?
+            "(coalesce(({}), {falsy}) OR coalesce(({}), {falsy}))",
+            condition(l)?,
+            condition(r)?
         ),
         Cond::Compare(op, left, right) => {
-            let (l, r) = (operand(def, left)?, operand(def, right)?);
+            let (l, r) = (operand(left)?, operand(right)?);
             // A money field compared with a value: the currencies must agree too. The
             // value's currency is bound after the shape's parameters (see `query`).
             if let Some((column, p)) = money_compare(def, left, right) {
@@ -468,25 +484,36 @@ fn condition(def: &EntityDef, cond: &Cond, n_params: u16) -> Result<String> {
             operand: o,
             negated,
         } => {
-            let o = operand(def, o)?;
+            let o = operand(o)?;
             if *negated {
                 format!("{o} IS NOT NULL")
             } else {
                 format!("{o} IS NULL")
             }
         }
-        Cond::In(o, p) => format!(
-            "{} IN (SELECT value FROM json_each({}))",
-            operand(def, o)?,
-            param(*p)
-        ),
+        Cond::In(o, p) => match engine {
+            Engine::Sqlite => format!(
+                "{} IN (SELECT value FROM json_each({}))",
+                operand(o)?,
+                param(*p)
+            ),
+            Engine::Postgres => format!(
+                "{} IN (SELECT value{} FROM json_array_elements_text({}::json) AS value)",
+                operand(o)?,
+                element_cast(def, o),
+                param(*p)
+            ),
+        },
         Cond::Text(how, o, p) => {
-            let (o, p) = (operand(def, o)?, param(*p));
-            match how {
-                TextMatch::Contains => format!("instr({o}, {p}) > 0"),
-                TextMatch::StartsWith => format!("substr({o}, 1, length({p})) = {p}"),
-                TextMatch::EndsWith => {
+            let (o, p) = (operand(o)?, param(*p));
+            match (how, engine) {
+                (TextMatch::Contains, _) => format!("instr({o}, {p}) > 0"),
+                (TextMatch::StartsWith, _) => format!("substr({o}, 1, length({p})) = {p}"),
+                (TextMatch::EndsWith, Engine::Sqlite) => {
                     format!("(length({p}) = 0 OR substr({o}, -length({p})) = {p})")
+                }
+                (TextMatch::EndsWith, Engine::Postgres) => {
+                    format!("right({o}, length({p})) = {p}")
                 }
             }
         }
@@ -498,11 +525,18 @@ fn condition(def: &EntityDef, cond: &Cond, n_params: u16) -> Result<String> {
                     join_table(&def.name, field),
                     param(*p)
                 ),
-                FieldType::List(_) => format!(
-                    "EXISTS (SELECT 1 FROM json_each(t.{}) WHERE value = {})",
-                    quote(field),
-                    param(*p)
-                ),
+                FieldType::List(_) => match engine {
+                    Engine::Sqlite => format!(
+                        "EXISTS (SELECT 1 FROM json_each(t.{}) WHERE value = {})",
+                        quote(field),
+                        param(*p)
+                    ),
+                    Engine::Postgres => format!(
+                        "EXISTS (SELECT 1 FROM json_array_elements_text(t.{}::json) AS value WHERE value = {}::text)",
+                        quote(field),
+                        param(*p)
+                    ),
+                },
                 _ => {
                     return Err(StoreError::Database(format!(
                         "`{field}` is not a list field"
@@ -511,4 +545,24 @@ fn condition(def: &EntityDef, cond: &Cond, n_params: u16) -> Result<String> {
             }
         }
     })
+}
+
+/// The cast that makes a JSON list's elements (texts, on PostgreSQL) comparable with an
+/// operand.
+fn element_cast(def: &EntityDef, operand: &Operand) -> &'static str {
+    let Operand::Field(name) = operand else {
+        return "";
+    };
+    match field_type(def, name) {
+        Ok(
+            FieldType::Int
+            | FieldType::Bool
+            | FieldType::Time
+            | FieldType::Duration
+            | FieldType::Money
+            | FieldType::Ref(_),
+        ) => "::bigint",
+        Ok(FieldType::Number) => "::double precision",
+        _ => "",
+    }
 }

@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 
 use flin_query::{EntityDef, FieldDef, FieldType};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
 
 use crate::columns::{
     self, currency_column, field_columns, history_columns, history_table, join_table, quote,
     sql_type, table,
 };
+use crate::engine::{Conn, Engine};
 use crate::error::{Result, StoreError};
 
 /// The entities a store serves, with lookups the operations need.
@@ -67,7 +68,7 @@ impl Schema {
 }
 
 /// Creates the store's own tables when they are missing.
-pub fn ensure_meta(conn: &Connection) -> Result<()> {
+pub fn ensure_meta(conn: &Conn) -> Result<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS \"_flin_schema\" (entity TEXT PRIMARY KEY, def TEXT NOT NULL);
          CREATE TABLE IF NOT EXISTS \"_flin_changes\" (
@@ -75,6 +76,17 @@ pub fn ensure_meta(conn: &Connection) -> Result<()> {
     )?;
     conn.execute_batch(crate::sessions::TABLE)?;
     conn.execute_batch(crate::jobs::TABLE)?;
+    if conn.engine() == Engine::Postgres {
+        // The last id of each entity (`Db::next_id`); broadcasts too long for a
+        // notification (`bus.rs`); requests counted by `rate_limit` across servers;
+        // when each job's schedule starts (`jobs.rs`).
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS \"_flin_ids\" (entity TEXT PRIMARY KEY, last INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS \"_flin_broadcasts\" (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, text TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS \"_flin_rates\" (key TEXT PRIMARY KEY, start INTEGER NOT NULL, n INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS \"_flin_job_anchors\" (job TEXT PRIMARY KEY, start INTEGER NOT NULL);",
+        )?;
+    }
     Ok(())
 }
 
@@ -88,17 +100,22 @@ pub struct Change {
 
 /// Brings the database to the declared entities, in one transaction. Returns the
 /// changes it applied (also recorded in the database).
-pub fn apply(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<Vec<Change>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    ensure_meta(&tx)?;
+/// On PostgreSQL the write lock the transaction takes first makes servers starting
+/// together apply the schema one at a time (data.md §10); the next finds it applied.
+pub fn apply(conn: &Conn, declared: &[EntityDef], now: i64) -> Result<Vec<Change>> {
+    conn.write_transaction(|tx| apply_in(tx, declared, now))
+}
+
+fn apply_in(tx: &Conn, declared: &[EntityDef], now: i64) -> Result<Vec<Change>> {
+    ensure_meta(tx)?;
     let mut stored: HashMap<String, EntityDef> = HashMap::new();
     {
-        let mut stmt = tx.prepare("SELECT entity, def FROM \"_flin_schema\"")?;
-        let rows = stmt.query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (name, def) = row?;
+        let rows = tx.query_map(
+            "SELECT entity, def FROM \"_flin_schema\"",
+            params![],
+            |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)),
+        )?;
+        for (name, def) in rows {
             let def: EntityDef = serde_json::from_str(&def).map_err(|e| {
                 StoreError::Schema(format!("the stored schema of `{name}` cannot be read: {e}"))
             })?;
@@ -116,10 +133,10 @@ pub fn apply(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<
         };
         match stored.get(&def.name) {
             None => {
-                create_entity(&tx, def)?;
+                create_entity(tx, def)?;
                 log(format!("created entity {}", def.name));
             }
-            Some(old) => evolve(&tx, old, def, &mut log)?,
+            Some(old) => evolve(tx, old, def, &mut log)?,
         }
         let json = serde_json::to_string(def)
             .map_err(|e| StoreError::Schema(format!("cannot record the schema: {e}")))?;
@@ -132,13 +149,11 @@ pub fn apply(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<
     for name in stored.keys() {
         if !declared.iter().any(|d| &d.name == name) {
             // Kept with its data; a later declaration brings it back.
-            let already: Option<i64> = tx
-                .query_row(
-                    "SELECT seq FROM \"_flin_changes\" WHERE entity = ?1 AND change LIKE 'entity no longer declared%' AND seq = (SELECT max(seq) FROM \"_flin_changes\" WHERE entity = ?1)",
-                    params![name],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let already: Option<i64> = tx.query_opt(
+                "SELECT seq FROM \"_flin_changes\" WHERE entity = ?1 AND change LIKE 'entity no longer declared%' AND seq = (SELECT max(seq) FROM \"_flin_changes\" WHERE entity = ?1)",
+                params![name],
+                |r| r.get(0),
+            )?;
             if already.is_none() {
                 changes.push(Change {
                     at: now,
@@ -148,13 +163,12 @@ pub fn apply(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<
             }
         }
     }
-    record(&tx, &changes)?;
-    tx.commit()?;
+    record(tx, &changes)?;
     Ok(changes)
 }
 
 /// Records applied changes with their time (`flin db schema` prints them).
-pub(crate) fn record(conn: &Connection, changes: &[Change]) -> Result<()> {
+pub(crate) fn record(conn: &Conn, changes: &[Change]) -> Result<()> {
     for change in changes {
         conn.execute(
             "INSERT INTO \"_flin_changes\"(at, entity, change) VALUES (?1, ?2, ?3)",
@@ -165,34 +179,40 @@ pub(crate) fn record(conn: &Connection, changes: &[Change]) -> Result<()> {
 }
 
 /// The recorded changes, oldest first.
-pub fn history(conn: &Connection) -> Result<Vec<Change>> {
-    ensure_meta(conn)?;
-    let mut stmt = conn.prepare("SELECT at, entity, change FROM \"_flin_changes\" ORDER BY seq")?;
-    let rows = stmt.query_map([], |row| {
-        Ok(Change {
-            at: row.get(0)?,
-            entity: row.get(1)?,
-            change: row.get(2)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+pub(crate) fn history(conn: &Conn) -> Result<Vec<Change>> {
+    if !conn.has_table("_flin_changes")? {
+        return Ok(Vec::new());
+    }
+    conn.query_map(
+        "SELECT at, entity, change FROM \"_flin_changes\" ORDER BY seq",
+        params![],
+        |row| {
+            Ok(Change {
+                at: row.get(0)?,
+                entity: row.get(1)?,
+                change: row.get(2)?,
+            })
+        },
+    )
 }
 
 /// The stored entity definitions.
-pub fn stored(conn: &Connection) -> Result<Vec<EntityDef>> {
-    ensure_meta(conn)?;
-    let mut stmt = conn.prepare("SELECT def FROM \"_flin_schema\" ORDER BY entity")?;
-    let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
-    let mut defs = Vec::new();
-    for row in rows {
-        if let Ok(def) = serde_json::from_str(&row?) {
-            defs.push(def);
-        }
+pub(crate) fn stored(conn: &Conn) -> Result<Vec<EntityDef>> {
+    if !conn.has_table("_flin_schema")? {
+        return Ok(Vec::new());
     }
-    Ok(defs)
+    let rows = conn.query_map(
+        "SELECT def FROM \"_flin_schema\" ORDER BY entity",
+        params![],
+        |row| row.get::<String>(0),
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|def| serde_json::from_str(def).ok())
+        .collect())
 }
 
-fn create_entity(conn: &Connection, def: &EntityDef) -> Result<()> {
+fn create_entity(conn: &Conn, def: &EntityDef) -> Result<()> {
     let mut columns = vec![
         "\"id\" INTEGER PRIMARY KEY AUTOINCREMENT".to_string(),
         "\"version\" INTEGER NOT NULL".into(),
@@ -253,7 +273,7 @@ fn history_column_defs(field: &FieldDef) -> Vec<String> {
 }
 
 /// Join tables and indexes of a field.
-fn create_field_extras(conn: &Connection, def: &EntityDef, field: &FieldDef) -> Result<()> {
+fn create_field_extras(conn: &Conn, def: &EntityDef, field: &FieldDef) -> Result<()> {
     match &field.ty {
         FieldType::RefList(target) => {
             let join = join_table(&def.name, &field.name);
@@ -283,7 +303,7 @@ fn index_name(def: &EntityDef, field: &FieldDef, kind: &str) -> String {
     quote(&format!("{}${kind}${}", def.name, field.name))
 }
 
-fn create_index(conn: &Connection, def: &EntityDef, field: &FieldDef, _unique: bool) -> Result<()> {
+fn create_index(conn: &Conn, def: &EntityDef, field: &FieldDef, _unique: bool) -> Result<()> {
     let cols = field_columns(field);
     if cols.is_empty() {
         return Ok(());
@@ -297,7 +317,7 @@ fn create_index(conn: &Connection, def: &EntityDef, field: &FieldDef, _unique: b
     Ok(())
 }
 
-fn create_unique(conn: &Connection, def: &EntityDef, field: &FieldDef) -> Result<()> {
+fn create_unique(conn: &Conn, def: &EntityDef, field: &FieldDef) -> Result<()> {
     let cols = field_columns(field);
     if cols.is_empty() {
         return Ok(());
@@ -312,10 +332,10 @@ fn create_unique(conn: &Connection, def: &EntityDef, field: &FieldDef) -> Result
         let column = quote(&field.name);
         let rows: i64 = conn.query_row(
             &format!(
-                "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE \"deleted_at\" IS NULL AND {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1)",
+                "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE \"deleted_at\" IS NULL AND {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1) AS q",
                 table(&def.name)
             ),
-            [],
+            params![],
             |r| r.get(0),
         )?;
         return Err(StoreError::Schema(format!(
@@ -326,18 +346,16 @@ fn create_unique(conn: &Connection, def: &EntityDef, field: &FieldDef) -> Result
     Ok(())
 }
 
-fn row_count(conn: &Connection, entity: &str) -> Result<i64> {
-    Ok(conn.query_row(
+fn row_count(conn: &Conn, entity: &str) -> Result<i64> {
+    conn.query_row(
         &format!("SELECT count(*) FROM {}", table(entity)),
-        [],
+        params![],
         |r| r.get(0),
-    )?)
+    )
 }
 
-fn existing_columns(conn: &Connection, table_name: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
-    let rows = stmt.query_map([table_name], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+fn existing_columns(conn: &Conn, table_name: &str) -> Result<Vec<String>> {
+    conn.columns(table_name)
 }
 
 /// Whether values stored as `old` read back unchanged as `new`.
@@ -353,7 +371,7 @@ fn compatible(old: &FieldType, new: &FieldType) -> bool {
 }
 
 fn evolve(
-    conn: &Connection,
+    conn: &Conn,
     old: &EntityDef,
     new: &EntityDef,
     log: &mut dyn FnMut(String),
@@ -418,7 +436,7 @@ fn evolve(
     Ok(())
 }
 
-fn rename_field(conn: &Connection, def: &EntityDef, from: &FieldDef, to: &FieldDef) -> Result<()> {
+fn rename_field(conn: &Conn, def: &EntityDef, from: &FieldDef, to: &FieldDef) -> Result<()> {
     let entity = &def.name;
     for (old_col, new_col) in field_columns(from).iter().zip(field_columns(to).iter()) {
         conn.execute_batch(&format!(
@@ -450,7 +468,7 @@ fn rename_field(conn: &Connection, def: &EntityDef, from: &FieldDef, to: &FieldD
 }
 
 fn add_field(
-    conn: &Connection,
+    conn: &Conn,
     def: &EntityDef,
     field: &FieldDef,
     main_columns: &[String],
@@ -483,7 +501,7 @@ fn add_field(
                     "UPDATE {} SET {column} = ?1 WHERE {column} IS NULL",
                     table(entity)
                 ),
-                [value],
+                &[value],
             )?;
         }
     }
@@ -491,7 +509,7 @@ fn add_field(
 }
 
 fn check_field_change(
-    conn: &Connection,
+    conn: &Conn,
     def: &EntityDef,
     old: &FieldDef,
     new: &FieldDef,
@@ -559,7 +577,7 @@ fn check_field_change(
                     table(entity),
                     quote(&new.name)
                 ),
-                [gone],
+                &[gone],
                 |r| r.get(0),
             )?;
             if used > 0 {
@@ -584,7 +602,7 @@ fn check_field_change(
                 table(entity),
                 quote(&new.name)
             ),
-            [],
+            params![],
             |r| r.get(0),
         )?;
         if missing > 0 {
@@ -616,42 +634,38 @@ fn check_field_change(
     Ok(())
 }
 
-fn count_filled(conn: &Connection, entity: &str, field: &FieldDef) -> Result<i64> {
+fn count_filled(conn: &Conn, entity: &str, field: &FieldDef) -> Result<i64> {
     if let FieldType::RefList(_) = field.ty {
-        let exists: Option<String> = conn
-            .query_row(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [format!("{entity}${}", field.name)],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if exists.is_none() {
+        if !conn.has_table(&format!("{entity}${}", field.name))? {
             return Ok(0);
         }
-        return Ok(conn.query_row(
+        return conn.query_row(
             &format!(
                 "SELECT count(DISTINCT owner) FROM {}",
                 join_table(entity, &field.name)
             ),
-            [],
+            params![],
             |r| r.get(0),
-        )?);
+        );
     }
-    Ok(conn.query_row(
+    conn.query_row(
         &format!(
             "SELECT count(*) FROM {} WHERE {} IS NOT NULL",
             table(entity),
             quote(&field.name)
         ),
-        [],
+        params![],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// `flin db prune`: deletes the columns (and their data) of fields no longer declared,
 /// in the entity and history tables. Returns what it deleted (also recorded).
-pub fn prune(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<Vec<Change>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+pub fn prune(conn: &Conn, declared: &[EntityDef], now: i64) -> Result<Vec<Change>> {
+    conn.write_transaction(|tx| prune_in(tx, declared, now))
+}
+
+fn prune_in(tx: &Conn, declared: &[EntityDef], now: i64) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     for def in declared {
         let mut wanted: Vec<String> = columns::AUTO.iter().map(|c| c.to_string()).collect();
@@ -663,18 +677,19 @@ pub fn prune(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<
             }
         }
         for table_name in [def.name.clone(), format!("{}$history", def.name)] {
-            for column in existing_columns(&tx, &table_name)? {
+            for column in existing_columns(tx, &table_name)? {
                 if wanted.contains(&column) {
                     continue;
                 }
-                // An index on the column would refuse the drop.
-                let indexes: Vec<String> = {
-                    let mut stmt = tx.prepare(
+                // An index on the column would refuse the drop (PostgreSQL drops them
+                // with the column).
+                let indexes: Vec<String> = match tx.engine() {
+                    Engine::Sqlite => tx.query_map(
                         "SELECT DISTINCT il.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii WHERE ii.name = ?2 AND il.origin = 'c'",
-                    )?;
-                    let rows =
-                        stmt.query_map(params![table_name, column], |r| r.get::<_, String>(0))?;
-                    rows.collect::<Result<Vec<_>, _>>()?
+                        params![table_name, column],
+                        |r| r.get::<String>(0),
+                    )?,
+                    Engine::Postgres => Vec::new(),
                 };
                 for index in indexes {
                     tx.execute_batch(&format!("DROP INDEX IF EXISTS {}", quote(&index)))?;
@@ -694,7 +709,6 @@ pub fn prune(conn: &mut Connection, declared: &[EntityDef], now: i64) -> Result<
             }
         }
     }
-    record(&tx, &changes)?;
-    tx.commit()?;
+    record(tx, &changes)?;
     Ok(changes)
 }

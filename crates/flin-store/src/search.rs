@@ -22,10 +22,11 @@ use flin_query::{Datum, EntityDef, FieldDef, FieldType, QueryPlan, SearchMode};
 use flin_search::keyword::View;
 use flin_search::rank;
 use flin_search::{DocTerms, KeywordIndex, VectorSet};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
 
 use crate::columns::{quote, table};
 use crate::db::Db;
+use crate::engine::Conn;
 use crate::error::{Result, StoreError};
 use crate::row::Row;
 
@@ -126,20 +127,19 @@ pub(crate) enum Embedding {
 
 /// Brings every index to the declared entities (at start-up): creates and fills the
 /// missing ones, rebuilds the stale ones, drops the ones no field asks for.
-pub(crate) fn ensure(conn: &Connection, declared: &[EntityDef]) -> Result<Vec<String>> {
+pub(crate) fn ensure(conn: &Conn, declared: &[EntityDef]) -> Result<Vec<String>> {
     conn.execute_batch(META)?;
     conn.execute_batch(crate::embedding::QUEUE)?;
     let reembedding = crate::embedding::reembeddings(conn)?;
     let mut stored: HashMap<FieldKey, (i64, Option<String>)> = HashMap::new();
-    {
-        let mut stmt =
-            conn.prepare("SELECT entity, field, version, model FROM \"_flin_search\"")?;
-        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))?;
-        for row in rows {
-            let (key, value) = row?;
-            stored.insert(key, value);
-        }
-    }
+    conn.each(
+        "SELECT entity, field, version, model FROM \"_flin_search\"",
+        params![],
+        |r| {
+            stored.insert((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?));
+            Ok(())
+        },
+    )?;
     let mut done = Vec::new();
     let mut wanted = HashSet::new();
     for def in declared {
@@ -190,7 +190,7 @@ pub(crate) fn ensure(conn: &Connection, declared: &[EntityDef]) -> Result<Vec<St
     Ok(done)
 }
 
-fn drop_index(conn: &Connection, entity: &str, field: &str) -> Result<()> {
+fn drop_index(conn: &Conn, entity: &str, field: &str) -> Result<()> {
     conn.execute_batch(&format!(
         "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {};",
         terms_table(entity, field),
@@ -206,12 +206,7 @@ fn drop_index(conn: &Connection, entity: &str, field: &str) -> Result<()> {
 }
 
 /// Makes a field's index anew from its rows; returns how many rows it holds.
-fn rebuild(
-    conn: &Connection,
-    def: &EntityDef,
-    field: &FieldDef,
-    model: Option<&str>,
-) -> Result<u64> {
+fn rebuild(conn: &Conn, def: &EntityDef, field: &FieldDef, model: Option<&str>) -> Result<u64> {
     drop_index(conn, &def.name, &field.name)?;
     conn.execute_batch(&format!(
         "CREATE TABLE {} (doc INTEGER PRIMARY KEY, terms BLOB NOT NULL);",
@@ -229,19 +224,16 @@ fn rebuild(
          VALUES (?1, ?2, 0, 0, ?3, ?4)",
         params![def.name, field.name, INDEX_VERSION, model],
     )?;
-    let mut rows: Vec<(i64, String)> = Vec::new();
-    {
-        let mut stmt = conn.prepare(&format!(
+    let rows: Vec<(i64, String)> = conn.query_map(
+        &format!(
             "SELECT \"id\", {} FROM {} WHERE \"deleted_at\" IS NULL AND {} IS NOT NULL",
             quote(&field.name),
             table(&def.name),
             quote(&field.name)
-        ))?;
-        let found = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for row in found {
-            rows.push(row?);
-        }
-    }
+        ),
+        params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let what = format!("indexing {}.{}", def.name, field.name);
     let total = rows.len() as u64;
     // A slow model's vectors are made in the background; the keyword index now.
@@ -262,7 +254,7 @@ fn rebuild(
 
 /// Puts a row's text into a field's index tables.
 fn add_text(
-    conn: &Connection,
+    conn: &Conn,
     entity: &str,
     field: &FieldDef,
     id: i64,
@@ -271,11 +263,13 @@ fn add_text(
 ) -> Result<()> {
     let terms = DocTerms::of(text);
     if !terms.terms.is_empty() {
-        conn.prepare_cached(&format!(
-            "INSERT INTO {} (doc, terms) VALUES (?1, ?2)",
-            terms_table(entity, &field.name)
-        ))?
-        .execute(params![id, terms.encode()])?;
+        conn.execute(
+            &format!(
+                "INSERT INTO {} (doc, terms) VALUES (?1, ?2)",
+                terms_table(entity, &field.name)
+            ),
+            params![id, terms.encode()],
+        )?;
     }
     if semantic(field) {
         match embedding {
@@ -299,54 +293,55 @@ fn add_text(
 
 /// Stores a row's chunk vectors.
 pub(crate) fn put_vectors(
-    conn: &Connection,
+    conn: &Conn,
     entity: &str,
     field: &str,
     id: i64,
     chunks: &[Vec<f32>],
     into: Vectors,
 ) -> Result<()> {
-    let mut insert = conn.prepare_cached(&format!(
+    let insert = format!(
         "INSERT INTO {} (doc, chunk, vec) VALUES (?1, ?2, ?3)",
         into.table(entity, field)
-    ))?;
+    );
     for (n, vector) in chunks.iter().enumerate() {
         let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
-        insert.execute(params![id, n as i64, bytes])?;
+        conn.execute(&insert, params![id, n as i64, bytes])?;
     }
     Ok(())
 }
 
 /// Deletes a row's chunk vectors.
 pub(crate) fn delete_vectors(
-    conn: &Connection,
+    conn: &Conn,
     entity: &str,
     field: &str,
     id: i64,
     from: Vectors,
 ) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "DELETE FROM {} WHERE doc = ?1",
-        from.table(entity, field)
-    ))?
-    .execute([id])?;
+    conn.execute(
+        &format!("DELETE FROM {} WHERE doc = ?1", from.table(entity, field)),
+        &[id],
+    )?;
     Ok(())
 }
 
 /// Takes a row out of a field's index tables (and out of the re-embedding's vectors
 /// when `reembedding`).
 fn remove_doc(
-    conn: &Connection,
+    conn: &Conn,
     entity: &str,
     field: &FieldDef,
     id: i64,
     reembedding: bool,
 ) -> Result<()> {
-    conn.prepare_cached(&format!(
-        "DELETE FROM {} WHERE doc = ?1",
-        terms_table(entity, &field.name)
-    ))?
-    .execute([id])?;
+    conn.execute(
+        &format!(
+            "DELETE FROM {} WHERE doc = ?1",
+            terms_table(entity, &field.name)
+        ),
+        &[id],
+    )?;
     if semantic(field) {
         delete_vectors(conn, entity, &field.name, id, Vectors::Current)?;
         if reembedding {
@@ -377,7 +372,7 @@ fn vector_of(bytes: &[u8]) -> Vec<f32> {
 }
 
 /// Every searchable field's committed index, read from its tables (at start-up).
-pub(crate) fn load(conn: &Connection, declared: &[EntityDef]) -> Result<Memory> {
+pub(crate) fn load(conn: &Conn, declared: &[EntityDef]) -> Result<Memory> {
     let mut memory = Memory {
         reembedding: crate::embedding::reembeddings(conn)?.into_keys().collect(),
         ..Memory::default()
@@ -386,17 +381,20 @@ pub(crate) fn load(conn: &Connection, declared: &[EntityDef]) -> Result<Memory> 
         for field in def.fields.iter().filter(|f| indexed(f)) {
             let key = (def.name.clone(), field.name.clone());
             let mut index = KeywordIndex::new();
-            let mut stmt = conn.prepare(&format!(
-                "SELECT doc, terms FROM {}",
-                terms_table(&def.name, &field.name)
-            ))?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let doc: i64 = row.get(0)?;
-                if let Some(terms) = DocTerms::decode(&row.get::<_, Vec<u8>>(1)?) {
-                    index.set(doc, terms);
-                }
-            }
+            conn.each(
+                &format!(
+                    "SELECT doc, terms FROM {}",
+                    terms_table(&def.name, &field.name)
+                ),
+                params![],
+                |row| {
+                    let doc: i64 = row.get(0)?;
+                    if let Some(terms) = DocTerms::decode(&row.get::<Vec<u8>>(1)?) {
+                        index.set(doc, terms);
+                    }
+                    Ok(())
+                },
+            )?;
             memory.keyword.insert(key.clone(), index);
             if semantic(field) {
                 memory
@@ -408,28 +406,31 @@ pub(crate) fn load(conn: &Connection, declared: &[EntityDef]) -> Result<Memory> 
     Ok(memory)
 }
 
-pub(crate) fn load_vectors(conn: &Connection, entity: &str, field: &str) -> Result<VectorSet> {
+pub(crate) fn load_vectors(conn: &Conn, entity: &str, field: &str) -> Result<VectorSet> {
     let mut set: Option<VectorSet> = None;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT doc, vec FROM {} ORDER BY doc, chunk",
-        vectors_table(entity, field)
-    ))?;
-    let mut rows = stmt.query([])?;
     let mut current: Option<(i64, Vec<Vec<f32>>)> = None;
-    while let Some(row) = rows.next()? {
-        let doc: i64 = row.get(0)?;
-        let vector = vector_of(&row.get::<_, Vec<u8>>(1)?);
-        let set = set.get_or_insert_with(|| VectorSet::new(vector.len()));
-        match &mut current {
-            Some((d, chunks)) if *d == doc => chunks.push(vector),
-            _ => {
-                if let Some((d, chunks)) = current.take() {
-                    set.set(d, &chunks);
+    conn.each(
+        &format!(
+            "SELECT doc, vec FROM {} ORDER BY doc, chunk",
+            vectors_table(entity, field)
+        ),
+        params![],
+        |row| {
+            let doc: i64 = row.get(0)?;
+            let vector = vector_of(&row.get::<Vec<u8>>(1)?);
+            let set = set.get_or_insert_with(|| VectorSet::new(vector.len()));
+            match &mut current {
+                Some((d, chunks)) if *d == doc => chunks.push(vector),
+                _ => {
+                    if let Some((d, chunks)) = current.take() {
+                        set.set(d, &chunks);
+                    }
+                    current = Some((doc, vec![vector]));
                 }
-                current = Some((doc, vec![vector]));
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
     // No vector yet: the set takes the dimensions of the first one it is given.
     let mut set = set.unwrap_or_else(|| VectorSet::new(0));
     if let Some((d, chunks)) = current {
@@ -479,29 +480,27 @@ impl Db<'_> {
 
     /// A row's terms in a field's index as this unit has them.
     fn stored_terms(&self, entity: &str, field: &str, id: i64) -> Result<Option<DocTerms>> {
-        let blob: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached(&format!(
+        let blob: Option<Vec<u8>> = self.conn.query_opt(
+            &format!(
                 "SELECT terms FROM {} WHERE doc = ?1",
                 terms_table(entity, field)
-            ))?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
+            ),
+            &[id],
+            |r| r.get(0),
+        )?;
         Ok(blob.and_then(|b| DocTerms::decode(&b)))
     }
 
     /// A row's chunks as this unit has them.
     fn stored_vectors(&self, entity: &str, field: &str, id: i64) -> Result<Vec<Vec<f32>>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT vec FROM {} WHERE doc = ?1 ORDER BY chunk",
-            vectors_table(entity, field)
-        ))?;
-        let rows = stmt.query_map([id], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(vector_of(&row?));
-        }
-        Ok(out)
+        self.conn.query_map(
+            &format!(
+                "SELECT vec FROM {} WHERE doc = ?1 ORDER BY chunk",
+                vectors_table(entity, field)
+            ),
+            &[id],
+            |r| Ok(vector_of(&r.get::<Vec<u8>>(0)?)),
+        )
     }
 
     /// What the rows this unit wrote leave in memory once it commits.

@@ -3,7 +3,7 @@
 //! browser's cookie), with its data as JSON, when it began and when it was last used.
 //! Every server of an app sees the same rows.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use crate::Result;
 use crate::store::Store;
@@ -27,17 +27,17 @@ impl Store {
     /// The session stored under `key`, if any.
     pub fn session(&self, key: &str) -> Result<Option<SessionRow>> {
         let unit = self.read_unit()?;
-        let row = unit
-            .conn()?
-            .prepare_cached("SELECT data, created, seen FROM \"_flin_sessions\" WHERE key = ?1")?
-            .query_row([key], |r| {
+        let row = unit.conn()?.query_opt(
+            "SELECT data, created, seen FROM \"_flin_sessions\" WHERE key = ?1",
+            &[key],
+            |r| {
                 Ok(SessionRow {
                     data: r.get(0)?,
                     created: r.get(1)?,
                     seen: r.get(2)?,
                 })
-            })
-            .optional()?;
+            },
+        )?;
         unit.rollback()?;
         Ok(row)
     }
@@ -45,11 +45,11 @@ impl Store {
     /// Stores the session under `key` (made or replaced).
     pub fn put_session(&self, key: &str, row: &SessionRow) -> Result<()> {
         self.write_sessions(|conn| {
-            conn.prepare_cached(
+            conn.execute(
                 "INSERT INTO \"_flin_sessions\" (key, data, created, seen) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (key) DO UPDATE SET data = ?2, created = ?3, seen = ?4",
-            )?
-            .execute(params![key, row.data, row.created, row.seen])?;
+                params![key, row.data, row.created, row.seen],
+            )?;
             Ok(())
         })
     }
@@ -57,8 +57,10 @@ impl Store {
     /// Notes that a request used the session at `seen`.
     pub fn touch_session(&self, key: &str, seen: i64) -> Result<()> {
         self.write_sessions(|conn| {
-            conn.prepare_cached("UPDATE \"_flin_sessions\" SET seen = ?2 WHERE key = ?1")?
-                .execute(params![key, seen])?;
+            conn.execute(
+                "UPDATE \"_flin_sessions\" SET seen = ?2 WHERE key = ?1",
+                params![key, seen],
+            )?;
             Ok(())
         })
     }
@@ -66,8 +68,7 @@ impl Store {
     /// Ends the session: a copy of its cookie is anonymous from now on.
     pub fn end_session(&self, key: &str) -> Result<()> {
         self.write_sessions(|conn| {
-            conn.prepare_cached("DELETE FROM \"_flin_sessions\" WHERE key = ?1")?
-                .execute([key])?;
+            conn.execute("DELETE FROM \"_flin_sessions\" WHERE key = ?1", &[key])?;
             Ok(())
         })
     }
@@ -77,9 +78,10 @@ impl Store {
     pub fn sweep_sessions(&self, idle_before: i64, begun_before: i64) -> Result<usize> {
         let mut swept = 0;
         self.write_sessions(|conn| {
-            swept = conn
-                .prepare_cached("DELETE FROM \"_flin_sessions\" WHERE seen < ?1 OR created < ?2")?
-                .execute(params![idle_before, begun_before])?;
+            swept = conn.execute(
+                "DELETE FROM \"_flin_sessions\" WHERE seen < ?1 OR created < ?2",
+                params![idle_before, begun_before],
+            )?;
             Ok(())
         })?;
         Ok(swept)
@@ -88,15 +90,17 @@ impl Store {
     /// How many sessions are stored.
     pub fn session_count(&self) -> Result<i64> {
         let unit = self.read_unit()?;
-        let n = unit
-            .conn()?
-            .query_row("SELECT count(*) FROM \"_flin_sessions\"", [], |r| r.get(0))?;
+        let n =
+            unit.conn()?
+                .query_row("SELECT count(*) FROM \"_flin_sessions\"", params![], |r| {
+                    r.get(0)
+                })?;
         unit.rollback()?;
         Ok(n)
     }
 
     /// One statement on the writer, committed on its own.
-    fn write_sessions(&self, work: impl FnOnce(&rusqlite::Connection) -> Result<()>) -> Result<()> {
+    fn write_sessions(&self, work: impl FnOnce(&crate::engine::Conn) -> Result<()>) -> Result<()> {
         let unit = self.unit()?;
         match work(unit.conn()?) {
             Ok(()) => unit.commit(),

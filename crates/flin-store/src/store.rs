@@ -14,6 +14,7 @@ use flin_query::{EntityDef, QueryShape, Terminal};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::db::Db;
+use crate::engine::{Conn, PgConn};
 use crate::error::{Result, StoreError};
 use crate::schema::{self, Change, Schema};
 
@@ -43,6 +44,12 @@ pub enum Location {
     File(PathBuf),
     /// Nothing written to disk (`flin run --memory`, `flin test`).
     Memory,
+    /// A PostgreSQL database shared by several servers (data.md §10): its URL and how
+    /// many connections a server may hold.
+    Postgres {
+        url: String,
+        pool: usize,
+    },
 }
 
 const READERS: usize = 4;
@@ -53,9 +60,9 @@ const REFRESH_AFTER: u64 = 2_000;
 /// An open FlinDB database with its schema applied.
 pub struct Store {
     location: Location,
-    writer: Mutex<Connection>,
+    writer: Mutex<Conn>,
     /// Idle read-only connections, each with the statistics generation it loaded.
-    readers: Mutex<Vec<(Connection, u64)>>,
+    readers: Mutex<Vec<(Conn, u64)>>,
     /// Bumped when the planner's statistics change: a reader holding older ones is
     /// reopened (SQLite loads statistics when a connection reads the schema).
     stats_generation: AtomicU64,
@@ -95,6 +102,14 @@ pub struct Store {
     pub(crate) background: std::sync::atomic::AtomicBool,
     pub(crate) queued_now: std::sync::atomic::AtomicBool,
     pub(crate) wake: Arc<crate::embedding::Wake>,
+    /// This server among those sharing a PostgreSQL database (its notifications are
+    /// its own to ignore).
+    pub(crate) server: String,
+    /// Told the broadcasts of other servers (`bus.rs`).
+    pub(crate) broadcasts: std::sync::RwLock<Option<crate::bus::BroadcastListener>>,
+    /// On PostgreSQL: a connection outside units of work, for notifications and the
+    /// shared request counts of `rate_limit`.
+    notifier: Mutex<Option<PgConn>>,
 }
 
 /// Told the entity types a committed unit of work changed.
@@ -140,7 +155,7 @@ impl Store {
     ) -> Result<Store> {
         let file = match &location {
             Location::File(path) => Some(path.clone()),
-            Location::Memory => None,
+            Location::Memory | Location::Postgres { .. } => None,
         };
         Store::open_at(location, entities, durability).map_err(|err| match (err, file) {
             // The message names the file it is about.
@@ -156,7 +171,8 @@ impl Store {
         entities: &[EntityDef],
         durability: Durability,
     ) -> Result<Store> {
-        let (mut writer, file) = match &location {
+        let touched: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
+        let (writer, file) = match &location {
             Location::File(path) => {
                 if let Some(dir) = path.parent() {
                     if !dir.as_os_str().is_empty() && !dir.exists() {
@@ -170,28 +186,29 @@ impl Store {
                 // The data is the app's users': readable by its owner only (SQLite gives
                 // the journal and WAL files the database file's permissions).
                 private(path, 0o600);
-                (conn, true)
+                (Conn::Sqlite(conn), true)
             }
-            Location::Memory => (Connection::open_in_memory()?, false),
+            Location::Memory => (Conn::Sqlite(Connection::open_in_memory()?), false),
+            Location::Postgres { url, .. } => (
+                Conn::Postgres(Box::new(PgConn::connect(url, Some(touched.clone()))?)),
+                false,
+            ),
         };
-        configure(&writer, durability, file)?;
-        // A damaged file fails here, before anything is written.
-        let check: String = writer.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
-        if check != "ok" {
-            return Err(StoreError::Unavailable(format!(
-                "the database file is damaged ({check}): restore a backup with `flin db restore <file>`"
-            )));
+        if let Some(sqlite) = writer.sqlite() {
+            configure(sqlite, durability, file)?;
+            // A damaged file fails here, before anything is written.
+            let check: String = sqlite.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+            if check != "ok" {
+                return Err(StoreError::Unavailable(format!(
+                    "the database file is damaged ({check}): restore a backup with `flin db restore <file>`"
+                )));
+            }
         }
         let now = wall_clock();
-        let mut changes = schema::apply(&mut writer, entities, now)?;
+        let mut changes = schema::apply(&writer, entities, now)?;
         // The search indexes follow the schema (made, rebuilt or dropped), then the
         // vectors of semantic fields are read into memory.
-        let indexed = {
-            let tx = writer.transaction()?;
-            let done = crate::search::ensure(&tx, entities)?;
-            tx.commit()?;
-            done
-        };
+        let indexed = writer.write_transaction(|tx| crate::search::ensure(tx, entities))?;
         changes.extend(indexed.into_iter().map(|change| Change {
             at: now,
             entity: String::new(),
@@ -204,17 +221,20 @@ impl Store {
         }
         // Readers open when first needed (an idle app holds none), up to READERS.
         let readers = Vec::new();
-        let touched: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
-        let seen = touched.clone();
-        writer.update_hook(Some(
-            move |_: rusqlite::hooks::Action, _: &str, table: &str, _: i64| {
-                if let Ok(mut seen) = seen.lock() {
-                    if !seen.contains(table) {
-                        seen.insert(table.to_string());
+        // SQLite tells which tables a statement changed; a PostgreSQL connection notes
+        // them itself.
+        if let Some(sqlite) = writer.sqlite() {
+            let seen = touched.clone();
+            sqlite.update_hook(Some(
+                move |_: rusqlite::hooks::Action, _: &str, table: &str, _: i64| {
+                    if let Ok(mut seen) = seen.lock() {
+                        if !seen.contains(table) {
+                            seen.insert(table.to_string());
+                        }
                     }
-                }
-            },
-        ));
+                },
+            ));
+        }
         Ok(Store {
             touched,
             on_commit: std::sync::RwLock::new(None),
@@ -239,7 +259,73 @@ impl Store {
             background: std::sync::atomic::AtomicBool::new(false),
             queued_now: std::sync::atomic::AtomicBool::new(false),
             wake: Arc::default(),
+            server: format!("{:x}-{:x}", std::process::id(), wall_clock()),
+            broadcasts: std::sync::RwLock::new(None),
+            notifier: Mutex::new(None),
         })
+    }
+
+    /// Runs `f` on the PostgreSQL connection kept outside units of work (each statement
+    /// its own transaction), connecting first when needed.
+    pub(crate) fn with_notifier<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        let Location::Postgres { url, .. } = &self.location else {
+            return Err(StoreError::Database(
+                "internal: only a PostgreSQL database has a notifier".into(),
+            ));
+        };
+        let mut slot = self
+            .notifier
+            .lock()
+            .map_err(|_| StoreError::Database("the notifier connection was poisoned".into()))?;
+        let conn = match slot.take() {
+            Some(conn) if !conn.is_closed() => conn,
+            _ => PgConn::connect(url, None)?,
+        };
+        let conn = Conn::Postgres(Box::new(conn));
+        let result = f(&conn);
+        if let Conn::Postgres(conn) = conn {
+            *slot = Some(*conn);
+        }
+        result
+    }
+
+    /// Puts the index entries a commit left into the search memory.
+    pub(crate) fn apply_delta(&self, delta: crate::search::Delta) {
+        let Ok(mut memory) = self.search.write() else {
+            return;
+        };
+        for (key, id, terms, vectors) in delta {
+            if let Some(index) = memory.keyword.get_mut(&key) {
+                match terms {
+                    Some(terms) => index.set(id, terms),
+                    None => index.remove(id),
+                }
+            }
+            if let (Some(set), Some(chunks)) = (memory.vectors.get_mut(&key), vectors) {
+                set.set(id, &chunks);
+            }
+        }
+    }
+
+    /// Reads every search index into memory again (another server's commits were
+    /// missed, or too many to name).
+    pub(crate) fn reload_search(&self) {
+        let loaded = self.read_unit().and_then(|unit| {
+            let memory = crate::search::load(unit.conn()?, &self.schema.entities)?;
+            unit.rollback()?;
+            Ok(memory)
+        });
+        if let (Ok(loaded), Ok(mut memory)) = (loaded, self.search.write()) {
+            *memory = loaded;
+        }
+    }
+
+    /// Tells the commit listener these entity types changed.
+    pub(crate) fn tell_committed(&self, entities: &[String]) {
+        let listener = self.on_commit.read().ok().and_then(|l| l.clone());
+        if let Some(listener) = listener {
+            listener(entities);
+        }
     }
 
     /// Tells `listener` the entity types each committed unit of work changed.
@@ -398,13 +484,24 @@ impl Store {
         next
     }
 
-    /// A unit of work that may write: holds the writer connection until it ends.
-    pub fn unit(&self) -> Result<Unit<'_>> {
-        let conn = self
+    /// The writer connection, reconnected first if the database went away.
+    fn writer(&self) -> Result<MutexGuard<'_, Conn>> {
+        let mut conn = self
             .writer
             .lock()
             .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        if let (Conn::Postgres(pg), Location::Postgres { url, .. }) = (&*conn, &self.location) {
+            if pg.is_closed() {
+                *conn = Conn::Postgres(Box::new(PgConn::connect(url, Some(self.touched.clone()))?));
+            }
+        }
+        Ok(conn)
+    }
+
+    /// A unit of work that may write: holds the writer connection until it ends.
+    pub fn unit(&self) -> Result<Unit<'_>> {
+        let conn = self.writer()?;
+        conn.begin_write()?;
         self.forget_touched();
         Ok(Unit {
             store: self,
@@ -416,29 +513,38 @@ impl Store {
     /// A unit of work that only reads: sees the last committed state, never a writer's
     /// uncommitted changes. Without a reader pool (in memory) it waits for the writer.
     pub fn read_unit(&self) -> Result<Unit<'_>> {
-        let reader = self.readers.lock().ok().and_then(|mut pool| pool.pop());
-        let (mut reader, mut generation) = match (reader, &self.location) {
-            (Some(idle), _) => idle,
-            (None, Location::File(path))
-                if self.opened_readers.load(Ordering::Relaxed) < READERS =>
+        let mut reader = self.readers.lock().ok().and_then(|mut pool| pool.pop());
+        // A PostgreSQL connection that lost the server is let go (and a new one made).
+        if let Some((Conn::Postgres(pg), _)) = &reader {
+            if pg.is_closed() {
+                reader = None;
+                self.opened_readers.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let limit = match &self.location {
+            Location::Postgres { pool, .. } => pool.saturating_sub(1),
+            _ => READERS,
+        };
+        let (mut reader, mut generation) = match reader {
+            Some(idle) => idle,
+            None if !matches!(self.location, Location::Memory)
+                && self.opened_readers.load(Ordering::Relaxed) < limit =>
             {
+                let conn = self.open_reader()?;
                 self.opened_readers.fetch_add(1, Ordering::Relaxed);
-                (
-                    open_reader(path, self.durability)?,
-                    self.stats_generation.load(Ordering::Relaxed),
-                )
+                (conn, self.stats_generation.load(Ordering::Relaxed))
             }
             // All readers busy (or in memory): the unit waits for the writer.
-            (None, _) => return self.unit(),
+            None => return self.unit(),
         };
         let current = self.stats_generation.load(Ordering::Relaxed);
         if generation < current {
-            if let Location::File(path) = &self.location {
-                reader = open_reader(path, self.durability)?;
+            if let Location::File(_) = &self.location {
+                reader = self.open_reader()?;
                 generation = current;
             }
         }
-        reader.execute_batch("BEGIN")?;
+        reader.begin_read()?;
         Ok(Unit {
             store: self,
             conn: Some(ConnRef::Reader(reader, generation)),
@@ -446,7 +552,19 @@ impl Store {
         })
     }
 
-    fn give_back(&self, reader: Connection, generation: u64) {
+    fn open_reader(&self) -> Result<Conn> {
+        match &self.location {
+            Location::File(path) => Ok(Conn::Sqlite(open_reader(path, self.durability)?)),
+            Location::Postgres { url, .. } => {
+                Ok(Conn::Postgres(Box::new(PgConn::connect(url, None)?)))
+            }
+            Location::Memory => Err(StoreError::Database(
+                "internal: an in-memory database has no readers".into(),
+            )),
+        }
+    }
+
+    fn give_back(&self, reader: Conn, generation: u64) {
         if let Ok(mut pool) = self.readers.lock() {
             pool.push((reader, generation));
         }
@@ -454,11 +572,8 @@ impl Store {
 
     /// Deletes the data of fields no longer declared (`flin db prune`).
     pub fn prune(&self) -> Result<Vec<Change>> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
-        schema::prune(&mut conn, &self.schema.entities, self.now())
+        let conn = self.writer()?;
+        schema::prune(&conn, &self.schema.entities, self.now())
     }
 
     /// A consistent copy of the database, taken while it is in use.
@@ -469,11 +584,13 @@ impl Store {
                 to.display()
             )));
         }
-        let conn = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
-        conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
+        let conn = self.writer()?;
+        let Some(sqlite) = conn.sqlite() else {
+            return Err(StoreError::Unavailable(
+                "a PostgreSQL database is backed up with `flin db backup` (pg_dump)".into(),
+            ));
+        };
+        sqlite.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
         Ok(())
     }
 }
@@ -487,13 +604,44 @@ pub fn backup(path: &Path, to: &Path) -> Result<()> {
             to.display()
         )));
     }
-    let conn = open_existing(path)?;
+    let conn = open_file(path)?;
     conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
     Ok(())
 }
 
+/// A database opened by the `flin db` tools and `flin jobs` to read what is stored.
+pub struct Database(Conn);
+
+impl Database {
+    /// The stored entity definitions.
+    pub fn stored_schema(&self) -> Result<Vec<EntityDef>> {
+        schema::stored(&self.0)
+    }
+
+    /// The recorded schema changes, oldest first.
+    pub fn schema_history(&self) -> Result<Vec<Change>> {
+        schema::history(&self.0)
+    }
+
+    /// The latest runs of a job, newest first.
+    pub fn job_runs(&self, job: &str, limit: usize) -> Result<Vec<crate::JobRun>> {
+        crate::jobs::job_runs(&self.0, job, limit)
+    }
+}
+
 /// Opens an existing database file read-only (the `flin db` tools).
-pub fn open_existing(path: &Path) -> Result<Connection> {
+pub fn open_existing(path: &Path) -> Result<Database> {
+    Ok(Database(Conn::Sqlite(open_file(path)?)))
+}
+
+/// Connects to a PostgreSQL database to read what is stored (the `flin db` tools).
+pub fn open_postgres(url: &str) -> Result<Database> {
+    Ok(Database(Conn::Postgres(Box::new(PgConn::connect(
+        url, None,
+    )?))))
+}
+
+fn open_file(path: &Path) -> Result<Connection> {
     if !path.exists() {
         return Err(StoreError::Unavailable(format!(
             "there is no database at {} (run the app or script once to create it)",
@@ -529,9 +677,16 @@ pub fn restore_with_progress(
             from.display()
         )));
     }
-    schema::stored(&source).map_err(|_| {
-        StoreError::Unavailable(format!("{} is not a FLIN database backup", from.display()))
-    })?;
+    let source = Conn::Sqlite(source);
+    let not_backup =
+        || StoreError::Unavailable(format!("{} is not a FLIN database backup", from.display()));
+    if !source.has_table("_flin_schema").map_err(|_| not_backup())? {
+        return Err(not_backup());
+    }
+    schema::stored(&source).map_err(|_| not_backup())?;
+    let Conn::Sqlite(source) = source else {
+        return Err(not_backup());
+    };
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
             let _ = std::fs::create_dir_all(dir);
@@ -579,7 +734,7 @@ pub fn backup_with_progress(
             to.display()
         )));
     }
-    let source = open_existing(path)?;
+    let source = open_file(path)?;
     let mut target = Connection::open(to)?;
     let result = copy_pages(&source, &mut target, progress);
     if result.is_err() {
@@ -589,15 +744,15 @@ pub fn backup_with_progress(
     result
 }
 
-fn wall_clock() -> i64 {
+pub(crate) fn wall_clock() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 enum ConnRef<'s> {
-    Writer(MutexGuard<'s, Connection>),
-    Reader(Connection, u64),
+    Writer(MutexGuard<'s, Conn>),
+    Reader(Conn, u64),
 }
 
 /// Restricts a file or folder to its owner (where the system has such modes).
@@ -628,7 +783,7 @@ pub struct Unit<'s> {
 }
 
 impl<'s> Unit<'s> {
-    pub(crate) fn conn(&self) -> Result<&Connection> {
+    pub(crate) fn conn(&self) -> Result<&Conn> {
         match &self.conn {
             Some(ConnRef::Writer(guard)) => Ok(guard),
             Some(ConnRef::Reader(conn, _)) => Ok(conn),
@@ -649,8 +804,7 @@ impl<'s> Unit<'s> {
     pub fn savepoint(&mut self) -> Result<usize> {
         let depth = self.savepoints + 1;
         self.conn()?
-            .prepare_cached(&format!("SAVEPOINT flin_{depth}"))?
-            .execute([])?;
+            .execute::<rusqlite::types::Value>(&format!("SAVEPOINT flin_{depth}"), &[])?;
         self.savepoints = depth;
         Ok(depth)
     }
@@ -661,8 +815,7 @@ impl<'s> Unit<'s> {
             return Ok(());
         }
         self.conn()?
-            .prepare_cached(&format!("RELEASE flin_{}", self.savepoints))?
-            .execute([])?;
+            .execute::<rusqlite::types::Value>(&format!("RELEASE flin_{}", self.savepoints), &[])?;
         self.savepoints -= 1;
         Ok(())
     }
@@ -712,12 +865,8 @@ impl<'s> Unit<'s> {
         if self.conn.is_some() {
             return Ok(());
         }
-        let conn = self
-            .store
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let conn = self.store.writer()?;
+        conn.begin_write()?;
         self.store.forget_touched();
         self.conn = Some(ConnRef::Writer(conn));
         Ok(())
@@ -728,22 +877,14 @@ impl<'s> Unit<'s> {
         // The index entries this unit leaves, read before it commits; they join the
         // store's memory once it has.
         let delta = self.search_delta();
-        let result = self.conn().and_then(|c| Ok(c.execute_batch("COMMIT")?));
+        // Other servers on PostgreSQL hear of the commit (only once it is one).
+        let notified = self.notify_others(&written);
+        let result = notified.and_then(|()| self.conn().and_then(|c| c.execute_batch("COMMIT")));
         if result.is_err() {
             let _ = self.conn().map(|c| c.execute_batch("ROLLBACK"));
         } else {
-            if let (Ok(delta), Ok(mut memory)) = (delta, self.store.search.write()) {
-                for (key, id, terms, vectors) in delta {
-                    if let Some(index) = memory.keyword.get_mut(&key) {
-                        match terms {
-                            Some(terms) => index.set(id, terms),
-                            None => index.remove(id),
-                        }
-                    }
-                    if let (Some(set), Some(chunks)) = (memory.vectors.get_mut(&key), vectors) {
-                        set.set(id, &chunks);
-                    }
-                }
+            if let Ok(delta) = delta {
+                self.store.apply_delta(delta);
             }
             let written = self.store.written.load(Ordering::Relaxed);
             if written >= self.store.next_refresh.load(Ordering::Relaxed) {
@@ -778,6 +919,32 @@ impl<'s> Unit<'s> {
         result
     }
 
+    /// On PostgreSQL, a unit that wrote notifies the other servers within its
+    /// transaction (`bus.rs`).
+    fn notify_others(&self, written: &[String]) -> Result<()> {
+        let Some(ConnRef::Writer(conn)) = &self.conn else {
+            return Ok(());
+        };
+        if conn.engine() != crate::engine::Engine::Postgres {
+            return Ok(());
+        }
+        let docs: Vec<(crate::search::FieldKey, i64)> = self
+            .store
+            .pending_docs
+            .lock()
+            .map(|p| p.iter().cloned().collect())
+            .unwrap_or_default();
+        if written.is_empty() && docs.is_empty() {
+            return Ok(());
+        }
+        let payload = crate::bus::commit_payload(&self.store.server, written, &docs);
+        conn.execute(
+            "SELECT pg_notify(?1, ?2)",
+            rusqlite::params![crate::bus::CHANNEL, payload],
+        )?;
+        Ok(())
+    }
+
     /// The index entries of the rows this unit wrote, as they are now.
     fn search_delta(&self) -> Result<crate::search::Delta> {
         if !matches!(self.conn, Some(ConnRef::Writer(_))) {
@@ -797,7 +964,7 @@ impl<'s> Unit<'s> {
 
     /// Undoes every write of the unit.
     pub fn rollback(mut self) -> Result<()> {
-        let result = self.conn().and_then(|c| Ok(c.execute_batch("ROLLBACK")?));
+        let result = self.conn().and_then(|c| c.execute_batch("ROLLBACK"));
         if matches!(self.conn, Some(ConnRef::Writer(_))) {
             self.store.forget_touched();
         }

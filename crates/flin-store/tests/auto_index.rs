@@ -77,7 +77,10 @@ fn a_filtered_ordered_query_gets_its_index_and_keeps_its_answer() {
     assert_eq!(indexes, vec!["Item$auto$category$price".to_string()]);
     assert_eq!(run(), before, "the same rows in the same order");
     assert_eq!(before.len(), 5);
-    let changes = flin_store::schema_history(&conn).unwrap();
+    let changes = flin_store::open_existing(&path)
+        .unwrap()
+        .schema_history()
+        .unwrap();
     assert!(
         changes
             .iter()

@@ -174,21 +174,35 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
     }
     // Settings of the spec this build does not act on yet: said at start-up, so a
     // setting never silently does nothing.
-    // A database elsewhere would leave the app writing to another one: refused.
+    // `database.url`: the project's SQLite file, or PostgreSQL (data.md §10). Any other
+    // would leave the app writing somewhere else than meant: refused.
     if let Some(url) = setting("database", "url") {
-        if !url.starts_with("sqlite:") {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            options.postgres = Some(url.to_string());
+        } else if !url.starts_with("sqlite:") {
             return Err(bad(
                 "database.url",
-                &url,
-                "a SQLite database (`sqlite:.flindb/flin.db`): other databases are not supported by this version of FLIN yet",
+                url,
+                "`sqlite:.flindb/flin.db` or `postgres://user@host:5432/db`",
             ));
         }
     }
-    let unsupported = [
-        ("database", "pool", ""),
-        ("uploads", "storage_url", ""),
-        ("auth", "entity", "User"),
-    ];
+    if let Some(pool) = setting("database", "pool") {
+        options.pool = pool
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| (2..=1000).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    "database.pool",
+                    &pool,
+                    "a number of connections from 2 to 1000",
+                )
+            })?;
+    }
+    let unsupported = [("uploads", "storage_url", ""), ("auth", "entity", "User")];
     for (section, key, default) in unsupported {
         if let Some(value) = setting(section, key) {
             let is_default = !default.is_empty() && value.starts_with(default);
@@ -200,6 +214,32 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         }
     }
     Ok(options)
+}
+
+/// Where the project at `root` keeps its data: in memory (`memory`), on the PostgreSQL
+/// database `database.url` names, or in `.flindb/flin.db`. Servers sharing PostgreSQL
+/// must share the secret key that signs sessions and links (data.md §10).
+pub fn location(
+    root: &Path,
+    memory: bool,
+    options: &Options,
+) -> Result<flin_runtime::Location, String> {
+    use flin_runtime::Location;
+    if memory {
+        return Ok(Location::Memory);
+    }
+    match &options.postgres {
+        Some(url) => {
+            if std::env::var("FLIN_SECRET_KEY").is_err() {
+                return Err("error: FLIN_SECRET_KEY must be set when the database is PostgreSQL: every server of the app signs sessions, live-page tokens and file links with it, so they must share it\n  = help: set FLIN_SECRET_KEY to the same random text of at least 32 characters on every server (e.g. `openssl rand -hex 32`)".into());
+            }
+            Ok(Location::Postgres {
+                url: url.clone(),
+                pool: options.pool,
+            })
+        }
+        None => Ok(Location::File(root.join(".flindb").join("flin.db"))),
+    }
 }
 
 /// Uses the embedding model `search.model` of the project at `root` names (the

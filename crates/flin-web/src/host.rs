@@ -107,7 +107,19 @@ impl<'s> WebHost<'s> {
                     }
                 }
                 flin_vm::SocketOp::Broadcast(room, value) => {
-                    sockets.broadcast(&room, &value.to_string());
+                    let text = value.to_string();
+                    sockets.broadcast(&room, &text);
+                    // The other servers' sockets too, on PostgreSQL (data.md §10).
+                    if let Some(store) = &self.site.store {
+                        if let Err(err) = store.publish_broadcast(&room, &text) {
+                            crate::logs::line(
+                                self.site.dev,
+                                "error",
+                                &format!("broadcast to other servers failed: {err}"),
+                                None,
+                            );
+                        }
+                    }
                 }
             }
         }
@@ -270,6 +282,34 @@ impl Host for WebHost<'_> {
                 let key = (self.request.ip.clone(), self.source.clone());
                 let now = std::time::Instant::now();
                 let window = Duration::from_secs(u64::try_from(seconds.max(1)).unwrap_or(1));
+                // Several servers on PostgreSQL count together (data.md §10).
+                if let Some(store) = &self.site.store {
+                    let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+                    let wall = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, micros);
+                    let shared = store.count_request(
+                        &format!("{}\u{1f}{}", key.0, key.1),
+                        wall,
+                        micros(window),
+                        !self.request.retry,
+                    );
+                    match shared {
+                        Ok(None) => {}
+                        Ok(Some((count, start))) => {
+                            if count > limit {
+                                let left = (start + micros(window) - wall).max(0);
+                                let retry = (left / 1_000_000).max(1);
+                                let mut err = RuntimeError::new("limit", "Too many requests");
+                                err.status = Some(429);
+                                err.fields = vec![("retry-after".into(), retry.to_string())];
+                                return Err(err);
+                            }
+                            return Ok(());
+                        }
+                        Err(err) => return fail(503, "database", &err.to_string()),
+                    }
+                }
                 let Ok(mut rate) = self.site.rate.lock() else {
                     return Ok(());
                 };

@@ -75,6 +75,20 @@ impl When {
         }
     }
 
+    /// Takes the start the servers on the database share for this job (`Every` and
+    /// `Daily`; a cron schedule is the same everywhere).
+    fn share_start(&mut self, store: &Store, job: &str) {
+        let (start, period) = match self {
+            When::Every { start, interval } => (start, *interval),
+            When::Daily { start, days, .. } => (start, *days * MICROS_PER_DAY),
+            When::Cron(_) => return,
+        };
+        let stale_before = start.saturating_sub(period.saturating_mul(2));
+        if let Ok(shared) = store.job_anchor(job, *start, stale_before) {
+            *start = shared;
+        }
+    }
+
     /// How the schedule reads (`flin jobs`).
     pub fn describe(&self) -> String {
         match self {
@@ -198,13 +212,17 @@ pub fn start(
         .name("flin-jobs".into())
         .spawn(move || {
             let start = now_micros();
-            let specs = match specs(&code, start) {
+            let mut specs = match specs(&code, start) {
                 Ok(specs) => specs,
                 Err(message) => {
                     crate::logs::line(dev, "error", &message, None);
                     return;
                 }
             };
+            // Servers sharing PostgreSQL count each schedule from one start.
+            for spec in &mut specs {
+                spec.when.share_start(&store, &spec.name);
+            }
             if let Ok(n) = store.interrupt_job_runs() {
                 if n > 0 {
                     crate::logs::line(

@@ -46,6 +46,10 @@ pub struct Options {
     pub durability: String,
     /// `search.model`: a model folder; none for the built-in model.
     pub search_model: Option<std::path::PathBuf>,
+    /// `database.url` when it names PostgreSQL (data.md §10); none for SQLite.
+    pub postgres: Option<String>,
+    /// `database.pool`: PostgreSQL connections a server may hold.
+    pub pool: usize,
     /// `[live]`: limits of live pages.
     pub live: LiveSettings,
     /// `[session]`: how long sessions last, whether their cookie is always `Secure`.
@@ -91,6 +95,8 @@ impl Default for Options {
                 .into(),
             durability: String::new(),
             search_model: None,
+            postgres: None,
+            pool: 16,
             live: LiveSettings::default(),
             session: crate::session::SessionSettings::default(),
             trusted_proxies: Vec::new(),
@@ -328,11 +334,7 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
     let store = if code.entities.is_empty() {
         None
     } else {
-        let location = if memory {
-            Location::Memory
-        } else {
-            Location::File(root.join(".flindb").join("flin.db"))
-        };
+        let location = crate::config::location(root, memory, &configured)?;
         // `database.durability` of flin.toml, or FLIN_DATABASE_DURABILITY.
         let durability = Durability::parse(&configured.durability).unwrap_or_default();
         let store = Store::open(location, &code.entities, durability)
@@ -352,6 +354,8 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
                 .map_err(|err| format!("error[{}]: {err}", err.kind()))?;
         } else {
             flin_store::embed_in_background(&store);
+            // Other servers' commits and broadcasts (PostgreSQL only).
+            flin_store::listen(&store);
         }
         Some(store)
     };
@@ -359,11 +363,7 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
     let session_store = Arc::new(match &store {
         Some(store) => crate::session::SessionStore::App(store.clone()),
         None => crate::session::SessionStore::Own(
-            if memory {
-                Location::Memory
-            } else {
-                Location::File(root.join(".flindb").join("flin.db"))
-            },
+            crate::config::location(root, memory, &configured)?,
             std::sync::OnceLock::new(),
         ),
     });

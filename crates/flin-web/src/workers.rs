@@ -226,6 +226,13 @@ pub(crate) fn start(
     let (requests, receiver) = crossbeam_channel::unbounded::<Job>();
     let (runs, due) = crossbeam_channel::unbounded::<Box<crate::jobs::ScheduledRun>>();
     let parts = SiteParts::new(app, options, build, sessions, sockets);
+    // Other servers' broadcasts reach this server's sockets (PostgreSQL).
+    if let Some(store) = &app.store {
+        let sockets = sockets.clone();
+        store.on_broadcast(Arc::new(move |room: &str, text: &str| {
+            sockets.broadcast(room, text);
+        }));
+    }
     // Commits anywhere refresh the live views that read what changed.
     if let Some(store) = &app.store {
         let hub = hub.clone();
@@ -279,13 +286,17 @@ pub(crate) fn start(
     }
     Pool {
         requests,
-        inline: Some(Arc::new(Inline {
-            parts,
-            files: app.files.clone(),
-            running: AtomicUsize::new(0),
-            limit: inline_limit(),
-            fault_injection: options.fault_injection,
-        })),
+        // The PostgreSQL client blocks on a runtime of its own, which cannot run inside
+        // the network threads' runtime: requests then go to the VM workers.
+        inline: options.postgres.is_none().then(|| {
+            Arc::new(Inline {
+                parts,
+                files: app.files.clone(),
+                running: AtomicUsize::new(0),
+                limit: inline_limit(),
+                fault_injection: options.fault_injection,
+            })
+        }),
         runs,
         workers: senders,
         views,

@@ -29,8 +29,9 @@ pub fn schema(path: &Path) -> ExitCode {
         Ok(conn) => conn,
         Err(err) => return fail(&err),
     };
-    let (entities, changes) = match flin_store::stored_schema(&conn)
-        .and_then(|e| Ok((e, flin_store::schema_history(&conn)?)))
+    let (entities, changes) = match conn
+        .stored_schema()
+        .and_then(|e| Ok((e, conn.schema_history()?)))
     {
         Ok(found) => found,
         Err(err) => return fail(&err),

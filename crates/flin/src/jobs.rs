@@ -37,7 +37,7 @@ pub fn list(path: &Path) -> ExitCode {
     for spec in &specs {
         let runs = conn
             .as_ref()
-            .and_then(|conn| flin_store::job_runs(conn, &spec.name, RECENT).ok())
+            .and_then(|conn| conn.job_runs(&spec.name, RECENT).ok())
             .unwrap_or_default();
         let next = match (&spec.when, runs.first()) {
             // From the server's start: known from the last run, if any.

@@ -118,13 +118,24 @@ pub fn script(
     result.unwrap_or(ExitCode::from(101))
 }
 
-/// The database of a script: `.flindb/flin.db` beside it, or in memory.
+/// The database of a script: the PostgreSQL database `database.url` (or
+/// `FLIN_DATABASE_URL`) names, else `.flindb/flin.db` beside it, or in memory.
 fn open_store(file: &std::path::Path, memory: bool, built: &Built) -> Result<Store, ExitCode> {
+    let dir = file.parent().unwrap_or(std::path::Path::new("."));
     let location = if memory {
         Location::Memory
     } else {
-        let dir = file.parent().unwrap_or(std::path::Path::new("."));
-        Location::File(dir.join(".flindb").join("flin.db"))
+        let options = flin_web::options(dir, None, false).map_err(|err| {
+            eprintln!("{err}");
+            ExitCode::from(2)
+        })?;
+        match options.postgres {
+            Some(url) => Location::Postgres {
+                url,
+                pool: options.pool,
+            },
+            None => Location::File(dir.join(".flindb").join("flin.db")),
+        }
     };
     let durability = match std::env::var("FLIN_DATABASE_DURABILITY") {
         Ok(text) => match Durability::parse(&text) {

@@ -7,6 +7,10 @@
 //! - `name.flin` + `name.diag`: `flin check name.flin` prints exactly `name.diag` on
 //!   stderr, and exits 1 when it holds an `error[`, else 0.
 //!
+//! The same programs run on PostgreSQL too when `FLIN_TEST_POSTGRES_URL` names a server
+//! (`tools/pg/start` makes one; `.ci/run` does): each in a fresh schema, dropped after,
+//! with the same expected output (data.md §10).
+//!
 //! A program without an expectation fails the suite. `UPDATE_EXPECT=1 cargo test -p flin
 //! --test spec` rewrites the expectations from what the binary prints; review the diff.
 
@@ -41,7 +45,14 @@ struct Outcome {
     stderr: String,
 }
 
-fn run_program(program: &Path) -> Result<Outcome, String> {
+/// Where a program's entities live.
+enum Database<'a> {
+    Memory,
+    /// A PostgreSQL URL whose search path is the program's own schema.
+    Postgres(&'a str),
+}
+
+fn run_program(program: &Path, database: &Database<'_>) -> Result<Outcome, String> {
     let dir = program.parent().ok_or("no folder")?;
     let name = program.file_name().ok_or("no file name")?;
     let out_file = program.with_extension("out");
@@ -53,11 +64,20 @@ fn run_program(program: &Path) -> Result<Outcome, String> {
     } else {
         return Err("no expectation: add a .out (expected output of `flin run`) or a .diag (of `flin check`)".into());
     };
-    // Programs with entities run on a fresh in-memory database each time.
-    let memory: &[&str] = if command == "run" { &["--memory"] } else { &[] };
-    let output = Command::new(env!("CARGO_BIN_EXE_flin"))
-        .arg(command)
-        .args(memory)
+    // Programs with entities run on a fresh database each time: in memory, or in a
+    // schema of their own on PostgreSQL.
+    let mut flin = Command::new(env!("CARGO_BIN_EXE_flin"));
+    flin.arg(command);
+    match database {
+        Database::Memory if command == "run" => {
+            flin.arg("--memory");
+        }
+        Database::Memory => {}
+        Database::Postgres(url) => {
+            flin.env("FLIN_DATABASE_URL", url);
+        }
+    }
+    let output = flin
         .arg(name)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -69,7 +89,7 @@ fn run_program(program: &Path) -> Result<Outcome, String> {
         &output.stdout
     })
     .into_owned();
-    if std::env::var_os("UPDATE_EXPECT").is_some() {
+    if std::env::var_os("UPDATE_EXPECT").is_some() && matches!(database, Database::Memory) {
         std::fs::write(&expect_file, &actual).map_err(|err| err.to_string())?;
     }
     let expected = std::fs::read_to_string(&expect_file).map_err(|err| err.to_string())?;
@@ -101,19 +121,51 @@ fn conformance_programs_give_their_expected_output() {
     let mut all = Vec::new();
     programs(&spec_root(), &mut all);
     all.sort();
+    check_all(&all, |program| run_program(program, &Database::Memory));
+}
+
+/// Every program that runs (not the `flin check` ones) gives the same output on
+/// PostgreSQL, each in a schema of its own.
+#[test]
+fn conformance_programs_give_the_same_output_on_postgres() {
+    let Ok(url) = std::env::var("FLIN_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: FLIN_TEST_POSTGRES_URL is not set (tools/pg/start makes a server)");
+        return;
+    };
+    let mut all = Vec::new();
+    programs(&spec_root(), &mut all);
+    all.sort();
+    all.retain(|p| p.with_extension("out").exists());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("PostgreSQL");
+    let mut n = 0;
+    check_all(&all, |program| {
+        n += 1;
+        let schema = format!("spec_{}_{n}", std::process::id());
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .map_err(|e| e.to_string())?;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{separator}options=-csearch_path%3D{schema}");
+        let outcome = run_program(program, &Database::Postgres(&scoped));
+        let _ = admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"));
+        outcome
+    });
+}
+
+fn check_all(all: &[PathBuf], mut run: impl FnMut(&Path) -> Result<Outcome, String>) {
     assert!(
         !all.is_empty(),
         "no programs under {}",
         spec_root().display()
     );
     let mut failures = Vec::new();
-    for program in &all {
+    for program in all {
         let shown = program
             .strip_prefix(spec_root())
             .unwrap_or(program)
             .display()
             .to_string();
-        match run_program(program) {
+        match run(program) {
             Err(reason) => failures.push(format!("{shown}: {reason}")),
             Ok(outcome)
                 if outcome.expected != outcome.actual
