@@ -135,20 +135,23 @@ impl Host for TestHost<'_> {
 }
 
 /// Runs every test block, each on a fresh VM (fresh file variables) and, when the
-/// program has entities, a fresh in-memory database. With `app`, tests can call the
-/// app's routes.
+/// program has entities, a fresh database: in memory, or with `postgres` (a URL) a
+/// schema of its own on PostgreSQL, dropped after (data.md §10). With `app`, tests can
+/// call the app's routes.
 pub fn run_tests(
     built: &Built,
     host: &mut dyn Host,
     limits: Limits,
     app: Option<&dyn TestApp>,
+    postgres: Option<&str>,
 ) -> Vec<TestResult> {
     let program = Rc::new(Program::load(built.code.clone()));
     built
         .code
         .tests
         .iter()
-        .map(|test| {
+        .enumerate()
+        .map(|(n, test)| {
             let run = |host: &mut dyn Host| {
                 let mut vm = Vm::new(program.clone(), host);
                 vm.limits = limits;
@@ -167,7 +170,20 @@ pub fn run_tests(
                     client,
                 })
             } else {
-                match Store::memory(&built.code.entities).and_then(|store| {
+                let schema = postgres.map(|_| format!("flin_test_{}_{n}", std::process::id()));
+                let store = match (postgres, &schema) {
+                    (Some(url), Some(schema)) => Store::open(
+                        flin_store::Location::Postgres {
+                            url: url.to_string(),
+                            pool: 4,
+                            schema: Some(schema.clone()),
+                        },
+                        &built.code.entities,
+                        flin_store::Durability::Full,
+                    ),
+                    _ => Store::memory(&built.code.entities),
+                };
+                let outcome = match store.and_then(|store| {
                     let store = Arc::new(store);
                     let client = app.map(|app| app.client(Some(store.clone()), program.clone()));
                     let mut test_host = TestHost {
@@ -182,7 +198,13 @@ pub fn run_tests(
                 }) {
                     Ok(outcome) => outcome,
                     Err(err) => TestOutcome::Failed(store_error(err)),
+                };
+                if let (Some(url), Some(schema)) = (postgres, &schema) {
+                    if let Err(err) = flin_store::drop_postgres_schema(url, schema) {
+                        eprintln!("warning: the test's schema {schema} was not dropped: {err}");
+                    }
                 }
+                outcome
             };
             flin_vm::cycles::collect();
             TestResult {

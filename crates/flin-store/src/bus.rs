@@ -24,8 +24,13 @@ use crate::error::{Result, StoreError};
 use crate::search::FieldKey;
 use crate::store::{Location, Store};
 
-/// The notification channel.
-pub(crate) const CHANNEL: &str = "flin";
+/// The notification channel of the servers on one database (or one schema of it).
+pub(crate) fn channel(location: &Location) -> String {
+    match crate::store::schema_of(location) {
+        Some(schema) => format!("flin_{schema}"),
+        None => "flin".into(),
+    }
+}
 
 /// PostgreSQL refuses notifications of 8,000 bytes or more.
 const MAX_PAYLOAD: usize = 7_900;
@@ -59,20 +64,21 @@ pub fn listen(store: &Arc<Store>) {
         return;
     };
     let url = url.clone();
+    let channel = channel(store.location());
     let weak = Arc::downgrade(store);
     let spawned = std::thread::Builder::new()
         .name("flin-listen".into())
-        .spawn(move || listen_loop(&url, &weak));
+        .spawn(move || listen_loop(&url, &channel, &weak));
     if let Err(err) = spawned {
         eprintln!("error: cannot start the database listener: {err}");
     }
 }
 
-fn listen_loop(url: &str, store: &Weak<Store>) {
+fn listen_loop(url: &str, channel: &str, store: &Weak<Store>) {
     let mut connected_before = false;
     loop {
         let client = postgres::Client::connect(url, postgres::NoTls).and_then(|mut client| {
-            client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+            client.batch_execute(&format!("LISTEN {}", crate::columns::quote(channel)))?;
             Ok(client)
         });
         let Ok(mut client) = client else {
@@ -141,7 +147,7 @@ impl Store {
                 )?;
                 let id = conn
                     .insert_returning(
-                        "INSERT INTO \"_flin_broadcasts\" (at, text) VALUES (?1, ?2) RETURNING id",
+                        "INSERT INTO \"_flin_broadcasts\" (at, body) VALUES (?1, ?2) RETURNING id",
                         rusqlite::params![crate::store::wall_clock(), text],
                     )?
                     .ok_or_else(|| StoreError::Database("the broadcast was not stored".into()))?;
@@ -149,7 +155,7 @@ impl Store {
             };
             conn.execute(
                 "SELECT pg_notify(?1, ?2)",
-                rusqlite::params![CHANNEL, payload],
+                rusqlite::params![channel(self.location()), payload],
             )?;
             Ok(())
         })
@@ -238,7 +244,7 @@ impl Store {
     fn stored_broadcast(&self, id: i64) -> Option<String> {
         self.with_notifier(|conn| {
             conn.query_opt(
-                "SELECT text FROM \"_flin_broadcasts\" WHERE id = ?1",
+                "SELECT body FROM \"_flin_broadcasts\" WHERE id = ?1",
                 &[id],
                 |r| r.get::<String>(0),
             )

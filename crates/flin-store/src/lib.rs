@@ -43,6 +43,6 @@ pub use jobs::JobRun;
 pub use search::SearchRequest;
 pub use sessions::SessionRow;
 pub use store::{
-    Database, Durability, Location, Store, Unit, backup, backup_with_progress, open_existing,
-    open_postgres, restore, restore_with_progress,
+    Database, Durability, Location, Store, Unit, backup, backup_with_progress,
+    drop_postgres_schema, open_existing, open_postgres, restore, restore_with_progress,
 };

@@ -82,7 +82,7 @@ pub fn ensure_meta(conn: &Conn) -> Result<()> {
         // when each job's schedule starts (`jobs.rs`).
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS \"_flin_ids\" (entity TEXT PRIMARY KEY, last INTEGER NOT NULL);
-             CREATE TABLE IF NOT EXISTS \"_flin_broadcasts\" (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, text TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS \"_flin_broadcasts\" (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS \"_flin_rates\" (key TEXT PRIMARY KEY, start INTEGER NOT NULL, n INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS \"_flin_job_anchors\" (job TEXT PRIMARY KEY, start INTEGER NOT NULL);",
         )?;

@@ -44,11 +44,13 @@ pub enum Location {
     File(PathBuf),
     /// Nothing written to disk (`flin run --memory`, `flin test`).
     Memory,
-    /// A PostgreSQL database shared by several servers (data.md §10): its URL and how
-    /// many connections a server may hold.
+    /// A PostgreSQL database shared by several servers (data.md §10): its URL, how
+    /// many connections a server may hold, and a schema of its own if any (`flin test`
+    /// gives each test one; made when missing).
     Postgres {
         url: String,
         pool: usize,
+        schema: Option<String>,
     },
 }
 
@@ -190,7 +192,11 @@ impl Store {
             }
             Location::Memory => (Conn::Sqlite(Connection::open_in_memory()?), false),
             Location::Postgres { url, .. } => (
-                Conn::Postgres(Box::new(PgConn::connect(url, Some(touched.clone()))?)),
+                Conn::Postgres(Box::new(PgConn::connect(
+                    url,
+                    schema_of(&location),
+                    Some(touched.clone()),
+                )?)),
                 false,
             ),
         };
@@ -279,7 +285,7 @@ impl Store {
             .map_err(|_| StoreError::Database("the notifier connection was poisoned".into()))?;
         let conn = match slot.take() {
             Some(conn) if !conn.is_closed() => conn,
-            _ => PgConn::connect(url, None)?,
+            _ => PgConn::connect(url, schema_of(&self.location), None)?,
         };
         let conn = Conn::Postgres(Box::new(conn));
         let result = f(&conn);
@@ -492,7 +498,11 @@ impl Store {
             .map_err(|_| StoreError::Database("the writer connection was poisoned".into()))?;
         if let (Conn::Postgres(pg), Location::Postgres { url, .. }) = (&*conn, &self.location) {
             if pg.is_closed() {
-                *conn = Conn::Postgres(Box::new(PgConn::connect(url, Some(self.touched.clone()))?));
+                *conn = Conn::Postgres(Box::new(PgConn::connect(
+                    url,
+                    schema_of(&self.location),
+                    Some(self.touched.clone()),
+                )?));
             }
         }
         Ok(conn)
@@ -555,9 +565,11 @@ impl Store {
     fn open_reader(&self) -> Result<Conn> {
         match &self.location {
             Location::File(path) => Ok(Conn::Sqlite(open_reader(path, self.durability)?)),
-            Location::Postgres { url, .. } => {
-                Ok(Conn::Postgres(Box::new(PgConn::connect(url, None)?)))
-            }
+            Location::Postgres { url, .. } => Ok(Conn::Postgres(Box::new(PgConn::connect(
+                url,
+                schema_of(&self.location),
+                None,
+            )?))),
             Location::Memory => Err(StoreError::Database(
                 "internal: an in-memory database has no readers".into(),
             )),
@@ -637,7 +649,7 @@ pub fn open_existing(path: &Path) -> Result<Database> {
 /// Connects to a PostgreSQL database to read what is stored (the `flin db` tools).
 pub fn open_postgres(url: &str) -> Result<Database> {
     Ok(Database(Conn::Postgres(Box::new(PgConn::connect(
-        url, None,
+        url, None, None,
     )?))))
 }
 
@@ -742,6 +754,26 @@ pub fn backup_with_progress(
         let _ = std::fs::remove_file(to);
     }
     result
+}
+
+/// The schema of a PostgreSQL location, if it has its own.
+pub(crate) fn schema_of(location: &Location) -> Option<&str> {
+    match location {
+        Location::Postgres {
+            schema: Some(schema),
+            ..
+        } => Some(schema),
+        _ => None,
+    }
+}
+
+/// Drops a schema `flin test` gave a test, with everything in it.
+pub fn drop_postgres_schema(url: &str, schema: &str) -> Result<()> {
+    let conn = PgConn::connect(url, None, None)?;
+    conn.batch(&format!(
+        "DROP SCHEMA IF EXISTS {} CASCADE",
+        crate::columns::quote(schema)
+    ))
 }
 
 pub(crate) fn wall_clock() -> i64 {
@@ -940,7 +972,7 @@ impl<'s> Unit<'s> {
         let payload = crate::bus::commit_payload(&self.store.server, written, &docs);
         conn.execute(
             "SELECT pg_notify(?1, ?2)",
-            rusqlite::params![crate::bus::CHANNEL, payload],
+            rusqlite::params![crate::bus::channel(&self.store.location), payload],
         )?;
         Ok(())
     }

@@ -236,6 +236,7 @@ pub fn location(
             Ok(Location::Postgres {
                 url: url.clone(),
                 pool: options.pool,
+                schema: None,
             })
         }
         None => Ok(Location::File(root.join(".flindb").join("flin.db"))),

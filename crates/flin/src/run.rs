@@ -133,6 +133,7 @@ fn open_store(file: &std::path::Path, memory: bool, built: &Built) -> Result<Sto
             Some(url) => Location::Postgres {
                 url,
                 pool: options.pool,
+                schema: None,
             },
             None => Location::File(dir.join(".flindb").join("flin.db")),
         }
@@ -192,7 +193,13 @@ pub fn tests(path: PathBuf, time_limit: Duration) -> ExitCode {
             max_memory: Some(SCRIPT_MEMORY),
             ..Limits::default()
         };
-        let results = flin_runtime::run_tests(built, &mut host, limits, Some(&server));
+        // With `database.url` (or FLIN_DATABASE_URL) on PostgreSQL, each test gets a
+        // schema of its own there.
+        let postgres = flin_web::options(&root, None, false)
+            .ok()
+            .and_then(|options| options.postgres);
+        let results =
+            flin_runtime::run_tests(built, &mut host, limits, Some(&server), postgres.as_deref());
         host.flush();
         let mut failed = 0;
         for result in &results {

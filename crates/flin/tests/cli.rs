@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{flin, stderr, temp};
+use common::{flin, stderr, stdout, temp};
 
 fn write(dir: &std::path::Path, path: &str, text: &[u8]) {
     let full = dir.join(path);
@@ -534,23 +534,38 @@ fn every_code_is_explained() {
     );
 }
 
-/// Settings of the spec this build does not act on are said, never silently ignored.
+/// A database the app cannot use stops start-up with a reason: another kind than
+/// SQLite or PostgreSQL, or PostgreSQL without the secret key servers must share.
 #[test]
-fn settings_not_supported_yet_are_said() {
+fn a_database_url_flin_cannot_use_is_refused_at_start() {
     let dir = temp();
     write(dir.path(), "app/index.flin", b"<h1>Hi</h1>\n");
     write(
         dir.path(),
         "flin.toml",
-        b"[database]\nurl = \"postgres://db/app\"\n",
+        b"[database]\nurl = \"mysql://db/app\"\n",
     );
     let output = flin(&["start", ".", "--port", "0"], dir.path());
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).contains("database.url"),
+        stderr(&output).contains("database.url") && stderr(&output).contains("postgres://"),
         "{}",
         stderr(&output)
     );
+    write(
+        dir.path(),
+        "flin.toml",
+        b"[database]\nurl = \"postgres://flin@127.0.0.1:1/app\"\n",
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_flin"))
+        .args(["start", ".", "--port", "0"])
+        .current_dir(dir.path())
+        .env_remove("FLIN_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = format!("{}{}", stderr(&output), stdout(&output));
+    assert!(said.contains("FLIN_SECRET_KEY must be set"), "{said}");
 }
 
 /// `flin fmt`: `--check` lists what would change (exit 1); formatting writes the

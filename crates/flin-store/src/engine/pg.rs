@@ -35,14 +35,27 @@ pub(crate) struct PgConn {
 }
 
 impl PgConn {
-    pub fn connect(url: &str, touched: Option<Arc<Mutex<HashSet<String>>>>) -> Result<PgConn> {
-        let client = Client::connect(url, NoTls).map_err(|e| {
+    /// Connects to the database at `url`, in `schema` (made when missing) if given.
+    pub fn connect(
+        url: &str,
+        schema: Option<&str>,
+        touched: Option<Arc<Mutex<HashSet<String>>>>,
+    ) -> Result<PgConn> {
+        let mut client = Client::connect(url, NoTls).map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot connect to PostgreSQL at {}: {}",
                 redact(url),
                 cause(&e)
             ))
         })?;
+        if let Some(schema) = schema {
+            let name = crate::columns::quote(schema);
+            client
+                .batch_execute(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {name}; SET search_path TO {name}"
+                ))
+                .map_err(error)?;
+        }
         Ok(PgConn {
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
