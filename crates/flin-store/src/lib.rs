@@ -39,6 +39,7 @@ pub fn check_rules(
 
 pub use bus::{BroadcastListener, listen};
 pub use embedding::embed_in_background;
+pub use engine::redact as redact_url;
 pub use jobs::JobRun;
 pub use search::SearchRequest;
 pub use sessions::SessionRow;

@@ -516,6 +516,9 @@ fn check_field_change(
     log: &mut dyn FnMut(String),
 ) -> Result<()> {
     let entity = &def.name;
+    if compatible(&old.ty, &new.ty) {
+        retype_columns(conn, def, old, new)?;
+    }
     if !compatible(&old.ty, &new.ty) {
         let filled = count_filled(conn, entity, old)?;
         if filled > 0 {
@@ -526,6 +529,7 @@ fn check_field_change(
                 new.ty.describe()
             )));
         }
+        retype_columns(conn, def, old, new)?;
         // Nothing stored: the column can simply change.
         if old.ty.is_list() != new.ty.is_list()
             || old.ty == FieldType::Money
@@ -629,6 +633,39 @@ fn check_field_change(
         conn.execute_batch(&format!(
             "DROP INDEX IF EXISTS {}",
             index_name(def, new, "index")
+        ))?;
+    }
+    Ok(())
+}
+
+/// On PostgreSQL a column's type is enforced: a field whose single column changes SQL
+/// type (an int field becoming a number, or any change of a field with no data) has its
+/// columns converted. SQLite stores any value in any column.
+fn retype_columns(conn: &Conn, def: &EntityDef, old: &FieldDef, new: &FieldDef) -> Result<()> {
+    let single = |ty: &FieldType| !ty.is_list() && *ty != FieldType::Money;
+    if conn.engine() != Engine::Postgres
+        || !single(&old.ty)
+        || !single(&new.ty)
+        || sql_type(&old.ty) == sql_type(&new.ty)
+    {
+        return Ok(());
+    }
+    let (to, cast) = match sql_type(&new.ty) {
+        "INTEGER" => ("BIGINT", "bigint"),
+        "REAL" => ("DOUBLE PRECISION", "double precision"),
+        _ => ("TEXT COLLATE \"C\"", "text"),
+    };
+    // A renamed field's columns already carry the new name.
+    let column = quote(&new.name);
+    // Values convert when the types are compatible; otherwise the column is empty.
+    let using = if compatible(&old.ty, &new.ty) {
+        format!("{column}::{cast}")
+    } else {
+        "NULL".into()
+    };
+    for table_name in [table(&def.name), history_table(&def.name)] {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {table_name} ALTER COLUMN {column} TYPE {to} USING {using}"
         ))?;
     }
     Ok(())

@@ -402,6 +402,11 @@ impl Store {
         &self.location
     }
 
+    /// Whether other servers may share this database (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.location, Location::Postgres { .. })
+    }
+
     /// The schema changes applied when this store was opened.
     pub fn applied_changes(&self) -> &[Change] {
         &self.changes

@@ -23,6 +23,8 @@ pub trait BlobStore: Send + Sync {
     fn delete(&self, hash: &str) -> std::io::Result<()>;
     /// The hashes of every blob stored.
     fn list(&self) -> std::io::Result<Vec<String>>;
+    /// When blob `hash` was stored, if known.
+    fn stored_at(&self, hash: &str) -> Option<std::time::SystemTime>;
 }
 
 /// Whether `text` is a blob name: 64 lower-case hex digits.
@@ -58,7 +60,25 @@ impl BlobStore for LocalBlobs {
         let path = self.path(hash)?;
         // Same hash, same bytes: a rename over it changes nothing a reader could see
         // (rename is atomic), and leaves no temp file behind.
-        std::fs::rename(temp, &path)
+        match std::fs::rename(temp, &path) {
+            // A folder on another file system (`uploads.storage_url`, shared by several
+            // servers): copied beside the blob, synced, then renamed into place.
+            Err(err) if err.kind() == std::io::ErrorKind::CrossesDevices => {
+                let partial = self.dir.join(format!(".{hash}.{}", std::process::id()));
+                std::fs::copy(temp, &partial)?;
+                std::fs::File::open(&partial)?.sync_all()?;
+                std::fs::rename(&partial, &path)?;
+                std::fs::remove_file(temp)
+            }
+            other => other,
+        }
+    }
+
+    fn stored_at(&self, hash: &str) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.path(hash).ok()?)
+            .ok()?
+            .modified()
+            .ok()
     }
 
     fn size(&self, hash: &str) -> std::io::Result<Option<u64>> {

@@ -1,7 +1,7 @@
 //! `flin.toml` (cli.md §2), all optional: `[server] port host max_body request_timeout
 //! max_connections header_timeout idle_timeout request_memory max_inflight_bodies
 //! per_client trusted_proxies`, `[session] idle max_age secure`, `[database]
-//! durability`, `[search] model`, `[uploads] max_size`, `[security] headers csp`, `[live] max_event`. Every key can be
+//! url durability pool`, `[search] model`, `[uploads] max_size storage_url`, `[security] headers csp`, `[live] max_event`. Every key can be
 //! overridden by an environment variable (`FLIN_SERVER_PORT=8080`; a list as
 //! `FLIN_SERVER_TRUSTED_PROXIES=10.0.0.1,10.0.0.2`), and `--port` overrides both.
 
@@ -202,7 +202,21 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
                 )
             })?;
     }
-    let unsupported = [("uploads", "storage_url", ""), ("auth", "entity", "User")];
+    // `uploads.storage_url`: a folder (`file:///mnt/shared/blobs`, or a path from the
+    // project). Object stores are not built in: a folder every server mounts serves.
+    if let Some(url) = setting("uploads", "storage_url") {
+        let url = url.trim();
+        let path = url.strip_prefix("file://").unwrap_or(url);
+        if path.is_empty() || url.contains("://") && !url.starts_with("file://") {
+            return Err(bad(
+                "uploads.storage_url",
+                url,
+                "a folder, as \"file:///mnt/shared/blobs\" (object stores such as S3 are not supported by this version: mount one folder on every server)",
+            ));
+        }
+        options.blob_dir = Some(root.join(path));
+    }
+    let unsupported = [("auth", "entity", "User")];
     for (section, key, default) in unsupported {
         if let Some(value) = setting(section, key) {
             let is_default = !default.is_empty() && value.starts_with(default);

@@ -56,6 +56,10 @@ pub struct Files {
 /// How long a file picked on a live page is kept before a row must refer to it.
 const PICKED_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// With a blob folder shared by several servers, how old an unreferenced blob must be
+/// before it is collected (longer than any upload takes to be saved).
+const SHARED_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 thread_local! {
     /// The app's files, on a worker thread (a live `bind` checks the seal of a file).
     static THREAD_FILES: std::cell::RefCell<Option<Arc<Files>>> = const { std::cell::RefCell::new(None) };
@@ -106,6 +110,7 @@ impl Files {
         root: &Path,
         store: Option<Arc<Store>>,
         secret: &cookie::Key,
+        blob_dir: Option<&Path>,
     ) -> Result<Arc<Files>, String> {
         static OPEN: Mutex<Vec<(PathBuf, Weak<Files>)>> = Mutex::new(Vec::new());
         let mut open = OPEN.lock().map_err(|_| "the files registry was poisoned")?;
@@ -123,7 +128,7 @@ impl Files {
             files.collect_soon();
             return Ok(files);
         }
-        let files = Files::create(root, store, secret)?;
+        let files = Files::create(root, store, secret, blob_dir)?;
         open.retain(|(path, _)| path != root);
         open.push((root.to_path_buf(), Arc::downgrade(&files)));
         Ok(files)
@@ -133,10 +138,12 @@ impl Files {
         root: &Path,
         store: Option<Arc<Store>>,
         secret: &cookie::Key,
+        blob_dir: Option<&Path>,
     ) -> Result<Arc<Files>, String> {
         let flindb = root.join(".flindb");
-        let blobs = LocalBlobs::open(flindb.join("blobs"))
-            .map_err(|e| format!("cannot create {}: {e}", flindb.join("blobs").display()))?;
+        let blob_dir = blob_dir.map_or_else(|| flindb.join("blobs"), Path::to_path_buf);
+        let blobs = LocalBlobs::open(blob_dir.clone())
+            .map_err(|e| format!("cannot create {}: {e}", blob_dir.display()))?;
         let temp_dir = flindb.join("tmp");
         let _ = std::fs::remove_dir_all(&temp_dir);
         std::fs::create_dir_all(&temp_dir)
@@ -287,6 +294,9 @@ impl Files {
             None => HashSet::new(),
         };
         let stored = self.blobs.list().map_err(|e| e.to_string())?;
+        // Servers sharing PostgreSQL share the blob folder too: a young blob may be
+        // another server's upload in progress, which this one cannot see held.
+        let shared = self.store().is_some_and(|store| store.is_shared());
         let mut deleted = Vec::new();
         let picked: HashSet<String> = self
             .picked
@@ -300,6 +310,15 @@ impl Files {
             .unwrap_or_default();
         for hash in stored {
             if referenced.contains(&hash) || picked.contains(&hash) {
+                continue;
+            }
+            let young = || {
+                self.blobs
+                    .stored_at(&hash)
+                    .and_then(|at| at.elapsed().ok())
+                    .is_none_or(|age| age < SHARED_GRACE)
+            };
+            if shared && young() {
                 continue;
             }
             let held = self.held.lock().map_err(|e| e.to_string())?;

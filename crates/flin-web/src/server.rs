@@ -77,6 +77,9 @@ pub struct Options {
     pub unsupported: Vec<String>,
     /// `uploads.max_size`: one uploaded file, in bytes.
     pub uploads_max_size: usize,
+    /// `uploads.storage_url`: the folder of uploaded files (shared by the servers of a
+    /// PostgreSQL app); none for `.flindb/blobs/`.
+    pub blob_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -110,6 +113,7 @@ impl Default for Options {
             ws: crate::sockets::SocketSettings::default(),
             unsupported: Vec::new(),
             uploads_max_size: 25 * 1024 * 1024,
+            blob_dir: None,
         }
     }
 }
@@ -331,7 +335,9 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
     // compares it with the one its vectors were made by.
     flin_search::embedder::configure(configured.search_model.as_deref())
         .map_err(|err| format!("error: {err}"))?;
-    let store = if code.entities.is_empty() {
+    // On PostgreSQL the database also carries what servers share (sessions, broadcasts,
+    // rate limits), so it opens even for an app without entities.
+    let store = if code.entities.is_empty() && (memory || configured.postgres.is_none()) {
         None
     } else {
         let location = crate::config::location(root, memory, &configured)?;
@@ -388,7 +394,12 @@ pub fn prepare(built: Built, root: &Path, memory: bool) -> Result<App, String> {
     } else {
         root.to_path_buf()
     };
-    let files = crate::files::Files::open(&files_root, store.clone(), &session_key)?;
+    let files = crate::files::Files::open(
+        &files_root,
+        store.clone(),
+        &session_key,
+        configured.blob_dir.as_deref().filter(|_| !memory),
+    )?;
     Ok(App {
         files,
         built,

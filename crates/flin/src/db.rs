@@ -1,5 +1,7 @@
-//! `flin db schema | backup <file> | restore <file>`: the database tools (cli.md), on the
-//! `.flindb/flin.db` of a project folder or beside a script.
+//! `flin db schema | backup <file> | restore <file> | prune`: the database tools (cli.md),
+//! on the `.flindb/flin.db` of a project folder or beside a script, or on the PostgreSQL
+//! database its `database.url` (or `FLIN_DATABASE_URL`) names, where backups are
+//! `pg_dump`'s and `pg_restore` brings them back (data.md §10).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +19,60 @@ pub fn database_of(path: &Path) -> PathBuf {
     dir.join(".flindb").join("flin.db")
 }
 
+/// The PostgreSQL database of a project folder or a script, when it has one.
+pub fn postgres_of(path: &Path) -> Option<String> {
+    let dir = if path.is_dir() {
+        path
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    flin_web::options(dir, None, false).ok()?.postgres
+}
+
+/// Where the data of `path` lives, for messages.
+pub fn shown(path: &Path) -> String {
+    match postgres_of(path) {
+        Some(url) => flin_store::redact_url(&url),
+        None => database_of(path).display().to_string(),
+    }
+}
+
+/// The database of `path`, opened to read what is stored.
+pub fn open(path: &Path) -> Result<flin_store::Database, StoreError> {
+    match postgres_of(path) {
+        Some(url) => flin_store::open_postgres(&url),
+        None => flin_store::open_existing(&database_of(path)),
+    }
+}
+
+/// The location a store of `path` opens.
+pub fn location(path: &Path) -> flin_store::Location {
+    match postgres_of(path) {
+        Some(url) => flin_store::Location::Postgres {
+            url,
+            pool: 4,
+            schema: None,
+        },
+        None => flin_store::Location::File(database_of(path)),
+    }
+}
+
+/// Runs a PostgreSQL client tool (`pg_dump`, `pg_restore`), saying what went wrong.
+fn pg_tool(tool: &str, args: &[&std::ffi::OsStr]) -> Result<(), StoreError> {
+    let output = std::process::Command::new(tool).args(args).output().map_err(|e| {
+        StoreError::Unavailable(format!(
+            "cannot run {tool}: {e} (install PostgreSQL's client tools, e.g. `apt-get install postgresql-client`)"
+        ))
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(StoreError::Unavailable(format!(
+        "{tool} failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    )))
+}
+
 fn fail(err: &StoreError) -> ExitCode {
     eprintln!("error[{}]: {err}", err.kind());
     ExitCode::from(1)
@@ -24,8 +80,7 @@ fn fail(err: &StoreError) -> ExitCode {
 
 /// Prints the stored entities and every recorded schema change.
 pub fn schema(path: &Path) -> ExitCode {
-    let db = database_of(path);
-    let conn = match flin_store::open_existing(&db) {
+    let conn = match open(path) {
         Ok(conn) => conn,
         Err(err) => return fail(&err),
     };
@@ -36,7 +91,7 @@ pub fn schema(path: &Path) -> ExitCode {
         Ok(found) => found,
         Err(err) => return fail(&err),
     };
-    println!("database: {}", db.display());
+    println!("database: {}", shown(path));
     for entity in &entities {
         println!("\nentity {} {{", entity.name);
         for field in &entity.fields {
@@ -65,6 +120,28 @@ pub fn schema(path: &Path) -> ExitCode {
 }
 
 pub fn backup(path: &Path, to: &Path) -> ExitCode {
+    if let Some(url) = postgres_of(path) {
+        if to.exists() {
+            return fail(&StoreError::Unavailable(format!(
+                "{} already exists: choose a new file name",
+                to.display()
+            )));
+        }
+        let args = [
+            "--format=custom".as_ref(),
+            "--no-owner".as_ref(),
+            "--file".as_ref(),
+            to.as_os_str(),
+            url.as_ref(),
+        ];
+        return match pg_tool("pg_dump", &args) {
+            Ok(()) => {
+                println!("backed up {} to {}", shown(path), to.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(&err),
+        };
+    }
     // In a terminal, page by page with a progress bar; else in one statement.
     let bar = crate::progress::bar("backing up", "pages");
     let result = match &bar {
@@ -92,6 +169,31 @@ pub fn backup(path: &Path, to: &Path) -> ExitCode {
 }
 
 pub fn restore(path: &Path, from: &Path) -> ExitCode {
+    if let Some(url) = postgres_of(path) {
+        if !from.exists() {
+            return fail(&StoreError::Unavailable(format!(
+                "there is no backup at {}",
+                from.display()
+            )));
+        }
+        // Everything of the backup replaces what is there, in one transaction.
+        let args = [
+            "--clean".as_ref(),
+            "--if-exists".as_ref(),
+            "--no-owner".as_ref(),
+            "--single-transaction".as_ref(),
+            "--dbname".as_ref(),
+            url.as_ref(),
+            from.as_os_str(),
+        ];
+        return match pg_tool("pg_restore", &args) {
+            Ok(()) => {
+                println!("restored {} from {}", shown(path), from.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(&err),
+        };
+    }
     let db = database_of(path);
     let bar = crate::progress::bar("restoring", "pages");
     let result = flin_store::restore_with_progress(&db, from, &mut crate::progress::reporter(&bar));
@@ -110,7 +212,7 @@ pub fn restore(path: &Path, from: &Path) -> ExitCode {
 /// Deletes the data of fields the program no longer declares.
 pub fn prune(path: &Path) -> ExitCode {
     let db = database_of(path);
-    if !db.exists() {
+    if postgres_of(path).is_none() && !db.exists() {
         return fail(&StoreError::Unavailable(format!(
             "there is no database at {}",
             db.display()
@@ -125,7 +227,7 @@ pub fn prune(path: &Path) -> ExitCode {
         return ExitCode::from(2);
     }
     let store = match flin_store::Store::open(
-        flin_store::Location::File(db),
+        location(path),
         &built.code.entities,
         flin_store::Durability::Full,
     ) {

@@ -32,8 +32,7 @@ pub fn list(path: &Path) -> ExitCode {
     } else {
         path.parent().unwrap_or(Path::new(".")).to_path_buf()
     };
-    let database = root.join(".flindb").join("flin.db");
-    let conn = flin_store::open_existing(&database).ok();
+    let conn = crate::db::open(&root).ok();
     for spec in &specs {
         let runs = conn
             .as_ref()

@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use flin_check::Project;
 use flin_diagnostics::Sources;
-use flin_runtime::{DbHost, Durability, Location, Store, store_error};
+use flin_runtime::{DbHost, Durability, Store, store_error};
 use flin_syntax::Symbol;
 use flin_syntax::ast::StmtKind;
 use flin_vm::{Limits, Program, StdHost, Value, Vm};
@@ -54,13 +54,13 @@ fn session(path: &Path, read_only: bool) -> ExitCode {
         eprintln!("error: the project does not check; `flin check` shows why");
         return ExitCode::from(1);
     };
-    let database = crate::db::database_of(path);
+    let database = crate::db::shown(path);
     if let Err(message) = flin_web::select_model(path) {
         eprintln!("{message}");
         return ExitCode::from(2);
     }
     let store = match Store::open(
-        Location::File(database.clone()),
+        crate::db::location(path),
         &first.code.entities,
         Durability::Full,
     ) {
@@ -74,7 +74,7 @@ fn session(path: &Path, read_only: bool) -> ExitCode {
     if interactive {
         println!(
             "FLIN shell on {}{} — an expression prints its value; a block runs while its brackets are open; Ctrl-D leaves",
-            database.display(),
+            database,
             if read_only { " (read-only)" } else { "" }
         );
     }

@@ -2,7 +2,8 @@
 //! driving headless Chromium through playwright-core) against this build's `flin`
 //! binary. The README's counter and notes examples, the todo and notes apps, two
 //! browsers seeing each other's edits, focus and caret across patches, keyed lists,
-//! reconnects, failures, forms without JavaScript, `on_mount`, login, forged ids.
+//! reconnects, failures, forms without JavaScript, `on_mount`, login, forged ids; and
+//! with FLIN_TEST_POSTGRES_URL, a live page on one server following a write on another.
 //!
 //! Needs Node.js, Chromium (`apt-get install chromium`, or `CHROMIUM=/path`) and the
 //! test's packages (`npm ci --prefix tests/browser`); `.ci/run` installs them. Missing,
@@ -42,7 +43,7 @@ fn live_pages_work_in_a_real_browser() {
     );
     let output = Command::new("node")
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
-        .arg("live.test.mjs")
+        .args(["live.test.mjs", "scale_out.test.mjs"])
         .current_dir(&browser_tests)
         .env("FLIN_BIN", env!("CARGO_BIN_EXE_flin"))
         .env("CHROMIUM", &chromium)

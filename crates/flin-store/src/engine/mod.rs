@@ -18,6 +18,7 @@ use rusqlite::types::{FromSql, Value as Sql, ValueRef};
 use crate::error::{Result, StoreError};
 
 pub(crate) use pg::PgConn;
+pub use pg::redact;
 
 /// Which engine a connection talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

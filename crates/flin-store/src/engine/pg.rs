@@ -201,7 +201,7 @@ fn params<'v>(statement: &Statement, values: &'v [Sql]) -> Vec<PgParam<'v>> {
 }
 
 /// A connection URL without its password, for messages.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let user = url.get(scheme + 3..at).unwrap_or_default();
