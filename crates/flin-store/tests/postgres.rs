@@ -189,3 +189,77 @@ fn a_unique_field_refuses_a_duplicate_as_on_sqlite() {
         .unwrap();
     unit.commit().unwrap();
 }
+
+#[test]
+fn search_gives_the_same_results_on_both_engines() {
+    let Some(schema) = Schema::new("search") else {
+        return;
+    };
+    let note = EntityDef {
+        name: "Doc".into(),
+        fields: vec![FieldDef::new("body", FieldType::SemanticText)],
+    };
+    let sqlite = Store::memory(std::slice::from_ref(&note)).unwrap();
+    let postgres = schema.open(std::slice::from_ref(&note)).unwrap();
+    let words = [
+        "rain", "boots", "coat", "garden", "tomato", "river", "bridge", "winter", "summer",
+        "train", "ticket", "coffee", "morning", "letter", "mountain", "snow", "umbrella",
+    ];
+    for store in [&sqlite, &postgres] {
+        let unit = store.unit().unwrap();
+        let db = unit.db().unwrap();
+        for n in 0..300usize {
+            let text: Vec<&str> = (0..6)
+                .map(|k| words[(n * 7 + k * k * 3 + n / 5) % words.len()])
+                .collect();
+            db.save("Doc", None, vec![Datum::Text(text.join(" ").into())])
+                .unwrap();
+        }
+        // Some rows change and some go, as an app's do.
+        for id in (1..300).step_by(17) {
+            db.save(
+                "Doc",
+                Some(id),
+                vec![Datum::Text("snow on the mountain bridge".into())],
+            )
+            .unwrap();
+        }
+        for id in (5..300).step_by(23) {
+            db.delete("Doc", id).unwrap();
+        }
+        unit.commit().unwrap();
+    }
+    let run = |store: &Store, text: &str, mode: SearchMode| {
+        let unit = store.read_unit().unwrap();
+        let hits = unit
+            .db()
+            .unwrap()
+            .search(&SearchRequest {
+                entity: "Doc",
+                field: "body",
+                text,
+                mode,
+                limit: 20,
+                filter: None,
+            })
+            .unwrap();
+        unit.rollback().unwrap();
+        hits
+    };
+    for text in [
+        "rain boots",
+        "snow mountain",
+        "coffee in the morning",
+        "a letter by train",
+    ] {
+        for mode in [
+            SearchMode::Keyword,
+            SearchMode::Semantic,
+            SearchMode::Default,
+        ] {
+            let (a, b) = (run(&sqlite, text, mode), run(&postgres, text, mode));
+            assert!(!a.is_empty(), "{text} {mode:?}");
+            assert_eq!(a, b, "{text} {mode:?}");
+        }
+    }
+}

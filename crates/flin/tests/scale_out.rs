@@ -457,3 +457,76 @@ fn a_server_that_loses_its_database_answers_503_and_recovers() {
         "every acknowledged write, and only those"
     );
 }
+
+/// `flin run`, `flin test`, `flin db schema | backup | restore` on the project's
+/// PostgreSQL database (FLIN_DATABASE_URL): tests each get a schema, dropped after; a
+/// backup is pg_dump's and a restore brings exactly it back.
+#[test]
+fn the_command_line_tools_work_on_postgres() {
+    let Some(url) = postgres_url() else { return };
+    let schema = Schema::new(&url, "tools");
+    let dir = project(&[
+        ("entities/note.flin", "entity Note {\n    body: text\n}\n"),
+        (
+            "tests/notes.flin",
+            "test \"a test starts empty\" {\n    assert Note.count == 0\n    save Note { body: \"t\" }\n    assert Note.count == 1\n}\n\ntest \"and so does the next\" {\n    assert Note.count == 0\n}\n",
+        ),
+    ]);
+    // A script beside the project, on the same database.
+    let scripts = project(&[(
+        "add.flin",
+        "entity Note {\n    body: text\n}\n\nsave Note { body: \"n\" }\nprint(Note.count)\n",
+    )]);
+    let flin = |args: &[&str]| {
+        let here = if args.first() == Some(&"run") {
+            scripts.path()
+        } else {
+            dir.path()
+        };
+        Command::new(env!("CARGO_BIN_EXE_flin"))
+            .args(args)
+            .current_dir(here)
+            .env("FLIN_DATABASE_URL", &schema.url)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let said = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    for n in 1..=2 {
+        let run = flin(&["run", "add.flin"]);
+        assert_eq!(said(&run).trim(), n.to_string(), "{}", said(&run));
+    }
+    let tested = flin(&["test", "."]);
+    assert!(tested.status.success(), "{}", said(&tested));
+    assert!(
+        said(&tested).contains("2 tests: 2 passed, 0 failed"),
+        "{}",
+        said(&tested)
+    );
+    let leftover = schema.query_i64(&format!(
+        "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'flin_test_%'"
+    ));
+    assert_eq!(leftover, 0, "each test's schema is dropped");
+    // The tests ran on their own schemas: the project's data is as it was.
+    assert_eq!(schema.query_i64("SELECT count(*) FROM \"Note\""), 2);
+    let shown = flin(&["db", "schema", "."]);
+    assert!(said(&shown).contains("entity Note {"), "{}", said(&shown));
+    let dump = dir.path().join("notes.dump");
+    let backup = flin(&["db", "backup", dump.to_str().unwrap(), "."]);
+    assert!(backup.status.success(), "{}", said(&backup));
+    let run = flin(&["run", "add.flin"]);
+    assert_eq!(said(&run).trim(), "3");
+    let restore = flin(&["db", "restore", dump.to_str().unwrap(), "."]);
+    assert!(restore.status.success(), "{}", said(&restore));
+    assert_eq!(schema.query_i64("SELECT count(*) FROM \"Note\""), 2);
+    // Saving goes on from there, with the ids of the restored data.
+    let run = flin(&["run", "add.flin"]);
+    assert_eq!(said(&run).trim(), "3", "{}", said(&run));
+    assert_eq!(schema.query_i64("SELECT max(id) FROM \"Note\""), 3);
+}
