@@ -509,9 +509,8 @@ fn the_command_line_tools_work_on_postgres() {
         "{}",
         said(&tested)
     );
-    let leftover = schema.query_i64(&format!(
-        "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'flin_test_%'"
-    ));
+    let leftover =
+        schema.query_i64("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'flin_test_%'");
     assert_eq!(leftover, 0, "each test's schema is dropped");
     // The tests ran on their own schemas: the project's data is as it was.
     assert_eq!(schema.query_i64("SELECT count(*) FROM \"Note\""), 2);
