@@ -389,71 +389,106 @@ fn a_server_that_loses_its_database_answers_503_and_recovers() {
             "route GET {\n    { count: Note.count }\n}\n\nroute POST {\n    n = Note { body: body.body }\n    save n\n    response { status: 201, body: n }\n}\n",
         ),
     ]);
-    let server = Server::start(dir.path(), &url);
-    let write = |n: usize| {
+    let servers = [
+        Server::start(dir.path(), &url),
+        Server::start(dir.path(), &url),
+    ];
+    let addresses: Vec<String> = servers.iter().map(|s| s.address.clone()).collect();
+    let write = |address: &str, n: usize| {
         post_json(
-            &server.address,
+            address,
             "/api/notes",
             &format!("{{\"body\": \"n{n}\"}}"),
             None,
         )
     };
-    let mut acknowledged = 0;
-    for n in 0..5 {
-        assert_eq!(write(n).status, 201);
-        acknowledged += 1;
-    }
+    // Writes to both servers, one after another, all through the test.
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let unavailable = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (addresses, acknowledged, unavailable, done) = (
+            addresses.clone(),
+            acknowledged.clone(),
+            unavailable.clone(),
+            done.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut wrong = Vec::new();
+            let mut n = 0;
+            while !done.load(Ordering::Relaxed) {
+                let reply = write(&addresses[n % 2], n);
+                match reply.status {
+                    201 => {
+                        acknowledged.fetch_add(1, Ordering::Relaxed);
+                    }
+                    503 if reply.body.contains("\"status\":503") => {
+                        unavailable.fetch_add(1, Ordering::Relaxed);
+                    }
+                    other => wrong.push(format!("{other}: {}", reply.body)),
+                }
+                n += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            wrong
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
     let stopped = Command::new(tools().join("stop"))
         .args(["--keep", &cluster.0])
         .status()
         .unwrap();
     assert!(stopped.success());
-    let mut unavailable = 0;
-    for n in 5..10 {
-        let reply = write(n);
-        match reply.status {
-            201 => acknowledged += 1,
-            503 => unavailable += 1,
-            other => panic!("{other}: {}", reply.body),
-        }
-        assert!(
-            reply.status != 503 || reply.body.contains("\"status\":503"),
-            "a JSON reason: {}",
-            reply.body
-        );
+    std::thread::sleep(Duration::from_secs(2));
+    for address in &addresses {
+        let read = request(address, "GET", "/api/notes", &[], "");
+        assert_eq!(read.status, 503, "{}", read.body);
     }
+    let away = acknowledged.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(1));
     assert_eq!(
-        unavailable, 5,
+        acknowledged.load(Ordering::Relaxed),
+        away,
         "no write is acknowledged while the database is away"
     );
-    let read = request(&server.address, "GET", "/api/notes", &[], "");
-    assert_eq!(read.status, 503, "{}", read.body);
     let resumed = Command::new(tools().join("resume"))
         .arg(&cluster.0)
         .status()
         .unwrap();
     assert!(resumed.success());
-    // The server reconnects by itself.
+    // Both servers reconnect by themselves.
     let started = Instant::now();
-    loop {
-        let reply = write(100);
-        if reply.status == 201 {
-            acknowledged += 1;
-            break;
+    for (server, address) in servers.iter().zip(&addresses) {
+        loop {
+            let reply = request(address, "GET", "/api/notes", &[], "");
+            if reply.status == 200 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "not serving again: {} {}\n{}",
+                reply.status,
+                reply.body,
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "not serving again: {} {}\n{}",
-            reply.status,
-            reply.body,
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
     }
-    let count = request(&server.address, "GET", "/api/notes", &[], "");
+    std::thread::sleep(Duration::from_millis(500));
+    done.store(true, Ordering::Relaxed);
+    let wrong = load.join().unwrap();
+    assert!(wrong.is_empty(), "{wrong:?}");
+    assert!(unavailable.load(Ordering::Relaxed) > 0);
+    assert!(
+        acknowledged.load(Ordering::Relaxed) > away,
+        "writes go on after"
+    );
+    let count = request(&addresses[1], "GET", "/api/notes", &[], "");
     let count: serde_json::Value = serde_json::from_str(count.body.trim()).unwrap();
     assert_eq!(
-        count["count"], acknowledged,
+        count["count"],
+        acknowledged.load(Ordering::Relaxed),
         "every acknowledged write, and only those"
     );
 }
