@@ -463,8 +463,16 @@ fn condition(engine: Engine, def: &EntityDef, cond: &Cond, n_params: u16) -> Res
             if let Some((column, p)) = money_compare(def, left, right) {
                 let currency = format!("?{}", u32::from(n_params) + u32::from(p.0) + 1);
                 return Ok(match op {
-                    CmpOp::Eq => format!("({l} IS {r} AND {column} IS {currency})"),
-                    CmpOp::NotEq => format!("({l} IS NOT {r} OR {column} IS NOT {currency})"),
+                    CmpOp::Eq => format!(
+                        "({} AND {})",
+                        same(engine, &l, &r),
+                        same(engine, &column, &currency)
+                    ),
+                    CmpOp::NotEq => format!(
+                        "({} OR {})",
+                        differ(engine, &l, &r),
+                        differ(engine, &column, &currency)
+                    ),
                     CmpOp::Lt => format!("({l} < {r} AND {column} = {currency})"),
                     CmpOp::Le => format!("({l} <= {r} AND {column} = {currency})"),
                     CmpOp::Gt => format!("({l} > {r} AND {column} = {currency})"),
@@ -472,8 +480,8 @@ fn condition(engine: Engine, def: &EntityDef, cond: &Cond, n_params: u16) -> Res
                 });
             }
             match op {
-                CmpOp::Eq => format!("{l} IS {r}"),
-                CmpOp::NotEq => format!("{l} IS NOT {r}"),
+                CmpOp::Eq => same(engine, &l, &r),
+                CmpOp::NotEq => differ(engine, &l, &r),
                 CmpOp::Lt => format!("{l} < {r}"),
                 CmpOp::Le => format!("{l} <= {r}"),
                 CmpOp::Gt => format!("{l} > {r}"),
@@ -564,5 +572,23 @@ fn element_cast(def: &EntityDef, operand: &Operand) -> &'static str {
         ) => "::bigint",
         Ok(FieldType::Number) => "::double precision",
         _ => "",
+    }
+}
+
+/// `l == r` with `none` equal to `none`: SQLite's `IS`. PostgreSQL's `IS NOT DISTINCT
+/// FROM` never uses an index, so there it is spelled with `=`, which does (a `NULL`
+/// result, when one side is `none`, counts as false like the rest).
+fn same(engine: Engine, l: &str, r: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("{l} IS {r}"),
+        Engine::Postgres => format!("({l} = {r} OR ({l} IS NULL AND {r} IS NULL))"),
+    }
+}
+
+/// `l != r`, the negation of [`same`].
+fn differ(engine: Engine, l: &str, r: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("{l} IS NOT {r}"),
+        Engine::Postgres => format!("({l} <> {r} OR ({l} IS NULL) <> ({r} IS NULL))"),
     }
 }
