@@ -180,7 +180,9 @@ pub fn options(root: &Path, port_flag: Option<u16>, dev: bool) -> Result<Options
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             options.postgres = Some(url.to_string());
-        } else if !url.starts_with("sqlite:") {
+        } else if let Some(file) = url.strip_prefix("sqlite:").filter(|f| !f.is_empty()) {
+            options.sqlite_file = Some(root.join(file.strip_prefix("//").unwrap_or(file)));
+        } else {
             return Err(bad(
                 "database.url",
                 url,
@@ -253,8 +255,17 @@ pub fn location(
                 schema: None,
             })
         }
-        None => Ok(Location::File(root.join(".flindb").join("flin.db"))),
+        None => Ok(Location::File(sqlite_file(root, options))),
     }
+}
+
+/// The SQLite file of the project at `root`: `database.url = "sqlite:PATH"`, else
+/// `.flindb/flin.db`.
+pub fn sqlite_file(root: &Path, options: &Options) -> std::path::PathBuf {
+    options
+        .sqlite_file
+        .clone()
+        .unwrap_or_else(|| root.join(".flindb").join("flin.db"))
 }
 
 /// Uses the embedding model `search.model` of the project at `root` names (the

@@ -34,7 +34,7 @@ mod validate;
 mod workers;
 pub use workers::{NETWORK_STACK, NETWORK_THREAD};
 
-pub use config::{options, select_model};
+pub use config::{options, select_model, sqlite_file};
 pub use live::LiveSettings;
 pub use logs::line as log;
 pub use server::{App, Options, prepare, serve};

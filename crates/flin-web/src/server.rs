@@ -48,6 +48,8 @@ pub struct Options {
     pub search_model: Option<std::path::PathBuf>,
     /// `database.url` when it names PostgreSQL (data.md §10); none for SQLite.
     pub postgres: Option<String>,
+    /// `database.url = "sqlite:PATH"`: the database file, from the project's folder.
+    pub sqlite_file: Option<std::path::PathBuf>,
     /// `database.pool`: PostgreSQL connections a server may hold.
     pub pool: usize,
     /// `[live]`: limits of live pages.
@@ -99,6 +101,7 @@ impl Default for Options {
             durability: String::new(),
             search_model: None,
             postgres: None,
+            sqlite_file: None,
             pool: 16,
             live: LiveSettings::default(),
             session: crate::session::SessionSettings::default(),

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use flin_store::StoreError;
 
-/// The database file of a project folder or a script.
+/// The database file of a project folder or a script (`database.url = "sqlite:PATH"`,
+/// else `.flindb/flin.db`).
 pub fn database_of(path: &Path) -> PathBuf {
     let dir = if path.is_dir() {
         path.to_path_buf()
@@ -16,7 +17,10 @@ pub fn database_of(path: &Path) -> PathBuf {
         path.parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
-    dir.join(".flindb").join("flin.db")
+    match flin_web::options(&dir, None, false) {
+        Ok(options) => flin_web::sqlite_file(&dir, &options),
+        Err(_) => dir.join(".flindb").join("flin.db"),
+    }
 }
 
 /// The PostgreSQL database of a project folder or a script, when it has one.

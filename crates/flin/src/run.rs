@@ -135,7 +135,7 @@ fn open_store(file: &std::path::Path, memory: bool, built: &Built) -> Result<Sto
                 pool: options.pool,
                 schema: None,
             },
-            None => Location::File(dir.join(".flindb").join("flin.db")),
+            None => Location::File(flin_web::sqlite_file(dir, &options)),
         }
     };
     let durability = match std::env::var("FLIN_DATABASE_DURABILITY") {

@@ -568,6 +568,32 @@ fn a_database_url_flin_cannot_use_is_refused_at_start() {
     assert!(said.contains("FLIN_SECRET_KEY must be set"), "{said}");
 }
 
+/// `database.url = "sqlite:PATH"` puts the database where it says.
+#[test]
+fn a_sqlite_url_names_the_database_file() {
+    let dir = temp();
+    write(
+        dir.path(),
+        "flin.toml",
+        b"[database]\nurl = \"sqlite:data/app.db\"\n",
+    );
+    write(
+        dir.path(),
+        "notes.flin",
+        b"entity Note {\n    body: text\n}\n\nsave Note { body: \"hi\" }\nprint(Note.count)\n",
+    );
+    let run = flin(&["run", "notes.flin"], dir.path());
+    assert_eq!(stdout(&run), "1\n", "{}", stderr(&run));
+    assert!(dir.path().join("data/app.db").exists());
+    assert!(!dir.path().join(".flindb/flin.db").exists());
+    let schema = flin(&["db", "schema", "."], dir.path());
+    assert!(
+        stdout(&schema).contains("entity Note {"),
+        "{}",
+        stderr(&schema)
+    );
+}
+
 /// `flin fmt`: `--check` lists what would change (exit 1); formatting writes the
 /// canonical layout; a file with syntax errors is reported and left as it is.
 #[test]

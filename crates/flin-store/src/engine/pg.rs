@@ -91,17 +91,14 @@ impl PgConn {
     }
 
     pub fn begin_write(&self) -> Result<()> {
-        self.batch("BEGIN")?;
-        let locked = self
-            .client
-            .borrow_mut()
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-            .map_err(error);
-        if let Err(err) = locked {
+        // One round trip for both.
+        let begun = self.batch(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+        ));
+        if begun.is_err() && !self.is_closed() {
             let _ = self.batch("ROLLBACK");
-            return Err(err);
         }
-        Ok(())
+        begun
     }
 
     fn prepared(&self, sql: &str) -> Result<(Statement, Option<String>)> {
