@@ -2,6 +2,12 @@
 //! SQLite dialect and prepared once, values converted to and from the types the server
 //! infers, errors in the same words as SQLite's, and the tables a writer changes noted
 //! for the commit listeners (SQLite's update hook does that on the other engine).
+//!
+//! Each round trip to the server costs two thread wake-ups, more than a short query
+//! itself, so a unit's `BEGIN` (and a writer's lock) is not sent alone: it waits for the
+//! unit's first statement and goes with it, pipelined (`tokio-postgres` on a runtime of
+//! the connection's own, driven only while a call waits). A unit that runs nothing
+//! sends nothing.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -9,9 +15,9 @@ use std::error::Error;
 use std::sync::{Arc, Mutex};
 
 use bytes::BytesMut;
-use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls, Statement};
 use rusqlite::types::Value as Sql;
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, Statement};
 
 use super::translate;
 use crate::error::{READ_ONLY, Result, StoreError};
@@ -26,7 +32,11 @@ const CACHED: usize = 512;
 type Boxed = Box<dyn Error + Sync + Send>;
 
 pub(crate) struct PgConn {
-    client: RefCell<Client>,
+    /// Runs the connection's I/O while a call waits on it (nothing in between).
+    runtime: Runtime,
+    client: Client,
+    /// `BEGIN …` to send with the next statement.
+    pending: RefCell<Option<String>>,
     /// Per statement (in the store's dialect): prepared, and the table it writes.
     statements: RefCell<HashMap<String, (Statement, Option<String>)>>,
     in_transaction: Cell<bool>,
@@ -41,23 +51,36 @@ impl PgConn {
         schema: Option<&str>,
         touched: Option<Arc<Mutex<HashSet<String>>>>,
     ) -> Result<PgConn> {
-        let mut client = Client::connect(url, NoTls).map_err(|e| {
-            StoreError::Unavailable(format!(
-                "cannot connect to PostgreSQL at {}: {}",
-                redact(url),
-                cause(&e)
-            ))
-        })?;
+        let runtime = Runtime(Some(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| StoreError::Unavailable(format!("no runtime for PostgreSQL: {e}")))?,
+        ));
+        let (client, connection) = runtime
+            .block_on(tokio_postgres::connect(url, NoTls))?
+            .map_err(|e| {
+                StoreError::Unavailable(format!(
+                    "cannot connect to PostgreSQL at {}: {}",
+                    redact(url),
+                    cause(&e)
+                ))
+            })?;
+        runtime.spawn(async move {
+            let _ = connection.await;
+        });
         if let Some(schema) = schema {
             let name = crate::columns::quote(schema);
-            client
-                .batch_execute(&format!(
+            runtime
+                .block_on(client.batch_execute(&format!(
                     "CREATE SCHEMA IF NOT EXISTS {name}; SET search_path TO {name}"
-                ))
+                )))?
                 .map_err(error)?;
         }
         Ok(PgConn {
-            client: RefCell::new(client),
+            runtime,
+            client,
+            pending: RefCell::new(None),
             statements: RefCell::new(HashMap::new()),
             in_transaction: Cell::new(false),
             touched,
@@ -65,40 +88,58 @@ impl PgConn {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.client.borrow().is_closed()
+        self.client.is_closed()
     }
 
     pub fn in_transaction(&self) -> bool {
-        self.in_transaction.get()
+        self.in_transaction.get() || self.pending.borrow().is_some()
+    }
+
+    /// Runs `work` on the server, after the pending `BEGIN` if there is one, in the
+    /// same round trip.
+    fn run<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T> {
+        let Some(begin) = self.pending.borrow_mut().take() else {
+            return self.runtime.block_on(work)?.map_err(error);
+        };
+        let (begun, result) = self.runtime.block_on(futures_util::future::join(
+            self.client.batch_execute(&begin),
+            work,
+        ))?;
+        // A `BEGIN` that failed leaves no transaction (and the work failed with it).
+        begun.map_err(error)?;
+        self.in_transaction.set(true);
+        result.map_err(error)
     }
 
     pub fn batch(&self, sql: &str) -> Result<()> {
-        let translated = translate::to_postgres(sql);
         let head = sql.trim_start().to_ascii_uppercase();
-        let result = self
-            .client
-            .borrow_mut()
-            .batch_execute(&translated)
-            .map_err(error);
+        let ends = head.starts_with("COMMIT")
+            || (head.starts_with("ROLLBACK") && !head.starts_with("ROLLBACK TO"));
         if head.starts_with("BEGIN") {
-            self.in_transaction.set(result.is_ok());
-        } else if head.starts_with("COMMIT")
-            || (head.starts_with("ROLLBACK") && !head.starts_with("ROLLBACK TO"))
-        {
+            *self.pending.borrow_mut() = Some(translate::to_postgres(sql));
+            return Ok(());
+        }
+        // A unit that ran nothing has nothing to end.
+        if ends && self.pending.borrow_mut().take().is_some() {
+            return Ok(());
+        }
+        let translated = translate::to_postgres(sql);
+        let result = self.run(self.client.batch_execute(&translated));
+        if ends {
             self.in_transaction.set(false);
         }
         result
     }
 
+    /// Begins a unit that may write: with the database-wide write lock, both sent with
+    /// the unit's first statement.
     pub fn begin_write(&self) -> Result<()> {
-        // One round trip for both.
-        let begun = self.batch(&format!(
-            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-        ));
-        if begun.is_err() && !self.is_closed() {
-            let _ = self.batch("ROLLBACK");
-        }
-        begun
+        *self.pending.borrow_mut() =
+            Some(format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"));
+        Ok(())
     }
 
     fn prepared(&self, sql: &str) -> Result<(Statement, Option<String>)> {
@@ -106,9 +147,8 @@ impl PgConn {
             return Ok(found.clone());
         }
         let statement = self
-            .client
-            .borrow_mut()
-            .prepare(&translate::to_postgres(sql))
+            .runtime
+            .block_on(self.client.prepare(&translate::to_postgres(sql)))?
             .map_err(error)?;
         let entry = (statement, written_table(sql));
         let mut statements = self.statements.borrow_mut();
@@ -123,11 +163,7 @@ impl PgConn {
         let (statement, table) = self.prepared(sql)?;
         let params = params(&statement, values);
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        let changed = self
-            .client
-            .borrow_mut()
-            .execute(&statement, &refs)
-            .map_err(error)?;
+        let changed = self.run(self.client.execute(&statement, &refs))?;
         if changed > 0 {
             self.note_written(table);
         }
@@ -138,11 +174,7 @@ impl PgConn {
         let (statement, table) = self.prepared(sql)?;
         let params = params(&statement, values);
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(&statement, &refs)
-            .map_err(error)?;
+        let rows = self.run(self.client.query(&statement, &refs))?;
         if !rows.is_empty() {
             // `INSERT … RETURNING`.
             self.note_written(table);
@@ -165,6 +197,39 @@ impl PgConn {
             if let Ok(mut touched) = touched.lock() {
                 touched.insert(table);
             }
+        }
+    }
+}
+
+/// A connection's runtime. Dropped without waiting: a store may be let go on a thread
+/// of the server's own runtime, where waiting is not allowed.
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    /// Runs `future` to its end (the runtime is there until the connection is dropped).
+    fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
+        match &self.0 {
+            Some(runtime) => Ok(runtime.block_on(future)),
+            None => Err(StoreError::Unavailable(
+                "the database connection is closed".into(),
+            )),
+        }
+    }
+
+    fn spawn<F>(&self, future: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        if let Some(runtime) = &self.0 {
+            runtime.spawn(future);
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
         }
     }
 }
@@ -214,7 +279,7 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-fn cause(error: &postgres::Error) -> String {
+fn cause(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => db.message().to_string(),
         None => match error.source() {
@@ -225,7 +290,7 @@ fn cause(error: &postgres::Error) -> String {
 }
 
 /// A PostgreSQL error in the words the store uses for SQLite's.
-fn error(error: postgres::Error) -> StoreError {
+fn error(error: tokio_postgres::Error) -> StoreError {
     let Some(db) = error.as_db_error() else {
         return StoreError::Unavailable(format!(
             "the database connection failed: {}",
