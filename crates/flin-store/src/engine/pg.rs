@@ -37,6 +37,8 @@ pub(crate) struct PgConn {
     client: Client,
     /// `BEGIN …` to send with the next statement.
     pending: RefCell<Option<String>>,
+    /// Whether the open transaction only reads (its end need not be waited for).
+    read_only: Cell<bool>,
     /// Per statement (in the store's dialect): prepared, and the table it writes.
     statements: RefCell<HashMap<String, (Statement, Option<String>)>>,
     in_transaction: Cell<bool>,
@@ -81,6 +83,7 @@ impl PgConn {
             runtime,
             client,
             pending: RefCell::new(None),
+            read_only: Cell::new(false),
             statements: RefCell::new(HashMap::new()),
             in_transaction: Cell::new(false),
             touched,
@@ -119,12 +122,20 @@ impl PgConn {
         let ends = head.starts_with("COMMIT")
             || (head.starts_with("ROLLBACK") && !head.starts_with("ROLLBACK TO"));
         if head.starts_with("BEGIN") {
+            self.read_only.set(head.contains("READ ONLY"));
             *self.pending.borrow_mut() = Some(translate::to_postgres(sql));
             return Ok(());
         }
         // A unit that ran nothing has nothing to end.
         if ends && self.pending.borrow_mut().take().is_some() {
             return Ok(());
+        }
+        if ends && self.read_only.get() && self.in_transaction.get() {
+            // A reading unit's end changes nothing and cannot fail in a way that
+            // matters: it is sent, and its answer read with the next request's.
+            self.in_transaction.set(false);
+            self.read_only.set(false);
+            return self.send_only("ROLLBACK");
         }
         let translated = translate::to_postgres(sql);
         let result = self.run(self.client.batch_execute(&translated));
@@ -134,9 +145,19 @@ impl PgConn {
         result
     }
 
+    /// Sends `sql` without waiting for its answer.
+    fn send_only(&self, sql: &str) -> Result<()> {
+        use futures_util::FutureExt;
+        // The first poll queues the request; the connection's task writes it while
+        // this waits for nothing but one turn of the runtime.
+        let _ = self.client.batch_execute(sql).now_or_never();
+        self.runtime.block_on(tokio::task::yield_now())
+    }
+
     /// Begins a unit that may write: with the database-wide write lock, both sent with
     /// the unit's first statement.
     pub fn begin_write(&self) -> Result<()> {
+        self.read_only.set(false);
         *self.pending.borrow_mut() =
             Some(format!("BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"));
         Ok(())
