@@ -200,6 +200,16 @@ impl Store {
                 false,
             ),
         };
+        if writer.engine() == crate::engine::Engine::Postgres {
+            // FLIN's SQL needs PostgreSQL 14 or newer (data.md §10).
+            let version: String =
+                writer.query_row("SHOW server_version_num", rusqlite::params![], |r| r.get(0))?;
+            if version.trim().parse::<u32>().unwrap_or(0) < 140_000 {
+                return Err(StoreError::Unavailable(format!(
+                    "PostgreSQL {version} is too old: FLIN needs PostgreSQL 14 or newer"
+                )));
+            }
+        }
         if let Some(sqlite) = writer.sqlite() {
             configure(sqlite, durability, file)?;
             // A damaged file fails here, before anything is written.
