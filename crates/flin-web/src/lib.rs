@@ -36,7 +36,7 @@ pub use workers::{NETWORK_STACK, NETWORK_THREAD};
 
 pub use config::{options, select_model, sqlite_file};
 pub use live::LiveSettings;
-pub use logs::line as log;
+pub use logs::{flush as flush_logs, line as log};
 pub use server::{App, Options, prepare, serve};
 pub use session::SessionSettings;
 pub use sockets::SocketSettings;

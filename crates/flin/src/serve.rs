@@ -108,7 +108,9 @@ pub fn serve(path: PathBuf, port: Option<u16>, dev: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(flin_web::serve(app, options, None)) {
+    let served = runtime.block_on(flin_web::serve(app, options, None));
+    flin_web::flush_logs();
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             fatal(dev, &err);
