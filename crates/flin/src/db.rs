@@ -62,8 +62,16 @@ pub fn location(path: &Path) -> flin_store::Location {
 }
 
 /// Runs a PostgreSQL client tool (`pg_dump`, `pg_restore`), saying what went wrong.
-fn pg_tool(tool: &str, args: &[&std::ffi::OsStr]) -> Result<(), StoreError> {
-    let output = std::process::Command::new(tool).args(args).output().map_err(|e| {
+///
+/// The URL's password, if any, goes in `PGPASSWORD`, not on the command line where
+/// every user of the machine could read it.
+fn pg_tool(tool: &str, args: &[&std::ffi::OsStr], url: &str) -> Result<(), StoreError> {
+    let mut command = std::process::Command::new(tool);
+    command.args(args).arg(flin_store::redact_url(url));
+    if let Some(password) = password_of(url) {
+        command.env("PGPASSWORD", password);
+    }
+    let output = command.output().map_err(|e| {
         StoreError::Unavailable(format!(
             "cannot run {tool}: {e} (install PostgreSQL's client tools, e.g. `apt-get install postgresql-client`)"
         ))
@@ -75,6 +83,33 @@ fn pg_tool(tool: &str, args: &[&std::ffi::OsStr]) -> Result<(), StoreError> {
         "{tool} failed: {}",
         String::from_utf8_lossy(&output.stderr).trim()
     )))
+}
+
+/// The password of a `postgres://user:password@host/db` URL, percent-decoded.
+fn password_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let userinfo = rest.rsplit_once('@')?.0;
+    let encoded = userinfo.split_once(':')?.1;
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn fail(err: &StoreError) -> ExitCode {
@@ -136,9 +171,8 @@ pub fn backup(path: &Path, to: &Path) -> ExitCode {
             "--no-owner".as_ref(),
             "--file".as_ref(),
             to.as_os_str(),
-            url.as_ref(),
         ];
-        return match pg_tool("pg_dump", &args) {
+        return match pg_tool("pg_dump", &args, &url) {
             Ok(()) => {
                 println!("backed up {} to {}", shown(path), to.display());
                 ExitCode::SUCCESS
@@ -186,11 +220,10 @@ pub fn restore(path: &Path, from: &Path) -> ExitCode {
             "--if-exists".as_ref(),
             "--no-owner".as_ref(),
             "--single-transaction".as_ref(),
-            "--dbname".as_ref(),
-            url.as_ref(),
             from.as_os_str(),
+            "--dbname".as_ref(),
         ];
-        return match pg_tool("pg_restore", &args) {
+        return match pg_tool("pg_restore", &args, &url) {
             Ok(()) => {
                 println!("restored {} from {}", shown(path), from.display());
                 ExitCode::SUCCESS
@@ -250,5 +283,19 @@ pub fn prune(path: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => fail(&err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::password_of;
+
+    #[test]
+    fn a_url_password_is_decoded_for_pgpassword() {
+        assert_eq!(
+            password_of("postgres://app:s%40cr%3Aet@db:5432/app").as_deref(),
+            Some("s@cr:et")
+        );
+        assert_eq!(password_of("postgres://app@db/app"), None);
     }
 }
