@@ -481,8 +481,9 @@ impl Worker {
             WorkerWork::Socket(work) => crate::sockets::run_event(site, *work),
             WorkerWork::Mount(mount) => {
                 let id = mount.view;
+                let before = hub.commits();
                 if let Some(view) = LiveView::mount(site, hub, *mount) {
-                    hub.register(id, private.clone(), view.reads(site), view.outbox());
+                    hub.register(id, private.clone(), view.reads(site), view.outbox(), before);
                     views.insert(id, view);
                 }
             }

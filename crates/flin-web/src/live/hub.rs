@@ -38,6 +38,9 @@ const COOKIE_TOKEN_LIFE: Duration = Duration::from_secs(60);
 pub struct LiveHub {
     views: Mutex<HashMap<u64, Entry>>,
     next_view: AtomicU64,
+    /// Commits told so far: a view mounting notes it before it renders, so a commit that
+    /// lands between its render and its registration is not missed.
+    commits: AtomicU64,
     cookies: Mutex<HashMap<String, (String, Instant)>>,
 }
 
@@ -67,16 +70,40 @@ impl LiveHub {
         self.next_view.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn register(&self, view: u64, worker: WorkerSender, reads: HashSet<String>, out: Outbox) {
+    /// Commits told so far (see [`LiveHub::register`]).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
+    }
+
+    /// Registers a mounted view. `rendered_after` is [`LiveHub::commits`] as it was
+    /// before the view rendered: a commit told since may not be in what it rendered, so
+    /// the view refreshes at once (a refresh that finds nothing changed sends nothing).
+    pub fn register(
+        &self,
+        view: u64,
+        worker: WorkerSender,
+        reads: HashSet<String>,
+        out: Outbox,
+        rendered_after: u64,
+    ) {
         if let Ok(mut views) = self.views.lock() {
+            let missed = self.commits() != rendered_after;
+            let changed = if missed {
+                reads.clone()
+            } else {
+                HashSet::new()
+            };
+            if missed {
+                let _ = worker.send(WorkerWork::Refresh { view });
+            }
             views.insert(
                 view,
                 Entry {
                     worker,
                     reads,
                     out,
-                    pending: false,
-                    changed: HashSet::new(),
+                    pending: missed,
+                    changed,
                 },
             );
         }
@@ -104,6 +131,9 @@ impl LiveHub {
         let Ok(mut views) = self.views.lock() else {
             return;
         };
+        // Counted under the lock, so a view registering now either is in `views` for
+        // this commit or sees the count moved.
+        self.commits.fetch_add(1, Ordering::SeqCst);
         for (id, entry) in views.iter_mut() {
             if Some(*id) == except || !entities.iter().any(|e| entry.reads.contains(e)) {
                 continue;
