@@ -66,7 +66,8 @@ fn save(store: &Store, entity: &str, fields: Vec<Datum>) -> Result<i64, StoreErr
     Ok(row.id)
 }
 
-fn search(store: &Store, text: &str) -> Vec<i64> {
+/// The ids and scores of a search of `Doc.body`, best first.
+fn hits(store: &Store, text: &str, mode: SearchMode) -> Vec<(i64, f64)> {
     let unit = store.read_unit().unwrap();
     let hits = unit
         .db()
@@ -75,13 +76,20 @@ fn search(store: &Store, text: &str) -> Vec<i64> {
             entity: "Doc",
             field: "body",
             text,
-            mode: SearchMode::Keyword,
-            limit: 10,
+            mode,
+            limit: 20,
             filter: None,
         })
         .unwrap();
     unit.rollback().unwrap();
-    hits.into_iter().map(|(id, _)| id).collect()
+    hits
+}
+
+fn search(store: &Store, text: &str) -> Vec<i64> {
+    hits(store, text, SearchMode::Keyword)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
 }
 
 #[test]
@@ -229,23 +237,6 @@ fn search_gives_the_same_results_on_both_engines() {
         }
         unit.commit().unwrap();
     }
-    let run = |store: &Store, text: &str, mode: SearchMode| {
-        let unit = store.read_unit().unwrap();
-        let hits = unit
-            .db()
-            .unwrap()
-            .search(&SearchRequest {
-                entity: "Doc",
-                field: "body",
-                text,
-                mode,
-                limit: 20,
-                filter: None,
-            })
-            .unwrap();
-        unit.rollback().unwrap();
-        hits
-    };
     for text in [
         "rain boots",
         "snow mountain",
@@ -257,7 +248,7 @@ fn search_gives_the_same_results_on_both_engines() {
             SearchMode::Semantic,
             SearchMode::Default,
         ] {
-            let (a, b) = (run(&sqlite, text, mode), run(&postgres, text, mode));
+            let (a, b) = (hits(&sqlite, text, mode), hits(&postgres, text, mode));
             assert!(!a.is_empty(), "{text} {mode:?}");
             assert_eq!(a, b, "{text} {mode:?}");
         }
