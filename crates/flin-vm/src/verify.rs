@@ -2,6 +2,13 @@
 //! inside the function's register window, every constant and jump target exists, and
 //! constants have the kind their instruction expects. The interpreter relies on this to
 //! index registers directly.
+//!
+//! Also proven: **`pc` stays inside the code** — a function has at least one
+//! instruction, its last one never falls through (`Return` or `Jump`), and every jump or
+//! `try` handler target is the index of an instruction (`< len`), so the next instruction
+//! after any that falls through exists, and so does every target. (A bounds-check-free
+//! fetch on this contract was measured under STYLE.md rule 14 and gained nothing on
+//! `fib`, and lost 4 % on `loop`: the fetch stays checked.)
 
 use crate::opcode::{Constant, Op};
 use crate::program::{FunctionCode, ProgramCode};
@@ -75,6 +82,16 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
         return Err((0, "more parameters than registers".into()));
     }
     let constant = |k: u32| f.constants.get(k as usize);
+    match f.code.last() {
+        Some(Op::Return { .. } | Op::Jump { .. }) => {}
+        Some(_) => {
+            return Err((
+                len.saturating_sub(1),
+                "the last instruction falls through past the end".into(),
+            ));
+        }
+        None => return Err((0, "a function without instructions".into())),
+    }
     for (pc, op) in f.code.iter().enumerate() {
         let regs = |range: &[(u16, usize)]| -> Result<(), (usize, String)> {
             for (start, count) in range {
@@ -88,10 +105,10 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
             Ok(())
         };
         let target = |t: u32| {
-            if (t as usize) <= len {
+            if (t as usize) < len {
                 Ok(())
             } else {
-                Err((pc, format!("jump to {t} past the end ({len})")))
+                Err((pc, format!("jump to {t} past the last instruction ({len})")))
             }
         };
         let kind = |k: u32, ok: fn(&Constant) -> bool| match constant(k) {
@@ -99,12 +116,16 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
             Some(c) => Err((pc, format!("constant {k} has the wrong kind: {c:?}"))),
             None => Err((pc, format!("constant {k} does not exist"))),
         };
+        // A handler's target is where an error of its `try` resumes.
+        if let Op::TryStart { target: t, .. } = *op {
+            target(t)?;
+        }
         match *op {
             Op::LoadNone { a }
             | Op::LoadAbsent { a }
             | Op::LoadBool { a, .. }
             | Op::LoadInt { a, .. }
-            | Op::TryStart { a, .. }
+            | Op::TryStart { a, target: _ }
             | Op::Fail { a } => regs(&[(a, 1)])?,
             Op::LoadConst { a, k } => {
                 regs(&[(a, 1)])?;
@@ -223,10 +244,12 @@ fn verify_function(program: &ProgramCode, f: &FunctionCode) -> Result<(), (usize
             }
             Op::IterNext { a, b } => {
                 regs(&[(a, 1), (b, 1)])?;
-                if pc + 1 >= len || !matches!(f.code.get(pc + 1), Some(Op::Jump { .. })) {
+                // It skips that Jump while items come: the loop body follows it.
+                if pc + 2 >= len || !matches!(f.code.get(pc + 1), Some(Op::Jump { .. })) {
                     return Err((
                         pc,
-                        "IterNext must be followed by the Jump out of its loop".into(),
+                        "IterNext must be followed by the Jump out of its loop, then the loop"
+                            .into(),
                     ));
                 }
             }
