@@ -77,11 +77,16 @@ pub fn listen(store: &Arc<Store>) {
 fn listen_loop(url: &str, channel: &str, store: &Weak<Store>) {
     let mut connected_before = false;
     loop {
-        let client = postgres::Client::connect(url, postgres::NoTls).and_then(|mut client| {
-            client.batch_execute(&format!("LISTEN {}", crate::columns::quote(channel)))?;
-            Ok(client)
-        });
-        let Ok(mut client) = client else {
+        let client = crate::engine::tls_connector()
+            .ok()
+            .and_then(|tls| postgres::Client::connect(url, tls).ok())
+            .and_then(|mut client| {
+                client
+                    .batch_execute(&format!("LISTEN {}", crate::columns::quote(channel)))
+                    .ok()?;
+                Some(client)
+            });
+        let Some(mut client) = client else {
             if store.strong_count() == 0 {
                 return;
             }

@@ -254,3 +254,46 @@ fn search_gives_the_same_results_on_both_engines() {
         }
     }
 }
+
+/// `sslmode=require` in the URL: every connection of the store is encrypted (when the
+/// server offers TLS, as `.ci/run`'s does: `FLIN_PG_SSL=on tools/pg/start`).
+#[test]
+fn sslmode_require_encrypts_every_connection() {
+    let Some(schema) = Schema::new("tls") else {
+        return;
+    };
+    let mut admin = postgres::Client::connect(&schema.url, postgres::NoTls).unwrap();
+    let offered: String = admin.query_one("SHOW ssl", &[]).unwrap().get(0);
+    if offered != "on" {
+        eprintln!("skipped: the test server does not offer TLS (FLIN_PG_SSL=on tools/pg/start)");
+        return;
+    }
+    let separator = if schema.url.contains('?') { '&' } else { '?' };
+    let store = Store::open(
+        Location::Postgres {
+            url: format!(
+                "{}{separator}sslmode=require&application_name=flin_tls_test",
+                schema.url
+            ),
+            pool: 4,
+            schema: Some(schema.name.clone()),
+        },
+        &[doc()],
+        Durability::Full,
+    )
+    .unwrap();
+    save(&store, "Doc", vec![Datum::Text("secret boots".into())]).unwrap();
+    assert_eq!(search(&store, "boots").len(), 1);
+    let (all, encrypted): (i64, i64) = {
+        let row = admin
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a
+                 JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = 'flin_tls_test'",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(all >= 2, "the writer and a reader: {all}");
+    assert_eq!(encrypted, all);
+}

@@ -10,6 +10,7 @@
 //! of row.
 
 mod pg;
+mod tls;
 mod translate;
 
 use rusqlite::ToSql;
@@ -19,6 +20,7 @@ use crate::error::{Result, StoreError};
 
 pub(crate) use pg::PgConn;
 pub use pg::redact;
+pub(crate) use tls::connector as tls_connector;
 
 /// Which engine a connection talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

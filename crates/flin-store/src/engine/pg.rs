@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use bytes::BytesMut;
 use rusqlite::types::Value as Sql;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 use super::translate;
 use crate::error::{READ_ONLY, Result, StoreError};
@@ -59,15 +59,18 @@ impl PgConn {
                 .build()
                 .map_err(|e| StoreError::Unavailable(format!("no runtime for PostgreSQL: {e}")))?,
         ));
-        let (client, connection) = runtime
-            .block_on(tokio_postgres::connect(url, NoTls))?
-            .map_err(|e| {
-                StoreError::Unavailable(format!(
-                    "cannot connect to PostgreSQL at {}: {}",
-                    redact(url),
-                    cause(&e)
-                ))
-            })?;
+        let refused = |e: tokio_postgres::Error| {
+            StoreError::Unavailable(format!(
+                "cannot connect to PostgreSQL at {}: {}",
+                redact(url),
+                cause(&e)
+            ))
+        };
+        let config: tokio_postgres::Config = url.parse().map_err(refused)?;
+        // TLS as the URL's `sslmode` asks (`prefer` when it says nothing; with `disable`
+        // the connector is not used).
+        let tls = super::tls::connector().map_err(StoreError::Unavailable)?;
+        let (client, connection) = runtime.block_on(config.connect(tls))?.map_err(refused)?;
         runtime.spawn(async move {
             let _ = connection.await;
         });
