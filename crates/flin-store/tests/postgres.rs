@@ -50,12 +50,11 @@ impl Drop for Schema {
     }
 }
 
+/// A searchable field with vectors too (`semantic text`, the built-in model).
 fn doc() -> EntityDef {
-    let mut body = FieldDef::new("body", FieldType::Text);
-    body.search = true;
     EntityDef {
         name: "Doc".into(),
-        fields: vec![body],
+        fields: vec![FieldDef::new("body", FieldType::SemanticText)],
     }
 }
 
@@ -118,6 +117,13 @@ fn a_second_server_follows_the_first_ones_commits() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(told.lock().unwrap().contains(&"Doc".to_string()));
+    // Its vector index followed too.
+    let semantic = hits(&b, "boots for rain", SearchMode::Semantic);
+    assert_eq!(
+        semantic.first().map(|(id, _)| *id),
+        Some(id),
+        "{semantic:?}"
+    );
     // Ids continue across servers, as on one SQLite file.
     let next = save(&b, "Doc", vec![Datum::Text("blue coat".into())]).unwrap();
     assert_eq!(next, id + 1);
@@ -296,4 +302,22 @@ fn sslmode_require_encrypts_every_connection() {
     };
     assert!(all >= 2, "the writer and a reader: {all}");
     assert_eq!(encrypted, all);
+}
+
+/// A certificate check FLIN cannot make is refused up front, saying so (no server needed).
+#[test]
+fn sslmode_verify_full_is_refused_with_a_reason() {
+    let err = Store::open(
+        Location::Postgres {
+            url: "postgres://app:secret@db.example:5432/app?sslmode=verify-full".into(),
+            pool: 4,
+            schema: None,
+        },
+        &[doc()],
+        Durability::Full,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("verify-full are not supported"), "{err}");
+    assert!(!err.contains("secret"), "the password is not shown: {err}");
 }

@@ -40,7 +40,7 @@ pub(crate) struct PgConn {
     /// Whether the open transaction only reads (its end need not be waited for).
     read_only: Cell<bool>,
     /// Per statement (in the store's dialect): prepared, and the table it writes.
-    statements: RefCell<HashMap<String, (Statement, Option<String>)>>,
+    statements: RefCell<HashMap<String, (Statement, Option<Arc<str>>)>>,
     in_transaction: Cell<bool>,
     /// Where a writer notes the tables it changed.
     touched: Option<Arc<Mutex<HashSet<String>>>>,
@@ -66,6 +66,12 @@ impl PgConn {
                 cause(&e)
             ))
         };
+        if url.contains("sslmode=verify-") {
+            return Err(StoreError::Unavailable(format!(
+                "{}: sslmode=verify-ca and verify-full are not supported by this version of FLIN: use sslmode=require (encrypted; the server's certificate is not checked) or keep the database on a private network",
+                redact(url)
+            )));
+        }
         let config: tokio_postgres::Config = url.parse().map_err(refused)?;
         // TLS as the URL's `sslmode` asks (`prefer` when it says nothing; with `disable`
         // the connector is not used).
@@ -121,12 +127,22 @@ impl PgConn {
     }
 
     pub fn batch(&self, sql: &str) -> Result<()> {
-        let head = sql.trim_start().to_ascii_uppercase();
+        // The statement's first words (transaction control is the same in both dialects
+        // and goes as it is: no translation on every unit's way in and out).
+        let head: String = sql
+            .trim_start()
+            .chars()
+            .take(40)
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let control = ["BEGIN", "COMMIT", "ROLLBACK"]
+            .iter()
+            .any(|word| head.starts_with(word));
         let ends = head.starts_with("COMMIT")
             || (head.starts_with("ROLLBACK") && !head.starts_with("ROLLBACK TO"));
         if head.starts_with("BEGIN") {
             self.read_only.set(head.contains("READ ONLY"));
-            *self.pending.borrow_mut() = Some(translate::to_postgres(sql));
+            *self.pending.borrow_mut() = Some(sql.to_string());
             return Ok(());
         }
         // A unit that ran nothing has nothing to end.
@@ -140,8 +156,11 @@ impl PgConn {
             self.read_only.set(false);
             return self.send_only("ROLLBACK");
         }
-        let translated = translate::to_postgres(sql);
-        let result = self.run(self.client.batch_execute(&translated));
+        let result = if control {
+            self.run(self.client.batch_execute(sql))
+        } else {
+            self.run(self.client.batch_execute(&translate::to_postgres(sql)))
+        };
         if ends {
             self.in_transaction.set(false);
         }
@@ -166,7 +185,7 @@ impl PgConn {
         Ok(())
     }
 
-    fn prepared(&self, sql: &str) -> Result<(Statement, Option<String>)> {
+    fn prepared(&self, sql: &str) -> Result<(Statement, Option<Arc<str>>)> {
         if let Some(found) = self.statements.borrow().get(sql) {
             return Ok(found.clone());
         }
@@ -174,7 +193,7 @@ impl PgConn {
             .runtime
             .block_on(self.client.prepare(&translate::to_postgres(sql)))?
             .map_err(error)?;
-        let entry = (statement, written_table(sql));
+        let entry = (statement, written_table(sql).map(Arc::from));
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= CACHED {
             statements.clear();
@@ -216,10 +235,12 @@ impl PgConn {
             .collect()
     }
 
-    fn note_written(&self, table: Option<String>) {
+    fn note_written(&self, table: Option<Arc<str>>) {
         if let (Some(touched), Some(table)) = (&self.touched, table) {
             if let Ok(mut touched) = touched.lock() {
-                touched.insert(table);
+                if !touched.contains(&*table) {
+                    touched.insert(table.to_string());
+                }
             }
         }
     }
@@ -503,6 +524,7 @@ fn decode_numeric(raw: &[u8]) -> Result<Sql, Boxed> {
 
 #[cfg(test)]
 mod tests {
+    // Test code only (never in the binary): a failed unwrap is a failed test.
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
