@@ -31,6 +31,9 @@ const CACHED: usize = 512;
 
 type Boxed = Box<dyn Error + Sync + Send>;
 
+/// A prepared statement and the table it writes, if it does.
+type Prepared = (Statement, Option<Arc<str>>);
+
 pub(crate) struct PgConn {
     /// Runs the connection's I/O while a call waits on it (nothing in between).
     runtime: Runtime,
@@ -40,7 +43,7 @@ pub(crate) struct PgConn {
     /// Whether the open transaction only reads (its end need not be waited for).
     read_only: Cell<bool>,
     /// Per statement (in the store's dialect): prepared, and the table it writes.
-    statements: RefCell<HashMap<String, (Statement, Option<Arc<str>>)>>,
+    statements: RefCell<HashMap<String, Prepared>>,
     in_transaction: Cell<bool>,
     /// Where a writer notes the tables it changed.
     touched: Option<Arc<Mutex<HashSet<String>>>>,
@@ -185,7 +188,7 @@ impl PgConn {
         Ok(())
     }
 
-    fn prepared(&self, sql: &str) -> Result<(Statement, Option<Arc<str>>)> {
+    fn prepared(&self, sql: &str) -> Result<Prepared> {
         if let Some(found) = self.statements.borrow().get(sql) {
             return Ok(found.clone());
         }
