@@ -49,7 +49,13 @@ pub(crate) struct Memory {
     /// Fields being re-embedded with a new model: their vectors are still the built-in
     /// model's, so queries embed with it until the new vectors replace them.
     pub reembedding: HashSet<FieldKey>,
+    /// Semantic fields whose vectors are being read into memory (at their first
+    /// semantic search): what commits write meanwhile, put over what is read.
+    pub loading: HashMap<FieldKey, Vec<(i64, Chunks)>>,
 }
+
+/// A row's vectors, one per chunk of its text.
+pub(crate) type Chunks = Vec<Vec<f32>>;
 
 /// What a commit changes in memory: each written row's terms and chunks as the unit
 /// left them (none: the row is out).
@@ -371,8 +377,15 @@ fn vector_of(bytes: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-/// Every searchable field's committed index, read from its tables (at start-up).
-pub(crate) fn load(conn: &Conn, declared: &[EntityDef]) -> Result<Memory> {
+/// Every searchable field's committed keyword index, read from its tables (at
+/// start-up), and the vectors of the semantic fields `vectors` names. The others' are
+/// read at their first semantic search (`Store::ensure_vectors`): an app that has not
+/// searched by meaning yet holds none (performance.md §4 "Idle server").
+pub(crate) fn load(
+    conn: &Conn,
+    declared: &[EntityDef],
+    vectors: impl Fn(&FieldKey) -> bool,
+) -> Result<Memory> {
     let mut memory = Memory {
         reembedding: crate::embedding::reembeddings(conn)?.into_keys().collect(),
         ..Memory::default()
@@ -396,7 +409,7 @@ pub(crate) fn load(conn: &Conn, declared: &[EntityDef]) -> Result<Memory> {
                 },
             )?;
             memory.keyword.insert(key.clone(), index);
-            if semantic(field) {
+            if semantic(field) && vectors(&key) {
                 memory
                     .vectors
                     .insert(key, load_vectors(conn, &def.name, &field.name)?);
@@ -630,6 +643,7 @@ impl Db<'_> {
             mine.set(doc, &self.stored_vectors(&key.0, &key.1, doc)?);
         }
         let keep = |doc: i64| candidates.is_none_or(|c| c.contains(&doc));
+        self.store.ensure_vectors(key)?;
         let committed = self.store.with_memory(|memory| {
             memory
                 .vectors

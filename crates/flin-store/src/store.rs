@@ -97,6 +97,8 @@ pub struct Store {
     on_commit: std::sync::RwLock<Option<CommitListener>>,
     /// Each searchable field's committed indexes, in memory (search.md §4).
     pub(crate) search: std::sync::RwLock<crate::search::Memory>,
+    /// Held while a semantic field's vectors are read into memory (one at a time).
+    vector_loads: Mutex<()>,
     /// Rows of searchable fields the writer's running unit changed.
     pending_docs: Mutex<std::collections::HashSet<(crate::search::FieldKey, i64)>>,
     /// Whether a worker makes a slow model's vectors in the background (else saves
@@ -230,7 +232,10 @@ impl Store {
             entity: String::new(),
             change,
         }));
-        let search = crate::search::load(&writer, entities)?;
+        // A database in memory (tests, scripts) has no second connection to read
+        // vectors with later: it reads them now.
+        let in_memory = matches!(location, Location::Memory);
+        let search = crate::search::load(&writer, entities, |_| in_memory)?;
         // Statistics for the query planner (cheap: SQLite analyzes only what needs it).
         if file {
             writer.execute_batch("PRAGMA optimize = 0x10002")?;
@@ -271,6 +276,7 @@ impl Store {
             next_refresh: AtomicU64::new(REFRESH_AFTER),
             changes,
             search: std::sync::RwLock::new(search),
+            vector_loads: Mutex::new(()),
             pending_docs: Mutex::new(std::collections::HashSet::new()),
             background: std::sync::atomic::AtomicBool::new(false),
             queued_now: std::sync::atomic::AtomicBool::new(false),
@@ -317,22 +323,72 @@ impl Store {
                     None => index.remove(id),
                 }
             }
-            if let (Some(set), Some(chunks)) = (memory.vectors.get_mut(&key), vectors) {
-                set.set(id, &chunks);
+            if let Some(chunks) = vectors {
+                if let Some(set) = memory.vectors.get_mut(&key) {
+                    set.set(id, &chunks);
+                } else if let Some(written) = memory.loading.get_mut(&key) {
+                    written.push((id, chunks));
+                }
             }
         }
+    }
+
+    /// Reads a semantic field's committed vectors into memory, if they are not there
+    /// yet (its first semantic search). They are read on a connection of their own, on
+    /// a snapshot taken after commits began to be noted for the field, and what those
+    /// commits wrote is put over it: nothing committed meanwhile is missed.
+    pub(crate) fn ensure_vectors(&self, key: &crate::search::FieldKey) -> Result<()> {
+        let loaded = |store: &Store| store.with_memory(|m| m.vectors.contains_key(key));
+        if loaded(self) != Some(false) {
+            return Ok(());
+        }
+        let _one_at_a_time = self
+            .vector_loads
+            .lock()
+            .map_err(|_| StoreError::Database("the search memory was poisoned".into()))?;
+        if loaded(self) != Some(false) {
+            return Ok(());
+        }
+        let memory_lock = || StoreError::Database("the search memory was poisoned".into());
+        self.search
+            .write()
+            .map_err(|_| memory_lock())?
+            .loading
+            .insert(key.clone(), Vec::new());
+        let read = self.open_reader().and_then(|conn| {
+            conn.begin_read()?;
+            let set = crate::search::load_vectors(&conn, &key.0, &key.1);
+            let _ = conn.execute_batch("ROLLBACK");
+            set
+        });
+        let mut memory = self.search.write().map_err(|_| memory_lock())?;
+        let written = memory.loading.remove(key).unwrap_or_default();
+        let mut set = read?;
+        for (id, chunks) in written {
+            set.set(id, &chunks);
+        }
+        memory.vectors.insert(key.clone(), set);
+        Ok(())
     }
 
     /// Reads every search index into memory again (another server's commits were
     /// missed, or too many to name).
     pub(crate) fn reload_search(&self) {
         let loaded = self.read_unit().and_then(|unit| {
-            let memory = crate::search::load(unit.conn()?, &self.schema.entities)?;
+            let loaded: std::collections::HashSet<crate::search::FieldKey> = self
+                .with_memory(|m| m.vectors.keys().cloned().collect())
+                .unwrap_or_default();
+            let memory = crate::search::load(unit.conn()?, &self.schema.entities, |key| {
+                loaded.contains(key)
+            })?;
             unit.rollback()?;
             Ok(memory)
         });
         if let (Ok(loaded), Ok(mut memory)) = (loaded, self.search.write()) {
+            // A first read of vectors under way goes on noting what commits write.
+            let loading = std::mem::take(&mut memory.loading);
             *memory = loaded;
+            memory.loading = loading;
         }
     }
 

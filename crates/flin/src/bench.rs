@@ -1,11 +1,12 @@
 //! `flin bench [name] [--rows N] [--requests N] [--format json]` (cli.md §4,
-//! performance.md §1, §4): the reference workload on a fresh database in a temporary
-//! folder — a simple page, an entity list (100 of `--rows`), keyword and hybrid search
-//! over `--rows` documents of generated prose, single-row saves, and the compile of a
-//! generated 50-file app — each figure measured inside the server (a request through
-//! the app's own request path, in-process: routing, middleware, the unit of work,
-//! rendering) and printed beside its target; the two pages also end to end over
-//! loopback HTTP against `flin start`, at 1 and 32 connections (reported, no target).
+//! performance.md §1, §4): the reference workload (`bench/workload/`) on a fresh
+//! database in a temporary folder — a simple page, an entity list (100 of `--rows`),
+//! keyword and hybrid search over `--rows` documents of generated prose, single-row
+//! saves, and the compile of a generated 50-file app — each figure measured inside the
+//! server (a request through the app's own request path, in-process: routing,
+//! middleware, the unit of work, rendering) and printed beside its target; the two
+//! pages also end to end over loopback HTTP against `flin start`, at 1 and 32
+//! connections (reported, no target), and that server's idle memory.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -17,6 +18,12 @@ use flin_runtime::TestApp;
 use flin_search::workload::{Lcg, prose, query, words};
 use flin_vm::{HttpCall, Program};
 
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    Ms,
+    Mb,
+}
+
 struct Options {
     only: Option<String>,
     rows: usize,
@@ -24,9 +31,11 @@ struct Options {
     json: bool,
 }
 
-/// One measured figure.
+/// One measured figure: a time (P50 and P99, in ms) or a memory size (in MB, `p50_ms`
+/// holding it and `p99_ms` unused).
 struct Figure {
     name: &'static str,
+    unit: Unit,
     p50_ms: f64,
     p99_ms: f64,
     target: &'static str,
@@ -40,7 +49,7 @@ pub fn run(args: &[String]) -> ExitCode {
         Err(message) => {
             eprintln!("error: {message}");
             eprintln!(
-                "  = help: flin bench [page|list|search|hybrid|save|compile] [--rows 10000] [--requests 10000] [--format json]"
+                "  = help: flin bench [page|list|search|hybrid|save|compile|idle] [--rows 10000] [--requests 10000] [--format json]"
             );
             return ExitCode::from(2);
         }
@@ -89,7 +98,11 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 _ => return Err("--format takes `table` or `json`".into()),
             },
             name if !name.starts_with('-') && options.only.is_none() => {
-                if !["page", "list", "search", "hybrid", "save", "compile"].contains(&name) {
+                if ![
+                    "page", "list", "search", "hybrid", "save", "compile", "idle",
+                ]
+                .contains(&name)
+                {
                     return Err(format!("no workload `{name}`"));
                 }
                 options.only = Some(name.to_string());
@@ -104,31 +117,72 @@ fn wanted(options: &Options, name: &str) -> bool {
     options.only.as_deref().is_none_or(|only| only == name)
 }
 
-/// The workload app (performance.md §4).
+/// The workload app of performance.md §1 and §4, `bench/workload/` in the repository
+/// (where `bench/workload/seed` seeds it for running by hand), built into the binary.
 const APP: &[(&str, &str)] = &[
     (
         "entities/Item.flin",
-        "entity Item {\n    name: text\n    category: text\n    price: int\n    stock: int\n}\n",
+        include_str!("../../../bench/workload/entities/Item.flin"),
     ),
     (
         "entities/Doc.flin",
-        "entity Doc {\n    title: text\n    body: semantic text\n}\n",
+        include_str!("../../../bench/workload/entities/Doc.flin"),
+    ),
+    (
+        "entities/Review.flin",
+        include_str!("../../../bench/workload/entities/Review.flin"),
+    ),
+    (
+        "entities/Todo.flin",
+        include_str!("../../../bench/workload/entities/Todo.flin"),
+    ),
+    (
+        "entities/Attachment.flin",
+        include_str!("../../../bench/workload/entities/Attachment.flin"),
     ),
     (
         "app/simple.flin",
-        "who = \"world\"\nitems = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(n => { name: \"item {n}\" })\n\n<head><title>Simple</title></head>\n<h1>Hello {who}</h1>\n<ul>\n    {for i in items}\n        <li>{i.name}</li>\n    {/for}\n</ul>\n",
+        include_str!("../../../bench/workload/app/simple.flin"),
     ),
     (
         "app/list.flin",
-        "c = query.c ?? \"c1\"\nitems = Item.where(category == c).order(price).limit(100)\n\n<table>\n    {for i in items}\n        <tr><td>{i.name}</td><td>{i.category}</td><td>{i.price}</td><td>{i.stock}</td><td>{i.created_at}</td></tr>\n    {/for}\n</table>\n",
+        include_str!("../../../bench/workload/app/list.flin"),
+    ),
+    (
+        "app/item/[id].flin",
+        include_str!("../../../bench/workload/app/item/[id].flin"),
+    ),
+    (
+        "app/todo.flin",
+        include_str!("../../../bench/workload/app/todo.flin"),
     ),
     (
         "app/api/search.flin",
-        "route GET {\n    q = query.q ?? \"\"\n    hits = search q in Doc by body using keyword limit 10\n    hits.map(h => h.entity.id)\n}\n",
+        include_str!("../../../bench/workload/app/api/search.flin"),
     ),
     (
         "app/api/hybrid.flin",
-        "route GET {\n    q = query.q ?? \"\"\n    hits = search q in Doc by body limit 10\n    hits.map(h => h.entity.id)\n}\n",
+        include_str!("../../../bench/workload/app/api/hybrid.flin"),
+    ),
+    (
+        "app/api/items.flin",
+        include_str!("../../../bench/workload/app/api/items.flin"),
+    ),
+    (
+        "app/api/reviews.flin",
+        include_str!("../../../bench/workload/app/api/reviews.flin"),
+    ),
+    (
+        "app/api/attachments.flin",
+        include_str!("../../../bench/workload/app/api/attachments.flin"),
+    ),
+    (
+        "app/live/socket.flin",
+        include_str!("../../../bench/workload/app/live/socket.flin"),
+    ),
+    (
+        "jobs/restock.flin",
+        include_str!("../../../bench/workload/jobs/restock.flin"),
     ),
 ];
 
@@ -168,6 +222,36 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
                 Datum::Int(random.below(100) as i64),
             ];
             db.save("Item", None, fields).map_err(|e| e.to_string())?;
+        }
+        // A review for one item in five (the workload's reference) and the todo page's 10.
+        let mut picks = Lcg(7);
+        let comments = [
+            "works as described",
+            "arrived late",
+            "good value",
+            "too small",
+        ];
+        for i in 0..options.rows / 5 {
+            let item = 1 + picks.below(options.rows as u64) as i64;
+            let fields = vec![
+                Datum::Ref(item),
+                Datum::Int(1 + (i % 5) as i64),
+                Datum::Text(
+                    comments
+                        .get(i % comments.len())
+                        .copied()
+                        .unwrap_or("")
+                        .into(),
+                ),
+            ];
+            db.save("Review", None, fields).map_err(|e| e.to_string())?;
+        }
+        for i in 0..10 {
+            let fields = vec![
+                Datum::Text(format!("todo {i}").into()),
+                Datum::Bool(i % 3 == 0),
+            ];
+            db.save("Todo", None, fields).map_err(|e| e.to_string())?;
         }
         if wanted(options, "search") || wanted(options, "hybrid") {
             for i in 0..options.rows {
@@ -226,6 +310,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
     if wanted(options, "page") {
         let (p50, p99) = time(&|_| "/simple".to_string(), options.requests)?;
         figures.push(Figure {
+            unit: Unit::Ms,
             name: "simple page render",
             p50_ms: p50,
             p99_ms: p99,
@@ -236,6 +321,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
     if wanted(options, "list") {
         let (p50, p99) = time(&|i| format!("/list?c=c{}", i % 10), options.requests)?;
         figures.push(Figure {
+            unit: Unit::Ms,
             name: "entity list, 100 items",
             p50_ms: p50,
             p99_ms: p99,
@@ -255,6 +341,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             options.requests,
         )?;
         figures.push(Figure {
+            unit: Unit::Ms,
             name: "full-text search",
             p50_ms: p50,
             p99_ms: p99,
@@ -273,6 +360,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             options.requests,
         )?;
         figures.push(Figure {
+            unit: Unit::Ms,
             name: "hybrid search",
             p50_ms: p50,
             p99_ms: p99,
@@ -305,6 +393,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
         let per_second = n as f64 / started.elapsed().as_secs_f64();
         let ms = 1000.0 / per_second;
         figures.push(Figure {
+            unit: Unit::Ms,
             name: "single-row saves (per save)",
             p50_ms: ms,
             p99_ms: ms,
@@ -332,6 +421,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             }
             let (p50, p99) = percentiles(&mut times);
             figures.push(Figure {
+                unit: Unit::Ms,
                 name,
                 p50_ms: p50,
                 p99_ms: p99,
@@ -340,7 +430,7 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             });
         }
     }
-    if wanted(options, "page") || wanted(options, "list") {
+    if wanted(options, "page") || wanted(options, "list") || wanted(options, "idle") {
         // The compile projects are not part of the served app.
         for files in [10, 50, 500] {
             let _ = std::fs::remove_dir_all(dir.join(format!("compile{files}")));
@@ -368,8 +458,14 @@ fn loopback(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
         .map_err(|e| format!("cannot start the server: {e}"))?;
     let stdout = child.stdout.take().ok_or("the server has no output")?;
     let mut log = BufReader::new(stdout);
+    // The line saying where the server listens (the job scheduler may speak first).
     let mut first = String::new();
-    let _ = log.read_line(&mut first);
+    for _ in 0..20 {
+        first.clear();
+        if log.read_line(&mut first).unwrap_or(0) == 0 || first.contains("http://") {
+            break;
+        }
+    }
     // The request log lines are read and dropped, so the server never blocks on them.
     std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
     let address = first
@@ -380,6 +476,9 @@ fn loopback(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
     let result = match address {
         Some(address) => {
             let mut figures = Vec::new();
+            if wanted(options, "idle") {
+                figures.extend(idle_memory(&address, child.id())?);
+            }
             let pages: [(&str, &str, &'static str, &'static str); 2] = [
                 (
                     "page",
@@ -401,6 +500,7 @@ fn loopback(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
                 for (connections, label) in [(1usize, one), (32, many)] {
                     let (p50, p99) = load(&address, path, connections, options.requests)?;
                     figures.push(Figure {
+                        unit: Unit::Ms,
                         name: label,
                         p50_ms: p50,
                         p99_ms: p99,
@@ -416,6 +516,61 @@ fn loopback(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
     let _ = child.kill();
     let _ = child.wait();
     result
+}
+
+/// performance.md §4 "Idle server": the server's RSS after one request to each page and
+/// read route of the workload, before any semantic search; then after the first one.
+fn idle_memory(address: &str, pid: u32) -> Result<Vec<Figure>, String> {
+    let rss_mb = || -> Result<f64, String> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map_err(|e| format!("cannot read the server's memory: {e}"))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .ok_or_else(|| "the server's memory is not reported".to_string())
+    };
+    let visit = |path: &str| -> Result<(), String> {
+        let mut stream = std::net::TcpStream::connect(address)
+            .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        std::io::Write::write_all(&mut stream, request.as_bytes()).map_err(|e| e.to_string())?;
+        read_response(&mut stream, &mut Vec::new()).map_err(|e| format!("{path}: {e}"))
+    };
+    for path in [
+        "/simple",
+        "/list?c=c3",
+        "/item/1",
+        "/todo",
+        "/api/search?q=river+market",
+    ] {
+        visit(path)?;
+    }
+    // Let the server finish what follows a request (its log, freeing the request).
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let idle = rss_mb()?;
+    visit("/api/hybrid?q=river+market")?;
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let searched = rss_mb()?;
+    Ok(vec![
+        Figure {
+            name: "idle server RSS",
+            unit: Unit::Mb,
+            p50_ms: idle,
+            p99_ms: 0.0,
+            target: "<= 10 MB",
+            met: Some(idle <= 10.0),
+        },
+        Figure {
+            name: "RSS after a semantic search",
+            unit: Unit::Mb,
+            p50_ms: searched,
+            p99_ms: 0.0,
+            target: "(reported)",
+            met: None,
+        },
+    ])
 }
 
 /// `requests` GETs of `path` over `connections` keep-alive connections (each sends its
@@ -512,7 +667,12 @@ fn print(figures: &[Figure], json: bool) {
         for f in figures {
             println!(
                 "{}",
-                serde_json::json!({ "name": f.name, "p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "target": f.target, "met": f.met })
+                match f.unit {
+                    Unit::Ms =>
+                        serde_json::json!({ "name": f.name, "p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "target": f.target, "met": f.met }),
+                    Unit::Mb =>
+                        serde_json::json!({ "name": f.name, "mb": f.p50_ms, "target": f.target, "met": f.met }),
+                }
             );
         }
         return;
@@ -522,11 +682,15 @@ fn print(figures: &[Figure], json: bool) {
         "operation", "P50 ms", "P99 ms"
     );
     for f in figures {
+        let (p50, p99) = match f.unit {
+            Unit::Ms => (format!("{:.3}", f.p50_ms), format!("{:.3}", f.p99_ms)),
+            Unit::Mb => (format!("{:.1} MB", f.p50_ms), "-".to_string()),
+        };
         println!(
-            "{:<30} {:>10.3} {:>10.3}  {:<20} {}",
+            "{:<30} {:>10} {:>10}  {:<20} {}",
             f.name,
-            f.p50_ms,
-            f.p99_ms,
+            p50,
+            p99,
             f.target,
             match f.met {
                 Some(true) => "met",

@@ -141,10 +141,10 @@ enum Command {
     Lsp,
     /// Run the reference workload of performance.md and print each figure beside its target
     #[command(
-        after_help = "Example: flin bench list --rows 10000 --requests 5000   (page, list, search, hybrid, save, compile; --format json)"
+        after_help = "Example: flin bench list --rows 10000 --requests 5000   (page, list, search, hybrid, save, compile, idle; --format json)"
     )]
     Bench {
-        /// The workload (page, list, search, hybrid, save, compile; default all) and
+        /// The workload (page, list, search, hybrid, save, compile, idle; default all) and
         /// `--rows N`, `--requests N`, `--format table|json`
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
