@@ -141,9 +141,8 @@ fn configure(conn: &Connection, durability: Durability, file: bool) -> Result<()
         Durability::Full => "FULL",
         Durability::Relaxed => "NORMAL",
     };
-    // A 16 MB page cache per connection keeps the indexes of a 100k-row table in memory.
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; PRAGMA cache_size = -16000;"
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; PRAGMA cache_size = -{CACHE_KB};"
     ))?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(())
@@ -214,6 +213,11 @@ impl Store {
         }
         if let Some(sqlite) = writer.sqlite() {
             configure(sqlite, durability, file)?;
+            // Start-up reads whole tables once (the check below, the search indexes):
+            // through a small page cache, so those pages never take the memory of the
+            // 16 MB one that requests use (SQLite's freed cache is not given back to the
+            // system). The usual size is set once start-up is done.
+            sqlite.execute_batch("PRAGMA cache_size = -1000")?;
             // A damaged file fails here, before anything is written.
             let check: String = sqlite.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
             if check != "ok" {
@@ -239,6 +243,9 @@ impl Store {
         // Statistics for the query planner (cheap: SQLite analyzes only what needs it).
         if file {
             writer.execute_batch("PRAGMA optimize = 0x10002")?;
+        }
+        if let Some(sqlite) = writer.sqlite() {
+            sqlite.execute_batch(&format!("PRAGMA cache_size = -{CACHE_KB}"))?;
         }
         // Readers open when first needed (an idle app holds none), up to READERS.
         let readers = Vec::new();
@@ -867,6 +874,10 @@ fn private(path: &Path, mode: u32) {
 
 #[cfg(not(unix))]
 fn private(_path: &Path, _mode: u32) {}
+
+/// Each connection's page cache, in KB: 16 MB keeps the indexes of a 100k-row table in
+/// memory (SQLite grows it as pages are read, up to this).
+const CACHE_KB: u32 = 16_000;
 
 fn open_reader(path: &Path, durability: Durability) -> Result<Connection> {
     let reader = Connection::open_with_flags(
