@@ -213,14 +213,12 @@ fn scalar_from_sql(ty: &FieldType, value: ValueRef<'_>) -> Datum {
         (FieldType::Time, ValueRef::Integer(i)) => Datum::Time(i),
         (FieldType::Duration, ValueRef::Integer(i)) => Datum::Duration(i),
         (FieldType::Ref(_), ValueRef::Integer(i)) => Datum::Ref(i),
-        (FieldType::Enum { .. }, ValueRef::Text(t)) => {
-            Datum::Enum(String::from_utf8_lossy(t).into())
-        }
+        (FieldType::Enum { .. }, ValueRef::Text(t)) => Datum::Enum(text_of(t)),
         (FieldType::List(inner), ValueRef::Text(t)) => list_from_json(inner, t),
         (FieldType::RefList(_), ValueRef::Text(t)) => {
             list_from_json(&FieldType::Ref(String::new()), t)
         }
-        (_, ValueRef::Text(t)) => Datum::Text(String::from_utf8_lossy(t).into()),
+        (_, ValueRef::Text(t)) => Datum::Text(text_of(t)),
         (_, ValueRef::Integer(i)) => Datum::Int(i),
         (_, ValueRef::Real(n)) => Datum::Number(n),
         (_, ValueRef::Blob(_)) => Datum::None,
@@ -303,4 +301,13 @@ pub fn select_list(def: &EntityDef, alias: &str) -> String {
         }
     }
     columns.join(", ")
+}
+
+/// A text column's bytes as text (SQLite hands back what was stored: FLIN stores UTF-8,
+/// another writer might not, and its bytes are then shown with replacement characters).
+fn text_of(bytes: &[u8]) -> Box<str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(bytes).into(),
+    }
 }

@@ -4,21 +4,29 @@
 
 /// `text` with `& < > " '` escaped, safe inside element content and quoted attributes.
 pub fn escape(text: &str) -> String {
-    if !text.contains(['&', '<', '>', '"', '\'']) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
+    let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
     out
+}
+
+/// Appends `text` to `out`, escaped as [`escape`] does (pages render each value into
+/// one reused buffer).
+pub fn escape_into(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['&', '<', '>', '"', '\'']) {
+        let (plain, special) = rest.split_at(at);
+        out.push_str(plain);
+        let mut chars = special.chars();
+        out.push_str(match chars.next() {
+            Some('&') => "&amp;",
+            Some('<') => "&lt;",
+            Some('>') => "&gt;",
+            Some('"') => "&quot;",
+            _ => "&#39;",
+        });
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
 }
 
 /// `text` with the escapes of [`escape`] undone (what the browser reads).

@@ -73,6 +73,9 @@ pub struct Vm<'h> {
     args: Vec<Value>,
     /// Bytes allocated by the unit's values since its last measurement.
     charged: usize,
+    /// A value's display form and its escaped HTML, as markup emits it (reused).
+    shown: String,
+    escaped: String,
 }
 
 impl<'h> Vm<'h> {
@@ -90,6 +93,8 @@ impl<'h> Vm<'h> {
             started: Instant::now(),
             args: Vec::with_capacity(8),
             charged: 0,
+            shown: String::new(),
+            escaped: String::new(),
         }
     }
 
@@ -1640,8 +1645,21 @@ impl<'h> Vm<'h> {
                     }
                 }
                 Op::EmitValue { a } => {
-                    let shown = crate::display::display(&r!(a));
-                    self.host.emit_hole(&crate::html::escape(&shown));
+                    // Shown and escaped into buffers the VM keeps: no allocation per value.
+                    let mut escaped = std::mem::take(&mut self.escaped);
+                    escaped.clear();
+                    match &r!(a) {
+                        Value::Text(text) => crate::html::escape_into(&mut escaped, text.as_str()),
+                        value => {
+                            let mut shown = std::mem::take(&mut self.shown);
+                            shown.clear();
+                            crate::display::write_value(&mut shown, value, false);
+                            crate::html::escape_into(&mut escaped, &shown);
+                            self.shown = shown;
+                        }
+                    }
+                    self.host.emit_hole(&escaped);
+                    self.escaped = escaped;
                 }
                 Op::EmitRaw { a } => {
                     let shown = crate::display::display(&r!(a));

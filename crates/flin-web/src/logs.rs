@@ -69,6 +69,10 @@ fn start_flusher() -> bool {
     std::thread::Builder::new()
         .name("flin-log".into())
         .spawn(|| {
+            // The batch is swapped for this buffer and written with the batch lock let
+            // go (request threads add lines meanwhile); standard output is locked first,
+            // so batches still go out in order.
+            let mut spare = Vec::new();
             loop {
                 let Ok(mut gathered) = GATHERED.lock() else {
                     return;
@@ -82,7 +86,14 @@ fn start_flusher() -> bool {
                 drop(gathered);
                 std::thread::sleep(GATHER);
                 if let Ok(mut gathered) = GATHERED.lock() {
-                    write_out(&mut gathered);
+                    let batch = std::mem::replace(&mut gathered.text, std::mem::take(&mut spare));
+                    gathered.written = Some(Instant::now());
+                    let mut out = std::io::stdout().lock();
+                    drop(gathered);
+                    let _ = out.write_all(&batch);
+                    drop(out);
+                    spare = batch;
+                    spare.clear();
                 }
             }
         })

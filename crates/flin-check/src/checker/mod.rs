@@ -238,6 +238,19 @@ impl<'c, 'a> Checker<'c, 'a> {
             },
             _ => None,
         }));
+        // Each name's first place (a project has thousands: a linear search per
+        // reference made checking quadratic in the project's size).
+        let mut place: std::collections::HashMap<Symbol, usize> =
+            std::collections::HashMap::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            place.entry(*name).or_insert(i);
+        }
+        let places = |refs: &NameRefs| -> Vec<usize> {
+            refs.names
+                .iter()
+                .filter_map(|n| place.get(n).copied())
+                .collect()
+        };
         let mut edges: Vec<Vec<usize>> = fns
             .iter()
             .map(|f| {
@@ -248,10 +261,7 @@ impl<'c, 'a> Checker<'c, 'a> {
                         refs.visit_expr(default);
                     }
                 }
-                refs.names
-                    .iter()
-                    .filter_map(|n| names.iter().position(|m| m == n))
-                    .collect()
+                places(&refs)
             })
             .collect();
         for (_, stmt) in vars {
@@ -259,12 +269,7 @@ impl<'c, 'a> Checker<'c, 'a> {
             if let StmtKind::Assign(assign) = &stmt.kind {
                 refs.visit_expr(&assign.value);
             }
-            edges.push(
-                refs.names
-                    .iter()
-                    .filter_map(|n| names.iter().position(|m| m == n))
-                    .collect(),
-            );
+            edges.push(places(&refs));
         }
         let mut early = Vec::new();
         for group in strongly_connected(&edges) {
