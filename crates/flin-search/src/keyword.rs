@@ -92,20 +92,17 @@ struct Slot {
     doc: i64,
     len: u32,
     live: bool,
-    /// Its stems' ids, sorted.
-    terms: Box<[u32]>,
 }
 
-/// A field's keyword index: compact (about 1 KB per row of 125 words). Positions are
+/// A field's keyword index: compact (8 bytes per distinct stem of a row). Positions are
 /// not kept in memory: a phrase is checked against the row's stored [`DocTerms`].
 #[derive(Default)]
 pub struct KeywordIndex {
     /// Stem → its id.
     dictionary: BTreeMap<Box<str>, u32>,
-    /// Per stem id: (slot, occurrences), some slots perhaps dead.
+    /// Per stem id: (slot, occurrences), some slots perhaps dead, in slot order (a
+    /// row's slot is new with each save, and compaction keeps the order).
     postings: Vec<Vec<(u32, u32)>>,
-    /// Per stem id: how many live rows hold it.
-    df: Vec<u32>,
     slots: Vec<Slot>,
     by_doc: HashMap<i64, u32>,
     total_len: u64,
@@ -135,7 +132,6 @@ impl KeywordIndex {
         let Ok(slot) = u32::try_from(self.slots.len()) else {
             return;
         };
-        let mut ids = Vec::with_capacity(terms.terms.len());
         for (stem, positions) in &terms.terms {
             let id = match self.dictionary.get(stem.as_str()) {
                 Some(id) => *id,
@@ -143,25 +139,17 @@ impl KeywordIndex {
                     let id = self.postings.len() as u32;
                     self.dictionary.insert(stem.as_str().into(), id);
                     self.postings.push(Vec::new());
-                    self.df.push(0);
                     id
                 }
             };
-            if let (Some(list), Some(df)) = (
-                self.postings.get_mut(id as usize),
-                self.df.get_mut(id as usize),
-            ) {
+            if let Some(list) = self.postings.get_mut(id as usize) {
                 list.push((slot, positions.len() as u32));
-                *df += 1;
             }
-            ids.push(id);
         }
-        ids.sort_unstable();
         self.slots.push(Slot {
             doc,
             len: terms.len,
             live: true,
-            terms: ids.into_boxed_slice(),
         });
         self.by_doc.insert(doc, slot);
         self.total_len += u64::from(terms.len);
@@ -177,11 +165,6 @@ impl KeywordIndex {
         };
         entry.live = false;
         self.total_len = self.total_len.saturating_sub(u64::from(entry.len));
-        for id in entry.terms.iter() {
-            if let Some(df) = self.df.get_mut(*id as usize) {
-                *df = df.saturating_sub(1);
-            }
-        }
         self.dead += 1;
         if self.dead > 1024 && self.dead > self.by_doc.len() {
             self.compact();
@@ -238,9 +221,9 @@ impl KeywordIndex {
         let (Some(&slot), Some(id)) = (self.by_doc.get(&doc), self.term(stem)) else {
             return false;
         };
-        self.slots
-            .get(slot as usize)
-            .is_some_and(|s| s.terms.binary_search(&id).is_ok())
+        self.postings
+            .get(id as usize)
+            .is_some_and(|list| list.binary_search_by_key(&slot, |(s, _)| *s).is_ok())
     }
 }
 

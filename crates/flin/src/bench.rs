@@ -253,7 +253,8 @@ fn measure(dir: &Path, options: &Options) -> Result<Vec<Figure>, String> {
             ];
             db.save("Todo", None, fields).map_err(|e| e.to_string())?;
         }
-        if wanted(options, "search") || wanted(options, "hybrid") {
+        // The idle server holds the search index of the workload's documents too.
+        if wanted(options, "search") || wanted(options, "hybrid") || wanted(options, "idle") {
             for i in 0..options.rows {
                 if i % 64 == 0 {
                     report((options.rows + i) as u64, total);
