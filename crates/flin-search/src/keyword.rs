@@ -522,5 +522,40 @@ mod tests {
         let red = index.term("red").unwrap_or(u32::MAX);
         assert_eq!(index.rows_of(red).count(), 11);
         assert!(index.slots.len() < 2000, "compacted: {}", index.slots.len());
+        // A row saved again after compaction: phrases see its new words only.
+        index.set(2995, DocTerms::of("green apple"));
+        let texts: HashMap<i64, String> = (2990..3000)
+            .map(|doc| {
+                (
+                    doc,
+                    if doc == 2995 {
+                        "green apple"
+                    } else {
+                        "red apple"
+                    }
+                    .to_string(),
+                )
+            })
+            .chain([(2, "red hat".to_string())])
+            .collect();
+        let terms_of = |doc: i64| texts.get(&doc).map(|t| DocTerms::of(t));
+        let none = HashSet::new();
+        let empty = KeywordIndex::new();
+        let view = View {
+            base: &index,
+            own: &empty,
+            hidden: &none,
+        };
+        let red_apples = ids(&view.search(&crate::parse("\"red apple\""), 20, |_| true, &terms_of));
+        let mut sorted = red_apples.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [2990, 2991, 2992, 2993, 2994, 2996, 2997, 2998, 2999]
+        );
+        assert_eq!(
+            ids(&view.search(&crate::parse("\"green apple\""), 20, |_| true, &terms_of)),
+            [2995]
+        );
     }
 }
