@@ -25,7 +25,8 @@ enum Unit {
 }
 
 struct Options {
-    only: Option<String>,
+    /// The workloads named (none: all).
+    only: Vec<String>,
     rows: usize,
     requests: usize,
     json: bool,
@@ -49,7 +50,7 @@ pub fn run(args: &[String]) -> ExitCode {
         Err(message) => {
             eprintln!("error: {message}");
             eprintln!(
-                "  = help: flin bench [page|list|search|hybrid|save|compile|idle] [--rows 10000] [--requests 10000] [--format json]"
+                "  = help: flin bench [page|list|search|hybrid|save|compile|idle]... [--rows 10000] [--requests 10000] [--format json]"
             );
             return ExitCode::from(2);
         }
@@ -76,7 +77,7 @@ pub fn run(args: &[String]) -> ExitCode {
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        only: None,
+        only: Vec::new(),
         rows: 10_000,
         requests: 10_000,
         json: false,
@@ -97,7 +98,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 Some("table") => options.json = false,
                 _ => return Err("--format takes `table` or `json`".into()),
             },
-            name if !name.starts_with('-') && options.only.is_none() => {
+            name if !name.starts_with('-') => {
                 if ![
                     "page", "list", "search", "hybrid", "save", "compile", "idle",
                 ]
@@ -105,7 +106,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 {
                     return Err(format!("no workload `{name}`"));
                 }
-                options.only = Some(name.to_string());
+                options.only.push(name.to_string());
             }
             other => return Err(format!("unknown argument `{other}`")),
         }
@@ -114,7 +115,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
 }
 
 fn wanted(options: &Options, name: &str) -> bool {
-    options.only.as_deref().is_none_or(|only| only == name)
+    options.only.is_empty() || options.only.iter().any(|only| only == name)
 }
 
 /// The workload app of performance.md §1 and §4, `bench/workload/` in the repository

@@ -144,7 +144,7 @@ enum Command {
         after_help = "Example: flin bench list --rows 10000 --requests 5000   (page, list, search, hybrid, save, compile, idle; --format json)"
     )]
     Bench {
-        /// The workload (page, list, search, hybrid, save, compile, idle; default all) and
+        /// The workloads (page, list, search, hybrid, save, compile, idle; default all) and
         /// `--rows N`, `--requests N`, `--format table|json`
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,

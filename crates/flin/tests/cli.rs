@@ -216,12 +216,15 @@ fn bench_runs_the_reference_workload_and_prints_figures_with_targets() {
         );
     }
     let one = flin(
-        &["bench", "page", "--rows", "10", "--requests", "20"],
+        &["bench", "page", "list", "--rows", "10", "--requests", "20"],
         dir.path(),
     );
     let table = String::from_utf8_lossy(&one.stdout).into_owned();
     assert!(
-        table.contains("simple page render") && !table.contains("hybrid"),
+        table.contains("simple page render")
+            && table.contains("entity list, 100 items")
+            && !table.contains("hybrid")
+            && !table.contains("compile"),
         "{table}{}",
         stderr(&one)
     );
