@@ -130,6 +130,17 @@ enum Frame {
     },
 }
 
+/// The cross-site token of the page's forms: made (an HMAC) when its first form renders,
+/// so a page without forms costs nothing.
+#[derive(Clone)]
+enum FormToken {
+    Pending {
+        signer: crate::live::token::Signer,
+        binding: String,
+    },
+    Made(String),
+}
+
 pub struct PageRender {
     /// Build the tree of a live view (else only HTML).
     tree: bool,
@@ -148,7 +159,7 @@ pub struct PageRender {
     /// Signs the hidden field of forms (path of the page and the signer).
     form_signer: Option<(String, crate::live::token::Signer)>,
     /// The cross-site token every form carries (web.md §7).
-    form_token: Option<String>,
+    form_token: Option<FormToken>,
     /// The props and children of the instance whose handler runs (its `props`).
     pub handler_instance: Option<(Value, Value)>,
     /// The page's tree while its layout renders (a live view).
@@ -186,8 +197,8 @@ impl PageRender {
     }
 
     /// Every form gets a hidden field with the session's cross-site `token`.
-    pub fn form_token(&mut self, token: String) {
-        self.form_token = Some(token);
+    pub fn form_token(&mut self, signer: crate::live::token::Signer, binding: String) {
+        self.form_token = Some(FormToken::Pending { signer, binding });
     }
 
     fn building(&mut self) -> Option<&mut Building> {
@@ -271,6 +282,7 @@ impl PageRender {
                 }
             }
             Mark::ItemOpen => {
+                let tree = self.tree;
                 let scope = self.scope();
                 let position = scope.lists.last().copied().unwrap_or(0);
                 if let Some(count) = scope.lists.last_mut() {
@@ -278,22 +290,27 @@ impl PageRender {
                 }
                 let mut label = match key {
                     Some(key) => flin_vm::display::display(key),
+                    // Positions never repeat within a list: nothing to check.
                     None => position.to_string(),
                 };
-                if let Some(used) = scope.used_keys.last_mut() {
-                    if !used.insert(label.clone()) {
-                        label = format!("{label}\u{1}{position}");
-                        used.insert(label.clone());
+                if key.is_some() {
+                    if let Some(used) = scope.used_keys.last_mut() {
+                        if !used.insert(label.clone()) {
+                            label = format!("{label}\u{1}{position}");
+                            used.insert(label.clone());
+                        }
                     }
+                }
+                if !tree {
+                    scope.items.push(label);
+                    return;
                 }
                 scope.items.push(label.clone());
-                if self.tree {
-                    if let Some(Frame::List { keyed, .. }) = self.frames.last_mut() {
-                        *keyed = key.is_some();
-                    }
-                    self.frames
-                        .push(Frame::Fragment(Building::new(Some(label))));
+                if let Some(Frame::List { keyed, .. }) = self.frames.last_mut() {
+                    *keyed = key.is_some();
                 }
+                self.frames
+                    .push(Frame::Fragment(Building::new(Some(label))));
             }
             Mark::ItemClose => {
                 self.scope().items.pop();
@@ -319,7 +336,10 @@ impl PageRender {
                 }
             }
             Mark::FormFields => {
-                if let Some(token) = self.form_token.clone() {
+                if let Some(FormToken::Pending { signer, binding }) = &self.form_token {
+                    self.form_token = Some(FormToken::Made(signer.form_token(binding)));
+                }
+                if let Some(FormToken::Made(token)) = self.form_token.clone() {
                     self.emit(&format!(
                         "<input type=\"hidden\" name=\"{}\" value=\"",
                         crate::csrf::FIELD

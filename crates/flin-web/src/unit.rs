@@ -293,7 +293,7 @@ fn attempt<'s>(
     let session_in = session.data.clone();
     let mut page = PageRender::new(false);
     page.sign_forms(&request.path, site.signer.clone());
-    page.form_token(site.signer.form_token(&session.binding()));
+    page.form_token(site.signer.clone(), session.binding());
     let mut host = WebHost::new(
         site,
         route.source.clone(),

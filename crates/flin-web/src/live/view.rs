@@ -220,7 +220,7 @@ impl LiveView {
     fn host<'s>(&self, site: &'s Site, route: &Route) -> WebHost<'s> {
         let mut page = PageRender::new(true);
         page.sign_forms(&self.request.path, site.signer.clone());
-        page.form_token(site.signer.form_token(&self.session.binding()));
+        page.form_token(site.signer.clone(), self.session.binding());
         let mut host = WebHost::new(
             site,
             route.source.clone(),
